@@ -1,0 +1,49 @@
+# swmrbus — the two commands (make demo, make test) and their friends.
+# Each target does its own set-up: installs missing Debian packages (as root),
+# configures and builds.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
+       libmsgpack-dev libcyaml-dev libcmocka-dev hdf5-filter-plugin bitshuffle \
+       python3-h5py python3-zmq python3-msgpack python3-numpy
+FUZZ_DEBS = clang libclang-rt-14-dev
+
+.PHONY: all deps build demo test check-asan fuzz bench clean
+
+all: build
+
+deps:
+	@./tools/install-deps.sh $(DEBS)
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build
+	./$(BUILD)/bin/swmrbus demo
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSWMRBUS_SANITIZE=address,undefined
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz: deps
+	@./tools/install-deps.sh $(FUZZ_DEBS)
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSWMRBUS_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	./tools/run-fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
+
+bench: build
+	./$(BUILD)/bin/swmrbus bench
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,69 @@
+/* swmrbus/plugin.h — the component ABI (version 1).
+ *
+ * Every component (the built-in sink, source and sim, and outside plugins
+ * loaded from a .so) is one table of four functions. The host calls create()
+ * for every component of a config from its main thread, then run() for each
+ * in a thread of its own, stop() from any thread to end run(), and destroy()
+ * after run() has returned. An outside plugin exports a function named
+ * SWMRBUS_PLUGIN_ENTRY_NAME of type swmrbus_plugin_entry_fn.
+ *
+ * Compatibility: the host refuses a table whose abi_version differs from its
+ * own SWMRBUS_ABI_VERSION, or whose struct_size is smaller than the v1 table.
+ * Fields are only ever appended; struct_size tells the host which exist. */
+#ifndef SWMRBUS_PLUGIN_H
+#define SWMRBUS_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swmrbus/config.h"
+#include "swmrbus/err.h"
+#include "swmrbus/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SWMRBUS_ABI_VERSION 1u
+#define SWMRBUS_PLUGIN_ENTRY_NAME "swmrbus_plugin_component"
+
+/* What the host hands a component at creation. Everything stays valid until
+ * the component's destroy() has returned. */
+typedef struct swmrbus_component_args {
+    uint32_t abi_version;             /* the host's SWMRBUS_ABI_VERSION */
+    void *zmq_ctx;                    /* shared by all components: inproc:// works */
+    const swmrbus_component_cfg *cfg; /* this component's settings */
+} swmrbus_component_args;
+
+typedef struct swmrbus_component_vtable {
+    uint32_t abi_version;  /* SWMRBUS_ABI_VERSION the component was built for */
+    uint32_t struct_size;  /* sizeof(swmrbus_component_vtable) at build time */
+    const char *kind;      /* "sink", "source", ... */
+
+    /* Builds the component: validates cfg, creates and binds its sockets (so
+     * that every bind of a config is done before any component runs). On
+     * error returns non-OK, writes a line to err and leaves *self NULL. */
+    swmrbus_err (*create)(const swmrbus_component_args *args, void **self,
+                          char *err, size_t errlen);
+
+    /* Runs the component until it is done (a sim that sent its frames) or
+     * stop() is called; a sink flushes and closes every file before it
+     * returns. Called once, from one thread. Returns OK on a clean end. */
+    swmrbus_err (*run)(void *self);
+
+    /* Asks run() to return soon. Thread-safe, idempotent, non-blocking;
+     * may be called before run() starts. */
+    void (*stop)(void *self);
+
+    /* Frees the component and sets *self to NULL; run() has returned (or
+     * never started). */
+    void (*destroy)(void **self);
+} swmrbus_component_vtable;
+
+/* The symbol an outside plugin exports. */
+typedef const swmrbus_component_vtable *(*swmrbus_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

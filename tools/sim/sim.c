@@ -1,0 +1,3 @@
+/* placeholder */
+int swmrbus__sim_placeholder(void);
+int swmrbus__sim_placeholder(void) { return 0; }
