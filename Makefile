@@ -25,7 +25,8 @@ build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	./$(BUILD)/bin/swmrbus demo
+	rm -rf $(BUILD)/demo
+	./$(BUILD)/bin/swmrbus demo --dir $(BUILD)/demo
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

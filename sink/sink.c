@@ -1,1 +1,369 @@
-/* placeholder until the sink loop lands */
+/* sink.c — the sink component: sockets, the receive loop (decode and
+ * validate, no HDF5), control requests; hands messages to core.c. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "sink_internal.h"
+#include "swmrbus/log.h"
+#include "swmrbus/sink.h"
+#include "writer.h"
+
+#define RECV_BATCH 256
+#define DRAIN_MAX 100000 /* messages still taken from the input at stop */
+
+uint64_t swmrbus__mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t swmrbus__wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Creates a socket, sets its high-water mark and binds or connects every
+ * endpoint. */
+static swmrbus_err open_socket(void *zctx, int type, const swmrbus_socket_cfg *sc, int hwm_opt,
+                               void **out, const char *what, char *err, size_t errlen)
+{
+    void *s = zmq_socket(zctx, type);
+    if (!s) {
+        snprintf(err, errlen, "%s: %s", what, zmq_strerror(zmq_errno()));
+        return SWMRBUS_EZMQ;
+    }
+    int linger = 0;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    if (hwm_opt && sc->hwm >= 0) zmq_setsockopt(s, hwm_opt, &sc->hwm, sizeof sc->hwm);
+    if (type == ZMQ_SUB) zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    for (unsigned i = 0; i < sc->n_endpoints; i++) {
+        int rc = sc->bind ? zmq_bind(s, sc->endpoints[i]) : zmq_connect(s, sc->endpoints[i]);
+        if (rc != 0) {
+            snprintf(err, errlen, "%s: cannot %s %s: %s", what, sc->bind ? "bind" : "connect",
+                     sc->endpoints[i], zmq_strerror(zmq_errno()));
+            zmq_close(s);
+            return SWMRBUS_EZMQ;
+        }
+    }
+    *out = s;
+    return SWMRBUS_OK;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return -1;
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0775) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0775) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static void sink_destroy(void **self);
+
+static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, char *err,
+                               size_t errlen)
+{
+    const swmrbus_component_cfg *cfg = args->cfg;
+    swmrbus_err rc = SWMRBUS_OK;
+    swmrbus__sink *sk = calloc(1, sizeof *sk);
+    if (!sk) return SWMRBUS_ENOMEM;
+    sk->cfg = cfg;
+    sk->name = cfg->name;
+    sk->stop_fd = -1;
+    if (!cfg->dir || !cfg->in.present || cfg->limits.max_open_series == 0) {
+        snprintf(err, errlen, "a sink needs dir and in");
+        rc = SWMRBUS_ECONFIG;
+        goto out;
+    }
+    if (make_dirs(cfg->dir) != 0 || !realpath(cfg->dir, sk->dir)) {
+        snprintf(err, errlen, "dir %s: %s", cfg->dir, strerror(errno));
+        rc = SWMRBUS_EIO;
+        goto out;
+    }
+    if (!swmrbus__stats_init(&sk->stats, (size_t)cfg->limits.max_open_series + 1024)) {
+        rc = SWMRBUS_ENOMEM;
+        goto out;
+    }
+    sk->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (sk->stop_fd < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        rc = SWMRBUS_EIO;
+        goto out;
+    }
+    int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB ? ZMQ_SUB : ZMQ_PULL;
+    rc = open_socket(args->zmq_ctx, in_type, &cfg->in, ZMQ_RCVHWM, &sk->in, "in", err, errlen);
+    if (rc != SWMRBUS_OK) goto out;
+    /* ZeroMQ drops (and does not count) a message over this size before it
+     * is allocated; nothing valid comes near it (a compressed frame is at
+     * most a little over its raw size). */
+    int64_t maxsize = (int64_t)(2 * cfg->limits.max_frame_bytes + cfg->limits.max_header_bytes
+                                + 4096);
+    zmq_setsockopt(sk->in, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+    if (cfg->notify.present) {
+        rc = open_socket(args->zmq_ctx, ZMQ_PUB, &cfg->notify, ZMQ_SNDHWM, &sk->notify,
+                         "notify", err, errlen);
+        if (rc != SWMRBUS_OK) goto out;
+    }
+    if (cfg->control.present) {
+        rc = open_socket(args->zmq_ctx, ZMQ_REP, &cfg->control, 0, &sk->control, "control",
+                         err, errlen);
+        if (rc != SWMRBUS_OK) goto out;
+    }
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://swmrbus-sink-%p", (void *)sk);
+    sk->pair_wx = zmq_socket(args->zmq_ctx, ZMQ_PAIR);
+    sk->pair_rx = zmq_socket(args->zmq_ctx, ZMQ_PAIR);
+    int zero = 0;
+    if (!sk->pair_wx || !sk->pair_rx) {
+        rc = SWMRBUS_EZMQ;
+        goto out;
+    }
+    /* The hand-off is bounded by max_queue_bytes, not by a message count. */
+    zmq_setsockopt(sk->pair_wx, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(sk->pair_wx, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(sk->pair_rx, ZMQ_RCVHWM, &zero, sizeof zero);
+    zmq_setsockopt(sk->pair_rx, ZMQ_SNDHWM, &zero, sizeof zero);
+    zmq_setsockopt(sk->pair_wx, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sk->pair_rx, ZMQ_LINGER, &zero, sizeof zero);
+    if (zmq_bind(sk->pair_wx, ep) != 0 || zmq_connect(sk->pair_rx, ep) != 0) {
+        snprintf(err, errlen, "hand-off socket: %s", zmq_strerror(zmq_errno()));
+        rc = SWMRBUS_EZMQ;
+        goto out;
+    }
+    swmrbus_log(SWMRBUS_LOG_INFO, cfg->name, "sink ready: in %s (%s, %s), files in %s",
+                cfg->in.endpoints[0], swmrbus_pattern_name(cfg->in.pattern),
+                cfg->in.bind ? "bind" : "connect", sk->dir);
+out:
+    if (rc != SWMRBUS_OK) {
+        void *p = sk;
+        sink_destroy(&p);
+        sk = NULL;
+    }
+    *self = sk;
+    return rc;
+}
+
+static void sink_destroy(void **self)
+{
+    swmrbus__sink *sk = *self;
+    if (!sk) return;
+    void *socks[] = {sk->in, sk->control, sk->notify, sk->pair_rx, sk->pair_wx};
+    for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
+        if (socks[i]) zmq_close(socks[i]);
+    if (sk->stop_fd >= 0) close(sk->stop_fd);
+    swmrbus__stats_destroy(&sk->stats);
+    free(sk);
+    *self = NULL;
+}
+
+static void sink_stop(void *self)
+{
+    swmrbus__sink *sk = self;
+    atomic_store(&sk->stopping, true);
+    uint64_t one = 1;
+    ssize_t w = write(sk->stop_fd, &one, sizeof one);
+    (void)w;
+}
+
+/* Sends an item (and moves the given message parts) to the writer. */
+static void hand_off(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *hdr, zmq_msg_t *payload)
+{
+    it->recv_ns = swmrbus__mono_ns();
+    it->queued = sizeof *it + (hdr ? zmq_msg_size(hdr) : 0) + (payload ? zmq_msg_size(payload) : 0);
+    atomic_fetch_add(&sk->queue_bytes, it->queued);
+    zmq_send(sk->pair_rx, it, sizeof *it, hdr ? ZMQ_SNDMORE : 0);
+    if (hdr) zmq_msg_send(hdr, sk->pair_rx, payload ? ZMQ_SNDMORE : 0);
+    if (payload) zmq_msg_send(payload, sk->pair_rx, 0);
+}
+
+static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, const swmrbus_header *h,
+                      const char *why)
+{
+    swmrbus__item it;
+    memset(&it, 0, sizeof it);
+    it.kind = SWMRBUS__ITEM_REJECT;
+    it.reason = r;
+    if (h && h->type != SWMRBUS_MSG_NONE) {
+        it.has_series = true;
+        it.series = h->series;
+    }
+    snprintf(it.why, sizeof it.why, "%s", why);
+    hand_off(sk, &it, NULL, NULL);
+}
+
+/* Receives one multipart message from the input and hands it off.
+ * Returns false when nothing could be received. */
+static bool receive_one(swmrbus__sink *sk, int flags)
+{
+    zmq_msg_t hdr, payload;
+    zmq_msg_init(&hdr);
+    if (zmq_msg_recv(&hdr, sk->in, flags) < 0) {
+        zmq_msg_close(&hdr);
+        return false;
+    }
+    int parts = 1;
+    bool has_payload = false;
+    zmq_msg_init(&payload);
+    if (zmq_msg_more(&hdr)) {
+        zmq_msg_recv(&payload, sk->in, 0);
+        has_payload = true;
+        parts++;
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        bool more = zmq_msg_more(&payload);
+        while (more && zmq_msg_recv(&extra, sk->in, 0) >= 0) {
+            parts++;
+            more = zmq_msg_more(&extra);
+        }
+        zmq_msg_close(&extra);
+    }
+    swmrbus__item it;
+    memset(&it, 0, sizeof it);
+    it.kind = SWMRBUS__ITEM_MSG;
+    char why[240];
+    swmrbus_reason reason;
+    if (swmrbus_header_decode(zmq_msg_data(&hdr), zmq_msg_size(&hdr), &sk->cfg->limits, &it.h,
+                              &reason, why, sizeof why) != SWMRBUS_OK) {
+        reject_rx(sk, reason, NULL, why);
+    } else if (parts != (it.h.type == SWMRBUS_MSG_FRAME ? 2 : 1)) {
+        snprintf(why, sizeof why, "%s message with %d parts (a frame has 2: header, payload; "
+                 "start and end have 1)", it.h.type == SWMRBUS_MSG_FRAME ? "frame" :
+                 it.h.type == SWMRBUS_MSG_START ? "start" : "end", parts);
+        reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, &it.h, why);
+    } else {
+        it.hdr_base = zmq_msg_data(&hdr);
+        it.has_payload = has_payload;
+        hand_off(sk, &it, &hdr, has_payload ? &payload : NULL);
+    }
+    zmq_msg_close(&payload);
+    zmq_msg_close(&hdr);
+    return true;
+}
+
+static void reply(swmrbus__sink *sk, bool ok, const char *error)
+{
+    char buf[300];
+    size_t n = 0;
+    /* {ok: bool[, error: str]} by hand: two keys at most. */
+    buf[n++] = (char)(ok ? 0x81 : 0x82);
+    buf[n++] = (char)0xa2;
+    memcpy(buf + n, "ok", 2);
+    n += 2;
+    buf[n++] = (char)(ok ? 0xc3 : 0xc2);
+    if (!ok) {
+        size_t el = strlen(error);
+        if (el > 255) el = 255;
+        buf[n++] = (char)0xa5;
+        memcpy(buf + n, "error", 5);
+        n += 5;
+        buf[n++] = (char)0xd9;
+        buf[n++] = (char)el;
+        memcpy(buf + n, error, el);
+        n += el;
+    }
+    zmq_send(sk->control, buf, n, 0);
+}
+
+static void control_one(swmrbus__sink *sk, swmrbus_buf *out)
+{
+    zmq_msg_t req;
+    zmq_msg_init(&req);
+    if (zmq_msg_recv(&req, sk->control, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&req);
+        return;
+    }
+    bool multipart = zmq_msg_more(&req);
+    while (zmq_msg_more(&req)) zmq_msg_recv(&req, sk->control, 0);
+    swmrbus_request rq;
+    char why[240];
+    if (multipart) {
+        reply(sk, false, "a request is one msgpack map in one part");
+    } else if (swmrbus_request_decode(zmq_msg_data(&req), zmq_msg_size(&req),
+                                      (size_t)sk->cfg->limits.max_header_bytes, &rq, why,
+                                      sizeof why) != SWMRBUS_OK) {
+        reply(sk, false, why);
+    } else if (rq.cmd == SWMRBUS_CMD_STATUS) {
+        if (swmrbus__stats_encode(&sk->stats, sk->name, "sink", out))
+            zmq_send(sk->control, out->data, out->len, 0);
+        else
+            reply(sk, false, "out of memory");
+    } else {
+        swmrbus__item it;
+        memset(&it, 0, sizeof it);
+        it.kind = SWMRBUS__ITEM_CMD;
+        it.req = rq;
+        hand_off(sk, &it, NULL, NULL);
+        swmrbus__ack ack = {0};
+        /* The writer answers every command, after the items before it. */
+        if (zmq_recv(sk->pair_rx, &ack, sizeof ack, 0) != (int)sizeof ack)
+            snprintf(ack.error, sizeof ack.error, "no answer from the writer");
+        reply(sk, ack.ok, ack.error);
+    }
+    zmq_msg_close(&req);
+}
+
+static swmrbus_err sink_run(void *self)
+{
+    swmrbus__sink *sk = self;
+    pthread_t writer;
+    if (pthread_create(&writer, NULL, swmrbus__core_main, sk) != 0) return SWMRBUS_ENOMEM;
+    swmrbus_buf out = {0};
+    while (!atomic_load(&sk->stopping)) {
+        bool full = atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes;
+        zmq_pollitem_t pi[3] = {
+            {NULL, sk->stop_fd, ZMQ_POLLIN, 0},
+            {sk->control, 0, ZMQ_POLLIN, 0},
+            {sk->in, 0, (short)(full ? 0 : ZMQ_POLLIN), 0},
+        };
+        /* When the queue is full, stop reading (the sender's HWM pushes
+         * back) and look again soon. */
+        int rc = zmq_poll(pi, 3, full ? 5 : 1000);
+        if (rc < 0) {
+            if (zmq_errno() == EINTR) continue;
+            swmrbus_log(SWMRBUS_LOG_ERROR, sk->name, "poll: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        if (pi[1].revents & ZMQ_POLLIN) control_one(sk, &out);
+        if (pi[2].revents & ZMQ_POLLIN)
+            for (int k = 0; k < RECV_BATCH && receive_one(sk, ZMQ_DONTWAIT); k++)
+                if (atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes) break;
+    }
+    /* Take what already arrived, then let the writer close every file. */
+    for (int k = 0; k < DRAIN_MAX && receive_one(sk, ZMQ_DONTWAIT); k++) {}
+    swmrbus__item it;
+    memset(&it, 0, sizeof it);
+    it.kind = SWMRBUS__ITEM_STOP;
+    hand_off(sk, &it, NULL, NULL);
+    pthread_join(writer, NULL);
+    swmrbus_buf_free(&out);
+    return SWMRBUS_OK;
+}
+
+static const swmrbus_component_vtable sink_vtable = {
+    .abi_version = SWMRBUS_ABI_VERSION,
+    .struct_size = sizeof(swmrbus_component_vtable),
+    .kind = "sink",
+    .create = sink_create,
+    .run = sink_run,
+    .stop = sink_stop,
+    .destroy = sink_destroy,
+};
+
+const swmrbus_component_vtable *swmrbus_sink_component(void) { return &sink_vtable; }
+

@@ -1,3 +1,230 @@
-/* placeholder */
-int swmrbus__sim_placeholder(void);
-int swmrbus__sim_placeholder(void) { return 0; }
+/* sim.c — the frame simulator component. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "sim.h"
+#include "swmrbus/log.h"
+#include "swmrbus/wire.h"
+
+typedef struct sim {
+    const swmrbus_component_cfg *cfg;
+    void *out;
+    atomic_bool stopping;
+    uint8_t *frame;      /* one payload, rewritten per frame */
+    size_t frame_len;
+    uint64_t raw_len;
+} sim;
+
+static void sim_destroy(void **self)
+{
+    sim *s = *self;
+    if (!s) return;
+    if (s->out) zmq_close(s->out);
+    free(s->frame);
+    free(s);
+    *self = NULL;
+}
+
+static swmrbus_err sim_create(const swmrbus_component_args *args, void **self, char *err,
+                              size_t errlen)
+{
+    const swmrbus_component_cfg *cfg = args->cfg;
+    swmrbus_err rc = SWMRBUS_OK;
+    sim *s = calloc(1, sizeof *s);
+    if (!s) return SWMRBUS_ENOMEM;
+    s->cfg = cfg;
+    const swmrbus_format *f = &cfg->sim_format;
+    s->raw_len = swmrbus_format_raw_bytes(f);
+    if (!cfg->out.present || s->raw_len == 0) {
+        snprintf(err, errlen, "a sim needs out and a valid shape/dtype");
+        rc = SWMRBUS_ECONFIG;
+        goto out;
+    }
+    if (f->encoding == SWMRBUS_ENC_BSLZ4) {
+        snprintf(err, errlen, "sim: encoding bslz4 is not generated; use raw or lz4");
+        rc = SWMRBUS_ECONFIG;
+        goto out;
+    }
+    /* lz4: the filter's chunk format with every block stored (a block whose
+     * compressed size equals its size is taken as is by filter 32004). */
+    uint64_t block = s->raw_len < (1u << 20) ? s->raw_len : (1u << 20);
+    uint64_t nblocks = (s->raw_len + block - 1) / block;
+    s->frame_len = (size_t)(f->encoding == SWMRBUS_ENC_LZ4 ? 12 + 4 * nblocks + s->raw_len
+                                                           : s->raw_len);
+    s->frame = malloc(s->frame_len);
+    if (!s->frame) {
+        rc = SWMRBUS_ENOMEM;
+        goto out;
+    }
+    if (f->encoding == SWMRBUS_ENC_LZ4) {
+        uint8_t *p = s->frame;
+        for (int i = 0; i < 8; i++) *p++ = (uint8_t)(s->raw_len >> (56 - 8 * i));
+        for (int i = 0; i < 4; i++) *p++ = (uint8_t)(block >> (24 - 8 * i));
+        for (uint64_t b = 0; b < nblocks; b++) {
+            uint64_t n = b + 1 < nblocks ? block : s->raw_len - b * block;
+            for (int i = 0; i < 4; i++) *p++ = (uint8_t)(n >> (24 - 8 * i));
+            p += n;
+        }
+    }
+    int type = cfg->out.pattern == SWMRBUS_PATTERN_PUB ? ZMQ_PUB : ZMQ_PUSH;
+    s->out = zmq_socket(args->zmq_ctx, type);
+    if (!s->out) {
+        rc = SWMRBUS_EZMQ;
+        goto out;
+    }
+    zmq_setsockopt(s->out, ZMQ_SNDHWM, &cfg->out.hwm, sizeof cfg->out.hwm);
+    int linger = 2000;
+    zmq_setsockopt(s->out, ZMQ_LINGER, &linger, sizeof linger);
+    for (unsigned i = 0; i < cfg->out.n_endpoints; i++) {
+        const char *ep = cfg->out.endpoints[i];
+        if ((cfg->out.bind ? zmq_bind(s->out, ep) : zmq_connect(s->out, ep)) != 0) {
+            snprintf(err, errlen, "out: cannot %s %s: %s", cfg->out.bind ? "bind" : "connect", ep,
+                     zmq_strerror(zmq_errno()));
+            rc = SWMRBUS_EZMQ;
+            goto out;
+        }
+    }
+out:
+    if (rc != SWMRBUS_OK) {
+        void *p = s;
+        sim_destroy(&p);
+        s = NULL;
+    }
+    *self = s;
+    return rc;
+}
+
+static void sim_stop(void *self) { atomic_store(&((sim *)self)->stopping, true); }
+
+/* Sends one message part, waiting (in slices, so stop is seen) while the
+ * peer is not taking messages. */
+static bool send_part(sim *s, const void *p, size_t n, int more)
+{
+    while (!atomic_load(&s->stopping)) {
+        if (zmq_send(s->out, p, n, ZMQ_DONTWAIT | more) >= 0) return true;
+        if (zmq_errno() != EAGAIN) return false;
+        zmq_pollitem_t pi = {s->out, 0, ZMQ_POLLOUT, 0};
+        zmq_poll(&pi, 1, 100);
+    }
+    return false;
+}
+
+static bool send_header(sim *s, const swmrbus_header *h, swmrbus_buf *b, int more)
+{
+    return swmrbus_header_encode(h, NULL, 0, b) == SWMRBUS_OK &&
+           send_part(s, b->data, b->len, more);
+}
+
+/* Fills the raw pixels of frame f: pixel i = f + i, in the dtype's width. */
+static void fill(sim *s, uint64_t f)
+{
+    uint8_t *px = s->frame + (s->frame_len - s->raw_len);
+    size_t isz = swmrbus_dtype_size(s->cfg->sim_format.dtype);
+    if (s->cfg->sim_format.encoding == SWMRBUS_ENC_LZ4) {
+        /* blocks interleave with their 4-byte sizes; keep it simple: fill
+         * block by block */
+        uint64_t block = s->raw_len < (1u << 20) ? s->raw_len : (1u << 20);
+        uint8_t *p = s->frame + 12;
+        uint64_t i = 0;
+        for (uint64_t off = 0; off < s->raw_len; off += block) {
+            uint64_t n = off + block <= s->raw_len ? block : s->raw_len - off;
+            p += 4;
+            for (uint64_t k = 0; k < n / isz; k++, i++) {
+                uint64_t v = f + i;
+                memcpy(p + k * isz, &v, isz); /* little-endian host */
+            }
+            p += n;
+        }
+        return;
+    }
+    size_t n = (size_t)(s->raw_len / isz);
+    switch (isz) {
+    case 1: for (size_t i = 0; i < n; i++) px[i] = (uint8_t)(f + i); break;
+    case 2: for (size_t i = 0; i < n; i++) ((uint16_t *)(void *)px)[i] = (uint16_t)(f + i); break;
+    case 4: for (size_t i = 0; i < n; i++) ((uint32_t *)(void *)px)[i] = (uint32_t)(f + i); break;
+    default: for (size_t i = 0; i < n; i++) ((uint64_t *)(void *)px)[i] = f + i; break;
+    }
+}
+
+static swmrbus_err sim_run(void *self)
+{
+    sim *s = self;
+    const swmrbus_component_cfg *cfg = s->cfg;
+    swmrbus_buf b = {0};
+    swmrbus_err rc = SWMRBUS_OK;
+    if (cfg->out.pattern == SWMRBUS_PATTERN_PUB) {
+        struct timespec joiner = {0, 300000000L}; /* let subscribers join */
+        nanosleep(&joiner, NULL);
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t sent = 0;
+    swmrbus_header h;
+    memset(&h, 0, sizeof h);
+    h.series = cfg->sim_series;
+    h.type = SWMRBUS_MSG_START;
+    h.format = cfg->sim_format;
+    h.has_format = true;
+    h.frames = cfg->sim_frames;
+    h.has_frames = true;
+    h.name.ptr = cfg->name;
+    h.name.len = strlen(cfg->name);
+    if (!send_header(s, &h, &b, 0)) goto out;
+    for (uint64_t f = 0; f < cfg->sim_frames; f++) {
+        if (cfg->sim_rate_hz > 0) {
+            double due = (double)f / cfg->sim_rate_hz;
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+            if (due > el) {
+                double w = due - el;
+                struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
+                nanosleep(&ts, NULL);
+            }
+        }
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        memset(&h, 0, sizeof h);
+        h.type = SWMRBUS_MSG_FRAME;
+        h.series = cfg->sim_series;
+        h.frame = f;
+        h.ts = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+        h.has_ts = true;
+        fill(s, f);
+        if (!send_header(s, &h, &b, ZMQ_SNDMORE) || !send_part(s, s->frame, s->frame_len, 0))
+            goto out;
+        sent++;
+    }
+    memset(&h, 0, sizeof h);
+    h.type = SWMRBUS_MSG_END;
+    h.series = cfg->sim_series;
+    h.frames = sent;
+    h.has_frames = true;
+    send_header(s, &h, &b, 0);
+out:
+    if (atomic_load(&s->stopping) && sent < cfg->sim_frames)
+        swmrbus_log(SWMRBUS_LOG_INFO, cfg->name, "stopped after %llu of %llu frames",
+                    (unsigned long long)sent, (unsigned long long)cfg->sim_frames);
+    else
+        swmrbus_log(SWMRBUS_LOG_INFO, cfg->name, "sent series %llu: %llu frames",
+                    (unsigned long long)cfg->sim_series, (unsigned long long)sent);
+    swmrbus_buf_free(&b);
+    return rc;
+}
+
+static const swmrbus_component_vtable sim_vtable = {
+    .abi_version = SWMRBUS_ABI_VERSION,
+    .struct_size = sizeof(swmrbus_component_vtable),
+    .kind = "sim",
+    .create = sim_create,
+    .run = sim_run,
+    .stop = sim_stop,
+    .destroy = sim_destroy,
+};
+
+const swmrbus_component_vtable *swmrbus_sim_component(void) { return &sim_vtable; }

@@ -1,0 +1,763 @@
+/* config.c — pipeline configs: defaults, strict value parsing, checks.
+ *
+ * config_schema.c loads the file's structure with libcyaml (every scalar as
+ * text); this file turns it into swmrbus_config. Every error is one line that
+ * starts with the key's path: "components[0].from: not a key of kind sink". */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swmrbus/config.h"
+#include "config_schema.h"
+
+#define CONFIG_MAX_BYTES (1u << 20) /* a config file larger than this is a mistake */
+#define DEFAULT_HWM 1000
+#define DEFAULT_FILE "{name}_{series}.h5"
+
+/* The built-in kinds; anything else names an outside plugin. */
+enum {
+    K_SINK = 1u << 0,
+    K_SOURCE = 1u << 1,
+    K_SIM = 1u << 2,
+    K_PLUGIN = 1u << 3,
+    K_ALL = K_SINK | K_SOURCE | K_SIM | K_PLUGIN,
+};
+
+typedef enum socket_role { ROLE_IN, ROLE_OUT, ROLE_NOTIFY, ROLE_CONTROL } socket_role;
+
+static const char *const role_names[] = {"in", "out", "notify", "control"};
+
+static unsigned kind_class(const char *kind)
+{
+    if (strcmp(kind, "sink") == 0) return K_SINK;
+    if (strcmp(kind, "source") == 0) return K_SOURCE;
+    if (strcmp(kind, "sim") == 0) return K_SIM;
+    return K_PLUGIN;
+}
+
+/* ---- error text ------------------------------------------------------- */
+
+static swmrbus_err fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static swmrbus_err fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || errlen == 0) return SWMRBUS_ECONFIG;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    for (char *p = err; *p; p++) /* one line, always */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    return SWMRBUS_ECONFIG;
+}
+
+/* A value from the file, quoted for an error line: printable, truncated. */
+typedef struct shown {
+    char s[72];
+} shown;
+
+static shown show(const char *v)
+{
+    shown out;
+    size_t i = 0, n = strlen(v);
+    out.s[i++] = '"';
+    for (size_t j = 0; j < n && i < sizeof out.s - 5; j++)
+        out.s[i++] = ((unsigned char)v[j] < 0x20 || v[j] == 0x7f) ? '?' : v[j];
+    if (i >= sizeof out.s - 5 && n > sizeof out.s - 6) {
+        memcpy(out.s + i, "...", 3);
+        i += 3;
+    }
+    out.s[i++] = '"';
+    out.s[i] = '\0';
+    return out;
+}
+
+/* ---- strict scalars ---------------------------------------------------- */
+
+/* Decimal digits only: no sign, no spaces, no 0x, no 1e3. */
+static swmrbus_err parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out,
+                             const char *path, const char *key, char *err, size_t errlen)
+{
+    uint64_t n = 0;
+    const char *p = v;
+
+    if (*p == '\0' || strspn(v, "0123456789") != strlen(v)) goto bad;
+    for (; *p; p++) {
+        if (n > (UINT64_MAX - (uint64_t)(*p - '0')) / 10) goto big;
+        n = n * 10 + (uint64_t)(*p - '0');
+    }
+    if (n < min || n > max) goto range;
+    *out = n;
+    return SWMRBUS_OK;
+bad:
+    return fail(err, errlen, "%s.%s: expected a non-negative integer, got %s", path, key,
+                show(v).s);
+big:
+    return fail(err, errlen, "%s.%s: too large (at most %llu), got %s", path, key,
+                (unsigned long long)max, show(v).s);
+range:
+    if (n > max) goto big;
+    return fail(err, errlen, "%s.%s: must be >= %llu, got %s", path, key,
+                (unsigned long long)min, show(v).s);
+}
+
+/* true | false (YAML 1.2 core spellings); not yes/no/on/off/1/0. */
+static swmrbus_err parse_bool(const char *v, bool *out, const char *path, const char *key,
+                              char *err, size_t errlen)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE")) {
+        *out = true;
+        return SWMRBUS_OK;
+    }
+    if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE")) {
+        *out = false;
+        return SWMRBUS_OK;
+    }
+    return fail(err, errlen, "%s.%s: expected true or false, got %s", path, key, show(v).s);
+}
+
+/* A finite decimal number >= 0 ("100", "2.5", "1e3"); no hex, inf or nan. */
+static swmrbus_err parse_rate(const char *v, double *out, const char *path, const char *key,
+                              char *err, size_t errlen)
+{
+    char *end = NULL;
+    double d;
+
+    if (!isdigit((unsigned char)v[0]) && !(v[0] == '.' && isdigit((unsigned char)v[1])))
+        goto bad;
+    if (strpbrk(v, "xXpP")) goto bad;
+    errno = 0;
+    d = strtod(v, &end);
+    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(d) || d < 0) goto bad;
+    *out = d;
+    return SWMRBUS_OK;
+bad:
+    return fail(err, errlen, "%s.%s: expected a number >= 0, got %s", path, key, show(v).s);
+}
+
+/* A string value that must not be empty or hold control characters; max 0:
+ * any length. */
+static swmrbus_err check_text(const char *v, size_t max, const char *path, const char *key,
+                              char *err, size_t errlen)
+{
+    if (v[0] == '\0') return fail(err, errlen, "%s.%s: must not be empty", path, key);
+    if (max && strlen(v) > max)
+        return fail(err, errlen, "%s.%s: longer than %zu bytes", path, key, max);
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return fail(err, errlen, "%s.%s: contains a control character", path, key);
+    return SWMRBUS_OK;
+}
+
+/* "transport://address" with a non-empty transport of letters. */
+static swmrbus_err check_endpoint(const char *v, const char *path, const char *key,
+                                  char *err, size_t errlen)
+{
+    const char *sep;
+    swmrbus_err rc = check_text(v, 0, path, key, err, errlen);
+    if (rc != SWMRBUS_OK) return rc;
+    sep = strstr(v, "://");
+    if (!sep || sep == v || sep[3] == '\0') goto bad;
+    for (const char *p = v; p < sep; p++)
+        if (!isalpha((unsigned char)*p)) goto bad;
+    return SWMRBUS_OK;
+bad:
+    return fail(err, errlen,
+                "%s.%s: expected transport://address (tcp://, ipc://, inproc://), got %s", path,
+                key, show(v).s);
+}
+
+/* The file template: a file name (no '/') whose only placeholders are
+ * {name} and {series}. */
+static swmrbus_err check_template(const char *v, const char *path, char *err, size_t errlen)
+{
+    swmrbus_err rc = check_text(v, SWMRBUS_NAME_MAX, path, "file", err, errlen);
+    if (rc != SWMRBUS_OK) return rc;
+    if (strchr(v, '/'))
+        return fail(err, errlen, "%s.file: must be a file name inside dir, not a path: %s",
+                    path, show(v).s);
+    if (!strcmp(v, ".") || !strcmp(v, ".."))
+        return fail(err, errlen, "%s.file: not a file name: %s", path, show(v).s);
+    for (const char *p = v; *p; p++) {
+        if (*p == '{') {
+            if (!strncmp(p, "{name}", 6)) p += 5;
+            else if (!strncmp(p, "{series}", 8)) p += 7;
+            else goto bad;
+        } else if (*p == '}') {
+            goto bad;
+        }
+    }
+    return SWMRBUS_OK;
+bad:
+    return fail(err, errlen, "%s.file: placeholders are {name} and {series}, got %s", path,
+                show(v).s);
+}
+
+/* ---- defaults ----------------------------------------------------------- */
+
+static void socket_defaults(swmrbus_socket_cfg *s, swmrbus_pattern pattern, bool bind)
+{
+    s->pattern = pattern;
+    s->bind = bind;
+    s->hwm = DEFAULT_HWM;
+}
+
+/* Every default of the table for kind class k; strings are not touched. */
+static void apply_defaults(swmrbus_component_cfg *c, unsigned k)
+{
+    swmrbus_pattern in = k == K_SOURCE ? SWMRBUS_PATTERN_SUB : SWMRBUS_PATTERN_PULL;
+    socket_defaults(&c->in, in, k == K_SINK && in == SWMRBUS_PATTERN_PULL);
+    socket_defaults(&c->out, SWMRBUS_PATTERN_PUSH, true);
+    socket_defaults(&c->notify, SWMRBUS_PATTERN_PUB, true);
+    /* control is always a REP socket; the enum has no value for it */
+    socket_defaults(&c->control, SWMRBUS_PATTERN_DEFAULT, true);
+    c->flush_frames = 100;
+    c->flush_ms = 200;
+    c->linger_ms = 1000;
+    c->idle_close_ms = 0;
+    c->compression = SWMRBUS_ENC_NONE;
+    swmrbus_limits_default(&c->limits);
+    c->from = SWMRBUS_FROM_START;
+    c->stale_ms = 10000;
+    c->sim_series = 1;
+    c->sim_frames = 1000;
+    c->sim_format.dtype = SWMRBUS_DTYPE_UINT16;
+    c->sim_format.encoding = SWMRBUS_ENC_RAW;
+    c->sim_format.ndim = 2;
+    c->sim_format.shape[0] = 64;
+    c->sim_format.shape[1] = 128;
+    c->sim_format.shape[2] = 0;
+    c->sim_rate_hz = 0.0;
+}
+
+static void socket_clear(swmrbus_socket_cfg *s)
+{
+    for (unsigned i = 0; i < SWMRBUS_MAX_ENDPOINTS; i++) {
+        free(s->endpoints[i]);
+        s->endpoints[i] = NULL;
+    }
+    s->n_endpoints = 0;
+    s->present = false;
+}
+
+/* ---- one socket ----------------------------------------------------------- */
+
+static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg *s,
+                               socket_role role, unsigned k, const char *cpath, char *err,
+                               size_t errlen)
+{
+    char path[64];
+    swmrbus_err rc = SWMRBUS_OK;
+    const char *eps[SWMRBUS_MAX_ENDPOINTS];
+    unsigned n = 0;
+
+    snprintf(path, sizeof path, "%s.%s", cpath, role_names[role]);
+    if (rs->endpoint && rs->endpoints)
+        return fail(err, errlen, "%s: give endpoint or endpoints, not both", path);
+    if (!rs->endpoint && !rs->endpoints)
+        return fail(err, errlen, "%s: endpoint or endpoints required", path);
+    if (rs->endpoint) {
+        rc = check_endpoint(rs->endpoint, path, "endpoint", err, errlen);
+        if (rc != SWMRBUS_OK) return rc;
+        eps[n++] = rs->endpoint;
+    } else {
+        for (unsigned i = 0; i < rs->endpoints_count && i < SWMRBUS_MAX_ENDPOINTS; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "endpoints[%u]", i);
+            rc = check_endpoint(rs->endpoints[i], path, key, err, errlen);
+            if (rc != SWMRBUS_OK) return rc;
+            for (unsigned j = 0; j < i; j++)
+                if (!strcmp(rs->endpoints[i], rs->endpoints[j]))
+                    return fail(err, errlen, "%s.%s: duplicate of endpoints[%u]", path, key, j);
+            eps[n++] = rs->endpoints[i];
+        }
+    }
+
+    if (rs->pattern) {
+        if (role == ROLE_IN && !strcmp(rs->pattern, "pull")) s->pattern = SWMRBUS_PATTERN_PULL;
+        else if (role == ROLE_IN && !strcmp(rs->pattern, "sub")) s->pattern = SWMRBUS_PATTERN_SUB;
+        else if (role == ROLE_OUT && !strcmp(rs->pattern, "push")) s->pattern = SWMRBUS_PATTERN_PUSH;
+        else if (role == ROLE_OUT && !strcmp(rs->pattern, "pub")) s->pattern = SWMRBUS_PATTERN_PUB;
+        else if (role == ROLE_IN)
+            return fail(err, errlen, "%s.pattern: expected pull or sub, got %s", path,
+                        show(rs->pattern).s);
+        else if (role == ROLE_OUT)
+            return fail(err, errlen, "%s.pattern: expected push or pub, got %s", path,
+                        show(rs->pattern).s);
+        else
+            return fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
+                        role_names[role], role == ROLE_NOTIFY ? "pub" : "rep");
+    }
+    if (rs->bind) {
+        rc = parse_bool(rs->bind, &s->bind, path, "bind", err, errlen);
+        if (rc != SWMRBUS_OK) return rc;
+    } else if (role == ROLE_IN) {
+        s->bind = k == K_SINK && s->pattern == SWMRBUS_PATTERN_PULL;
+    }
+    if (rs->hwm) {
+        uint64_t v;
+        rc = parse_u64(rs->hwm, 0, INT_MAX, &v, path, "hwm", err, errlen);
+        if (rc != SWMRBUS_OK) return rc;
+        s->hwm = (int)v;
+    }
+
+    for (unsigned i = 0; i < n; i++) {
+        s->endpoints[i] = strdup(eps[i]);
+        if (!s->endpoints[i]) {
+            socket_clear(s);
+            return SWMRBUS_ENOMEM;
+        }
+    }
+    s->n_endpoints = n;
+    s->present = true;
+    return SWMRBUS_OK;
+}
+
+/* ---- one component -------------------------------------------------------- */
+
+/* Which kinds take which component keys (name and kind: all). An outside
+ * plugin takes the common keys: the four sockets and limits. */
+static const struct {
+    const char *key;
+    unsigned kinds;
+} key_kinds[] = {
+    {"in", K_SINK | K_SOURCE | K_PLUGIN},
+    {"out", K_SOURCE | K_SIM | K_PLUGIN},
+    {"notify", K_SINK | K_SOURCE | K_PLUGIN},
+    {"control", K_SINK | K_SOURCE | K_PLUGIN},
+    {"dir", K_SINK},
+    {"file", K_SINK},
+    {"flush", K_SINK},
+    {"linger_ms", K_SINK},
+    {"idle_close_ms", K_SINK},
+    {"compression", K_SINK},
+    {"limits", K_SINK | K_SOURCE | K_PLUGIN},
+    {"from", K_SOURCE},
+    {"stale_ms", K_SOURCE},
+    {"series", K_SIM},
+    {"frames", K_SIM},
+    {"shape", K_SIM},
+    {"dtype", K_SIM},
+    {"encoding", K_SIM},
+    {"rate_hz", K_SIM},
+};
+#define N_KEY_KINDS (sizeof key_kinds / sizeof key_kinds[0])
+
+static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *rc, unsigned k,
+                                       const char *path, char *err, size_t errlen)
+{
+    const void *present[N_KEY_KINDS] = {
+        rc->in,        rc->out,         rc->notify,      rc->control, rc->dir,
+        rc->file,      rc->flush,       rc->linger_ms,   rc->idle_close_ms,
+        rc->compression, rc->limits,    rc->from,        rc->stale_ms,
+        rc->series,    rc->frames,      rc->shape,       rc->dtype,
+        rc->encoding,  rc->rate_hz,
+    };
+    for (size_t i = 0; i < N_KEY_KINDS; i++) {
+        if (!present[i] || (key_kinds[i].kinds & k)) continue;
+        if (k != K_PLUGIN)
+            return fail(err, errlen, "%s.%s: not a key of kind %s", path, key_kinds[i].key,
+                        rc->kind);
+        return fail(err, errlen,
+                    "%s.%s: not a key of kind %s (an outside plugin takes name, kind, in, out, "
+                    "notify, control, limits)", path, key_kinds[i].key, show(rc->kind).s);
+    }
+    return SWMRBUS_OK;
+}
+
+#define TRY(expr)                          \
+    do {                                   \
+        rc = (expr);                       \
+        if (rc != SWMRBUS_OK) goto out;    \
+    } while (0)
+
+static swmrbus_err load_limits(const swmrbus__raw_limits *rl, swmrbus_limits *l,
+                               const char *cpath, char *err, size_t errlen)
+{
+    char path[64];
+    swmrbus_err rc = SWMRBUS_OK;
+    snprintf(path, sizeof path, "%s.limits", cpath);
+    if (rl->max_header_bytes)
+        TRY(parse_u64(rl->max_header_bytes, 1, UINT64_MAX, &l->max_header_bytes, path,
+                      "max_header_bytes", err, errlen));
+    if (rl->max_frame_bytes)
+        TRY(parse_u64(rl->max_frame_bytes, 1, UINT64_MAX, &l->max_frame_bytes, path,
+                      "max_frame_bytes", err, errlen));
+    if (rl->max_frames)
+        TRY(parse_u64(rl->max_frames, 1, UINT64_MAX, &l->max_frames, path, "max_frames", err,
+                      errlen));
+    if (rl->max_open_series)
+        TRY(parse_u64(rl->max_open_series, 1, UINT64_MAX, &l->max_open_series, path,
+                      "max_open_series", err, errlen));
+    if (rl->max_queue_bytes)
+        TRY(parse_u64(rl->max_queue_bytes, 1, UINT64_MAX, &l->max_queue_bytes, path,
+                      "max_queue_bytes", err, errlen));
+out:
+    return rc;
+}
+
+static swmrbus_err load_sim(const swmrbus__raw_component *r, swmrbus_component_cfg *c,
+                            const char *path, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+
+    if (r->series) TRY(parse_u64(r->series, 0, UINT64_MAX, &c->sim_series, path, "series", err, errlen));
+    if (r->frames) TRY(parse_u64(r->frames, 0, UINT64_MAX, &c->sim_frames, path, "frames", err, errlen));
+    if (r->shape) {
+        swmrbus_format f = c->sim_format;
+        f.ndim = r->shape_count;
+        for (unsigned i = 0; i < r->shape_count && i < SWMRBUS_MAX_DIMS; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "shape[%u]", i);
+            TRY(parse_u64(r->shape[i], 1, UINT64_MAX, &f.shape[i], path, key, err, errlen));
+        }
+        for (unsigned i = r->shape_count; i < SWMRBUS_MAX_DIMS; i++) f.shape[i] = 0;
+        if (f.ndim < 1 || f.ndim > SWMRBUS_MAX_DIMS) /* libcyaml enforces it too */
+            TRY(fail(err, errlen, "%s.shape: expected 1 to %d dimensions", path, SWMRBUS_MAX_DIMS));
+        c->sim_format.ndim = f.ndim;
+        memcpy(c->sim_format.shape, f.shape, sizeof f.shape);
+    }
+    if (r->dtype) {
+        c->sim_format.dtype = swmrbus_dtype_parse(r->dtype, strlen(r->dtype));
+        if (c->sim_format.dtype == SWMRBUS_DTYPE_NONE)
+            TRY(fail(err, errlen,
+                     "%s.dtype: expected uint8|uint16|uint32|uint64|int8|int16|int32|int64|"
+                     "float32|float64, got %s", path, show(r->dtype).s));
+    }
+    if (r->encoding) {
+        c->sim_format.encoding = swmrbus_encoding_parse(r->encoding, strlen(r->encoding));
+        if (c->sim_format.encoding == SWMRBUS_ENC_NONE)
+            TRY(fail(err, errlen, "%s.encoding: expected raw, bslz4 or lz4, got %s", path,
+                     show(r->encoding).s));
+    }
+    if (swmrbus_format_raw_bytes(&c->sim_format) == 0)
+        TRY(fail(err, errlen, "%s.shape: frame size overflows", path));
+    if (r->rate_hz) TRY(parse_rate(r->rate_hz, &c->sim_rate_hz, path, "rate_hz", err, errlen));
+out:
+    return rc;
+}
+
+static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
+                                  swmrbus_component_cfg *c, char *err, size_t errlen)
+{
+    char path[48];
+    swmrbus_err rc = SWMRBUS_OK;
+    unsigned k;
+
+    snprintf(path, sizeof path, "components[%zu]", idx);
+    if (!r->name) return fail(err, errlen, "%s.name: required", path);
+    TRY(check_text(r->name, SWMRBUS_NAME_MAX, path, "name", err, errlen));
+    if (!r->kind) return fail(err, errlen, "%s.kind: required", path);
+    TRY(check_text(r->kind, 0, path, "kind", err, errlen));
+    k = kind_class(r->kind);
+    TRY(check_keys_for_kind(r, k, path, err, errlen));
+
+    if (k == K_SINK && !r->dir) return fail(err, errlen, "%s.dir: required for kind sink", path);
+    if ((k == K_SINK || k == K_SOURCE) && !r->in)
+        return fail(err, errlen, "%s.in: required for kind %s", path, r->kind);
+    if (k == K_SIM && !r->out) return fail(err, errlen, "%s.out: required for kind sim", path);
+
+    apply_defaults(c, k);
+    c->name = strdup(r->name);
+    c->kind = strdup(r->kind);
+    c->file = strdup(r->file ? r->file : DEFAULT_FILE);
+    if (!c->name || !c->kind || !c->file) TRY(SWMRBUS_ENOMEM);
+
+    if (r->in) TRY(load_socket(r->in, &c->in, ROLE_IN, k, path, err, errlen));
+    if (r->out) TRY(load_socket(r->out, &c->out, ROLE_OUT, k, path, err, errlen));
+    if (r->notify) TRY(load_socket(r->notify, &c->notify, ROLE_NOTIFY, k, path, err, errlen));
+    if (r->control) TRY(load_socket(r->control, &c->control, ROLE_CONTROL, k, path, err, errlen));
+
+    /* sink */
+    if (r->dir) {
+        TRY(check_text(r->dir, 0, path, "dir", err, errlen));
+        c->dir = strdup(r->dir);
+        if (!c->dir) TRY(SWMRBUS_ENOMEM);
+    }
+    if (r->file) TRY(check_template(r->file, path, err, errlen));
+    if (r->flush) {
+        char fpath[64];
+        snprintf(fpath, sizeof fpath, "%s.flush", path);
+        if (r->flush->frames)
+            TRY(parse_u64(r->flush->frames, 1, UINT64_MAX, &c->flush_frames, fpath, "frames",
+                          err, errlen));
+        if (r->flush->ms)
+            TRY(parse_u64(r->flush->ms, 0, UINT64_MAX, &c->flush_ms, fpath, "ms", err, errlen));
+    }
+    if (r->linger_ms)
+        TRY(parse_u64(r->linger_ms, 0, UINT64_MAX, &c->linger_ms, path, "linger_ms", err, errlen));
+    if (r->idle_close_ms)
+        TRY(parse_u64(r->idle_close_ms, 0, UINT64_MAX, &c->idle_close_ms, path, "idle_close_ms",
+                      err, errlen));
+    if (r->compression) {
+        if (!strcmp(r->compression, "none")) c->compression = SWMRBUS_ENC_NONE;
+        else if (!strcmp(r->compression, "bslz4")) c->compression = SWMRBUS_ENC_BSLZ4;
+        else if (!strcmp(r->compression, "lz4")) c->compression = SWMRBUS_ENC_LZ4;
+        else
+            TRY(fail(err, errlen, "%s.compression: expected none, bslz4 or lz4, got %s", path,
+                     show(r->compression).s));
+    }
+    if (r->limits) TRY(load_limits(r->limits, &c->limits, path, err, errlen));
+
+    /* source */
+    if (r->from) {
+        if (!strcmp(r->from, "start")) c->from = SWMRBUS_FROM_START;
+        else if (!strcmp(r->from, "latest")) c->from = SWMRBUS_FROM_LATEST;
+        else
+            TRY(fail(err, errlen, "%s.from: expected start or latest, got %s", path,
+                     show(r->from).s));
+    }
+    if (r->stale_ms)
+        TRY(parse_u64(r->stale_ms, 0, UINT64_MAX, &c->stale_ms, path, "stale_ms", err, errlen));
+
+    /* sim */
+    TRY(load_sim(r, c, path, err, errlen));
+out:
+    if (rc == SWMRBUS_ENOMEM) fail(err, errlen, "out of memory loading the config");
+    return rc;
+}
+
+static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, char *err,
+                         size_t errlen)
+{
+    swmrbus_config *cfg = NULL;
+    swmrbus_err rc = SWMRBUS_OK;
+
+    if (!raw || !raw->components)
+        return fail(err, errlen, "components: required (a list of at least one component)");
+    if (raw->components_count == 0)
+        return fail(err, errlen, "components: at least one component required");
+
+    cfg = calloc(1, sizeof *cfg);
+    if (!cfg) TRY(SWMRBUS_ENOMEM);
+    cfg->components = calloc(raw->components_count, sizeof *cfg->components);
+    if (!cfg->components) TRY(SWMRBUS_ENOMEM);
+
+    for (size_t i = 0; i < raw->components_count; i++) {
+        cfg->n_components = i + 1; /* so that destroy clears this one too */
+        TRY(load_component(&raw->components[i], i, &cfg->components[i], err, errlen));
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->components[j].name, cfg->components[i].name))
+                TRY(fail(err, errlen, "components[%zu].name: duplicate name %s (also components[%zu])",
+                         i, show(cfg->components[i].name).s, j));
+    }
+    *out = cfg;
+    cfg = NULL;
+out:
+    if (rc == SWMRBUS_ENOMEM) fail(err, errlen, "out of memory loading the config");
+    swmrbus_config_destroy(&cfg);
+    return rc;
+}
+
+/* Rejects what libyaml would reject without saying where: NUL and other
+ * control characters, and malformed UTF-8. Reports line and column. */
+static swmrbus_err check_bytes(const char *text, size_t len, char *err, size_t errlen)
+{
+    const unsigned char *t = (const unsigned char *)text;
+    size_t line = 1, col = 1;
+
+    for (size_t i = 0; i < len; col++) {
+        unsigned char b = t[i];
+        size_t n = 0;
+        unsigned char lo = 0x80, hi = 0xbf;
+
+        if (b == '\n') {
+            line++;
+            col = 0;
+            i++;
+            continue;
+        }
+        if (b < 0x80) {
+            if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f)
+                return fail(err, errlen, "line %zu, column %zu: control character 0x%02x "
+                            "(not allowed in YAML)", line, col, b);
+            i++;
+            continue;
+        }
+        if (b >= 0xc2 && b <= 0xdf) n = 1;
+        else if (b >= 0xe0 && b <= 0xef) n = 2;
+        else if (b >= 0xf0 && b <= 0xf4) n = 3;
+        else goto bad;
+        if (b == 0xe0) lo = 0xa0;      /* overlong */
+        else if (b == 0xed) hi = 0x9f; /* surrogates */
+        else if (b == 0xf0) lo = 0x90; /* overlong */
+        else if (b == 0xf4) hi = 0x8f; /* > U+10FFFF */
+        if (i + n >= len) goto bad;
+        if (t[i + 1] < lo || t[i + 1] > hi) goto bad;
+        for (size_t j = 2; j <= n; j++)
+            if (t[i + j] < 0x80 || t[i + j] > 0xbf) goto bad;
+        i += n + 1;
+        continue;
+    bad:
+        return fail(err, errlen, "line %zu, column %zu: invalid UTF-8", line, col);
+    }
+    return SWMRBUS_OK;
+}
+
+/* ---- public API ------------------------------------------------------------ */
+
+swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **out,
+                                 char *err, size_t errlen)
+{
+    swmrbus__raw_config *raw = NULL;
+    swmrbus_err rc;
+
+    if (err && errlen) err[0] = '\0';
+    if (!out || (!text && len > 0)) {
+        if (out) *out = NULL;
+        if (err && errlen) snprintf(err, errlen, "invalid argument");
+        return SWMRBUS_EINVAL;
+    }
+    *out = NULL;
+    if (len > CONFIG_MAX_BYTES)
+        return fail(err, errlen, "config larger than %u bytes", CONFIG_MAX_BYTES);
+    rc = check_bytes(text, len, err, errlen);
+    if (rc != SWMRBUS_OK) return rc;
+
+    rc = swmrbus__config_raw_load(text, len, &raw, err, errlen);
+    if (rc == SWMRBUS_OK) rc = build(raw, out, err, errlen);
+    swmrbus__config_raw_free(raw);
+    return rc;
+}
+
+swmrbus_err swmrbus_config_load(const char *path, swmrbus_config **out, char *err,
+                                size_t errlen)
+{
+    FILE *f = NULL;
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    swmrbus_err rc = SWMRBUS_OK;
+    char ebuf[128];
+
+    if (err && errlen) err[0] = '\0';
+    if (out) *out = NULL;
+    if (!path || !out) {
+        if (err && errlen) snprintf(err, errlen, "invalid argument");
+        return SWMRBUS_EINVAL;
+    }
+    f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        (void)fail(err, errlen, "cannot open %s: %s", path, strerror_r(e, ebuf, sizeof ebuf));
+        rc = e == ENOMEM ? SWMRBUS_ENOMEM : SWMRBUS_EIO;
+        goto out;
+    }
+    for (;;) {
+        size_t got;
+        if (len == cap) {
+            char *grown;
+            if (cap > CONFIG_MAX_BYTES) {
+                rc = fail(err, errlen, "%s: larger than %u bytes", path, CONFIG_MAX_BYTES);
+                goto out;
+            }
+            cap = cap ? cap * 2 : 4096;
+            grown = realloc(text, cap);
+            if (!grown) {
+                (void)fail(err, errlen, "out of memory reading %s", path);
+                rc = SWMRBUS_ENOMEM;
+                goto out;
+            }
+            text = grown;
+        }
+        got = fread(text + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        int e = errno;
+        (void)fail(err, errlen, "cannot read %s: %s", path, strerror_r(e, ebuf, sizeof ebuf));
+        rc = SWMRBUS_EIO;
+        goto out;
+    }
+    rc = swmrbus_config_parse(text, len, out, err, errlen);
+out:
+    free(text);
+    if (f) fclose(f);
+    return rc;
+}
+
+swmrbus_err swmrbus_component_cfg_init(swmrbus_component_cfg *c, const char *name,
+                                       const char *kind)
+{
+    if (!c || !name || !kind) return SWMRBUS_EINVAL;
+    memset(c, 0, sizeof *c);
+    apply_defaults(c, kind_class(kind));
+    c->name = strdup(name);
+    c->kind = strdup(kind);
+    c->file = strdup(DEFAULT_FILE);
+    if (!c->name || !c->kind || !c->file) {
+        swmrbus_component_cfg_clear(c);
+        return SWMRBUS_ENOMEM;
+    }
+    return SWMRBUS_OK;
+}
+
+swmrbus_err swmrbus_socket_cfg_set(swmrbus_socket_cfg *s, const char *endpoint,
+                                   swmrbus_pattern pattern, bool bind)
+{
+    char *dup;
+    bool zeroed;
+
+    if (!s || !endpoint || endpoint[0] == '\0' || (unsigned)pattern > SWMRBUS_PATTERN_PUB)
+        return SWMRBUS_EINVAL;
+    dup = strdup(endpoint);
+    if (!dup) return SWMRBUS_ENOMEM;
+    /* A zeroed socket, not one that swmrbus_component_cfg_init filled with
+     * its kind's defaults: there are no defaults to keep. */
+    zeroed = !s->present && s->n_endpoints == 0 && s->pattern == SWMRBUS_PATTERN_DEFAULT &&
+             !s->bind && s->hwm == 0;
+    socket_clear(s);
+    s->endpoints[0] = dup;
+    s->n_endpoints = 1;
+    s->present = true;
+    if (zeroed) {
+        s->hwm = DEFAULT_HWM;
+        s->bind = bind;
+    }
+    if (pattern != SWMRBUS_PATTERN_DEFAULT) {
+        s->pattern = pattern;
+        s->bind = bind;
+    }
+    return SWMRBUS_OK;
+}
+
+void swmrbus_component_cfg_clear(swmrbus_component_cfg *c)
+{
+    if (!c) return;
+    free(c->name);
+    free(c->kind);
+    free(c->dir);
+    free(c->file);
+    socket_clear(&c->in);
+    socket_clear(&c->out);
+    socket_clear(&c->notify);
+    socket_clear(&c->control);
+    memset(c, 0, sizeof *c);
+}
+
+void swmrbus_config_destroy(swmrbus_config **cfg)
+{
+    if (!cfg || !*cfg) return;
+    for (size_t i = 0; i < (*cfg)->n_components; i++)
+        swmrbus_component_cfg_clear(&(*cfg)->components[i]);
+    free((*cfg)->components);
+    free(*cfg);
+    *cfg = NULL;
+}
+
+const char *swmrbus_pattern_name(swmrbus_pattern p)
+{
+    switch (p) {
+    case SWMRBUS_PATTERN_DEFAULT: return "default";
+    case SWMRBUS_PATTERN_PULL: return "pull";
+    case SWMRBUS_PATTERN_SUB: return "sub";
+    case SWMRBUS_PATTERN_PUSH: return "push";
+    case SWMRBUS_PATTERN_PUB: return "pub";
+    }
+    return "unknown";
+}

@@ -1,0 +1,82 @@
+/* config_schema.h — internal: the config file as libcyaml loads it.
+ *
+ * config_schema.c owns libcyaml: the schema, the load, and the translation of
+ * libcyaml's log (its first error line and its backtrace) into one line
+ * naming the key's path ("components[1].flush.frmaes: unknown key").
+ * config.c turns the raw tree into swmrbus_config: types, defaults, checks.
+ *
+ * Every scalar is kept as the text the file holds (NULL when the key is
+ * absent): libcyaml's own number and bool readers are lenient ("12abc" reads
+ * as 12, any word but false/no/off/disable/0 as true), so config.c parses
+ * them strictly itself. */
+#ifndef SWMRBUS_CONFIG_SCHEMA_H
+#define SWMRBUS_CONFIG_SCHEMA_H
+
+#include <stddef.h>
+
+#include "swmrbus/config.h"
+#include "swmrbus/err.h"
+
+typedef struct swmrbus__raw_socket {
+    char *endpoint;
+    char **endpoints;        /* NULL when absent, else 1..SWMRBUS_MAX_ENDPOINTS */
+    unsigned endpoints_count;
+    char *pattern;
+    char *bind;
+    char *hwm;
+} swmrbus__raw_socket;
+
+typedef struct swmrbus__raw_flush {
+    char *frames;
+    char *ms;
+} swmrbus__raw_flush;
+
+typedef struct swmrbus__raw_limits {
+    char *max_header_bytes;
+    char *max_frame_bytes;
+    char *max_frames;
+    char *max_open_series;
+    char *max_queue_bytes;
+} swmrbus__raw_limits;
+
+typedef struct swmrbus__raw_component {
+    char *name;
+    char *kind;
+    swmrbus__raw_socket *in, *out, *notify, *control;
+    /* sink */
+    char *dir;
+    char *file;
+    swmrbus__raw_flush *flush;
+    char *linger_ms;
+    char *idle_close_ms;
+    char *compression;
+    swmrbus__raw_limits *limits;
+    /* source */
+    char *from;
+    char *stale_ms;
+    /* sim */
+    char *series;
+    char *frames;
+    char **shape;            /* NULL when absent, else 1..SWMRBUS_MAX_DIMS */
+    unsigned shape_count;
+    char *dtype;
+    char *encoding;
+    char *rate_hz;
+} swmrbus__raw_component;
+
+typedef struct swmrbus__raw_config {
+    swmrbus__raw_component *components; /* NULL when absent */
+    unsigned components_count;
+} swmrbus__raw_config;
+
+/* Loads len bytes of YAML (or JSON) into *out (NULL for an empty document).
+ * Structure only: unknown keys, duplicate keys, a map where a scalar belongs
+ * and the like are ECONFIG with one line in err naming the path. ENOMEM. */
+swmrbus_err swmrbus__config_raw_load(const char *text, size_t len,
+                                     swmrbus__raw_config **out,
+                                     char *err, size_t errlen);
+
+/* Frees what swmrbus__config_raw_load returned; safe with NULL. */
+void swmrbus__config_raw_free(swmrbus__raw_config *raw);
+
+#endif

@@ -1,0 +1,276 @@
+/* host.c — runs the components of a config, one thread each, sharing one
+ * ZeroMQ context; loads outside plugins with dlopen. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "swmrbus/host.h"
+#include "swmrbus/log.h"
+
+#define MAX_KINDS 32
+
+typedef struct host_comp {
+    swmrbus_host *host;
+    const swmrbus_component_vtable *vt;
+    const swmrbus_component_cfg *cfg;
+    void *self;
+    void *dl;          /* dlopen handle of an outside plugin, or NULL */
+    pthread_t thread;
+    bool started;
+    bool done;         /* run() returned; guarded by host->mu */
+    swmrbus_err rc;
+} host_comp;
+
+struct swmrbus_host {
+    void *zctx;
+    const swmrbus_component_vtable *kinds[MAX_KINDS];
+    size_t n_kinds;
+    host_comp *comps;
+    size_t n_comps;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t running;
+    atomic_bool stopping;
+    pthread_t stopper;
+    bool stopper_started;
+    bool joined;
+};
+
+static bool abi_ok(const swmrbus_component_vtable *vt)
+{
+    return vt && vt->abi_version == SWMRBUS_ABI_VERSION &&
+           vt->struct_size >= sizeof(swmrbus_component_vtable) && vt->kind && vt->create &&
+           vt->run && vt->stop && vt->destroy;
+}
+
+swmrbus_err swmrbus_host_create(swmrbus_host **out)
+{
+    swmrbus_host *h = calloc(1, sizeof *h);
+    if (!h) return SWMRBUS_ENOMEM;
+    h->zctx = zmq_ctx_new();
+    if (!h->zctx) {
+        free(h);
+        return SWMRBUS_EZMQ;
+    }
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    *out = h;
+    return SWMRBUS_OK;
+}
+
+swmrbus_err swmrbus_host_register(swmrbus_host *h, const swmrbus_component_vtable *vt)
+{
+    if (!abi_ok(vt)) return SWMRBUS_EABI;
+    for (size_t i = 0; i < h->n_kinds; i++)
+        if (strcmp(h->kinds[i]->kind, vt->kind) == 0) return SWMRBUS_EINVAL;
+    if (h->n_kinds == MAX_KINDS) return SWMRBUS_ELIMIT;
+    h->kinds[h->n_kinds++] = vt;
+    return SWMRBUS_OK;
+}
+
+void *swmrbus_host_zmq_ctx(swmrbus_host *h) { return h->zctx; }
+
+/* Finds a registered kind, or loads an outside plugin for it. */
+static swmrbus_err find_kind(swmrbus_host *h, const char *kind, host_comp *c, char *err,
+                             size_t errlen)
+{
+    for (size_t i = 0; i < h->n_kinds; i++)
+        if (strcmp(h->kinds[i]->kind, kind) == 0) {
+            c->vt = h->kinds[i];
+            return SWMRBUS_OK;
+        }
+    char path[4096];
+    if (strchr(kind, '/') || strstr(kind, ".so"))
+        snprintf(path, sizeof path, "%s", kind);
+    else
+        snprintf(path, sizeof path, "libswmrbus_%s.so", kind);
+    c->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!c->dl) {
+        snprintf(err, errlen, "unknown kind '%s' (not built in; as a plugin: %s)", kind,
+                 dlerror());
+        return SWMRBUS_ENOTFOUND;
+    }
+    swmrbus_plugin_entry_fn entry;
+    *(void **)&entry = dlsym(c->dl, SWMRBUS_PLUGIN_ENTRY_NAME);
+    const swmrbus_component_vtable *vt = entry ? entry() : NULL;
+    if (!abi_ok(vt)) {
+        snprintf(err, errlen, "plugin %s: %s", path,
+                 entry ? "ABI version mismatch or incomplete table"
+                       : "no " SWMRBUS_PLUGIN_ENTRY_NAME " symbol");
+        dlclose(c->dl);
+        c->dl = NULL;
+        return SWMRBUS_EABI;
+    }
+    c->vt = vt;
+    return SWMRBUS_OK;
+}
+
+static void *comp_main(void *arg)
+{
+    host_comp *c = arg;
+    swmrbus_err rc = c->vt->run(c->self);
+    if (rc != SWMRBUS_OK)
+        swmrbus_log(SWMRBUS_LOG_ERROR, c->cfg->name, "component ended: %s", swmrbus_strerror(rc));
+    swmrbus_host *h = c->host;
+    pthread_mutex_lock(&h->mu);
+    c->rc = rc;
+    c->done = true;
+    h->running--;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    return NULL;
+}
+
+static void destroy_comps(swmrbus_host *h)
+{
+    for (size_t i = h->n_comps; i-- > 0;) {
+        host_comp *c = &h->comps[i];
+        if (c->self) c->vt->destroy(&c->self);
+        if (c->dl) dlclose(c->dl);
+    }
+    free(h->comps);
+    h->comps = NULL;
+    h->n_comps = 0;
+}
+
+swmrbus_err swmrbus_host_start(swmrbus_host *h, const swmrbus_config *cfg, char *err,
+                               size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    if (h->comps) return SWMRBUS_ESTATE;
+    h->comps = calloc(cfg->n_components ? cfg->n_components : 1, sizeof *h->comps);
+    if (!h->comps) return SWMRBUS_ENOMEM;
+    h->n_comps = cfg->n_components;
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        host_comp *c = &h->comps[i];
+        char why[4608] = "";
+        c->host = h;
+        c->cfg = &cfg->components[i];
+        rc = find_kind(h, c->cfg->kind, c, why, sizeof why);
+        if (rc != SWMRBUS_OK) {
+            snprintf(err, errlen, "components[%zu] (%s): %s", i, c->cfg->name, why);
+            goto out;
+        }
+        swmrbus_component_args args = {SWMRBUS_ABI_VERSION, h->zctx, c->cfg};
+        rc = c->vt->create(&args, &c->self, why, sizeof why);
+        if (rc != SWMRBUS_OK) {
+            snprintf(err, errlen, "components[%zu] (%s): %s", i, c->cfg->name,
+                     why[0] ? why : swmrbus_strerror(rc));
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < h->n_comps; i++) {
+        host_comp *c = &h->comps[i];
+        pthread_mutex_lock(&h->mu);
+        h->running++;
+        pthread_mutex_unlock(&h->mu);
+        if (pthread_create(&c->thread, NULL, comp_main, c) != 0) {
+            pthread_mutex_lock(&h->mu);
+            h->running--;
+            pthread_mutex_unlock(&h->mu);
+            snprintf(err, errlen, "components[%zu] (%s): cannot start thread", i, c->cfg->name);
+            swmrbus_host_stop(h);
+            swmrbus_host_wait(h, -1);
+            rc = SWMRBUS_ENOMEM;
+            goto out;
+        }
+        c->started = true;
+    }
+out:
+    if (rc != SWMRBUS_OK && !h->running) destroy_comps(h);
+    return rc;
+}
+
+/* Stops the components in config order, each after the one before it has
+ * returned (bounded: 30 s each), so downstream components see the last
+ * notifications of the upstream ones. */
+static void *stopper_main(void *arg)
+{
+    swmrbus_host *h = arg;
+    for (size_t i = 0; i < h->n_comps; i++) {
+        host_comp *c = &h->comps[i];
+        c->vt->stop(c->self);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 30;
+        pthread_mutex_lock(&h->mu);
+        while (c->started && !c->done)
+            if (pthread_cond_timedwait(&h->cv, &h->mu, &until) == ETIMEDOUT) break;
+        pthread_mutex_unlock(&h->mu);
+    }
+    return NULL;
+}
+
+void swmrbus_host_stop(swmrbus_host *h)
+{
+    if (!h || atomic_exchange(&h->stopping, true)) return;
+    if (pthread_create(&h->stopper, NULL, stopper_main, h) == 0) {
+        h->stopper_started = true;
+        return;
+    }
+    for (size_t i = 0; i < h->n_comps; i++) h->comps[i].vt->stop(h->comps[i].self);
+}
+
+size_t swmrbus_host_running(swmrbus_host *h)
+{
+    pthread_mutex_lock(&h->mu);
+    size_t n = h->running;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
+swmrbus_err swmrbus_host_wait(swmrbus_host *h, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&h->mu);
+    while (h->running > 0) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&h->cv, &h->mu);
+        else if (timeout_ms == 0 || pthread_cond_timedwait(&h->cv, &h->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    size_t running = h->running;
+    pthread_mutex_unlock(&h->mu);
+    if (running > 0) return SWMRBUS_ETIMEDOUT;
+    swmrbus_err rc = SWMRBUS_OK;
+    if (!h->joined) {
+        for (size_t i = 0; i < h->n_comps; i++) {
+            if (h->comps[i].started) pthread_join(h->comps[i].thread, NULL);
+            if (rc == SWMRBUS_OK) rc = h->comps[i].rc;
+        }
+        if (h->stopper_started) pthread_join(h->stopper, NULL);
+        h->joined = true;
+    }
+    return rc;
+}
+
+void swmrbus_host_destroy(swmrbus_host **hp)
+{
+    if (!hp || !*hp) return;
+    swmrbus_host *h = *hp;
+    if (h->comps) {
+        swmrbus_host_stop(h);
+        swmrbus_host_wait(h, -1);
+        destroy_comps(h);
+    }
+    zmq_ctx_term(h->zctx);
+    pthread_cond_destroy(&h->cv);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+    *hp = NULL;
+}

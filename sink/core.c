@@ -1,0 +1,551 @@
+/* core.c — the sink's writer thread: series, files, flush policy, timers
+ * and notifications. Everything that touches HDF5 runs here. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "names.h"
+#include "notify.h"
+#include "sink_internal.h"
+#include "swmrbus/log.h"
+#include "writer.h"
+
+#define MS_NS 1000000ull
+#define CLOSED_IDS 1024          /* closed series ids remembered */
+#define STATUS_EVERY_NS (5000 * MS_NS)
+
+typedef struct series {
+    bool used;
+    uint64_t id;
+    swmrbus_format fmt;
+    swmrbus__writer *w;           /* NULL once failed and closed */
+    swmrbus__series_stats *st;
+    swmrbus__series_state state;
+    char path[PATH_MAX];
+    uint64_t first_unflushed_ns;  /* receipt of the oldest unflushed frame, 0 = none */
+    uint64_t linger_until_ns;     /* lingering (after end) or failed: close at */
+    uint64_t last_rx_ns;
+    uint64_t expected;            /* start.frames, 0 = unknown */
+    uint64_t notified_frames, notified_complete;
+} series;
+
+typedef struct core {
+    swmrbus__sink *sk;
+    const swmrbus_component_cfg *cfg;
+    const char *name;
+    series *slots;
+    size_t n_slots;
+    uint64_t closed_ids[CLOSED_IDS];
+    size_t n_closed, closed_head;
+    swmrbus__notifier nt;
+    char err[1024];
+    /* progress line */
+    uint64_t last_status_ns, frames_since, bytes_since, total_frames;
+    uint64_t files_opened, files_closed;
+    uint64_t latest_n;            /* N of the last flushed notification */
+} core;
+
+static series *find_series(core *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n_slots; i++)
+        if (c->slots[i].used && c->slots[i].id == id) return &c->slots[i];
+    return NULL;
+}
+
+static bool closed_remembered(const core *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n_closed; i++)
+        if (c->closed_ids[i] == id) return true;
+    return false;
+}
+
+static void remember_closed(core *c, uint64_t id)
+{
+    if (closed_remembered(c, id)) return;
+    c->closed_ids[c->closed_head] = id;
+    c->closed_head = (c->closed_head + 1) % CLOSED_IDS;
+    if (c->n_closed < CLOSED_IDS) c->n_closed++;
+}
+
+static void forget_closed(core *c, uint64_t id)
+{
+    for (size_t i = 0; i < c->n_closed; i++)
+        if (c->closed_ids[i] == id) c->closed_ids[i] = UINT64_MAX; /* never a live match */
+}
+
+/* Counts and reports one rejection. */
+static void reject(core *c, series *s, swmrbus_reason r, bool has_series, uint64_t id,
+                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void reject(core *c, series *s, swmrbus_reason r, bool has_series, uint64_t id,
+                   const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    swmrbus__stats_reject(&c->sk->stats, s ? s->st : NULL, r);
+    swmrbus__notify_error(&c->nt, r, has_series, id, s ? s->path : NULL, text);
+}
+
+static void note_of(const series *s, const swmrbus__flush_info *fi, swmrbus__series_note *n)
+{
+    n->series = s->id;
+    n->file = s->path;
+    n->frames = fi->frames;
+    n->written = fi->written;
+    n->complete = fi->complete;
+}
+
+static void update_stats(core *c, series *s, const swmrbus__flush_info *fi, bool flushed)
+{
+    swmrbus__stats_lock(&c->sk->stats);
+    s->st->state = s->state;
+    if (fi) {
+        s->st->frames = fi->frames;
+        s->st->complete = fi->complete;
+        s->st->gaps = fi->frames - fi->written;
+    }
+    if (flushed) {
+        s->st->flushes++;
+        s->st->last_flush_t = swmrbus__wall_ns();
+    }
+    if (s->state == SWMRBUS__CLOSED) s->st->closed_order = ++c->sk->stats.closed_counter;
+    swmrbus__stats_unlock(&c->sk->stats);
+}
+
+/* The first failure of a series is final: report it, close the file once
+ * (the writer shrinks the extent to the durable N), take no more frames. */
+static void fail_series(core *c, series *s, swmrbus_err rc, const char *why)
+{
+    swmrbus_reason r = SWMRBUS_R_IO;
+    reject(c, s, r, true, s->id, "series %" PRIu64 " stopped, %s: %s", s->id,
+           rc == SWMRBUS_ELIMIT ? "no room left" : "write failed", why);
+    swmrbus__flush_info fi = {0};
+    char err[512] = "";
+    swmrbus__writer_close(&s->w, &fi, err, sizeof err);
+    s->state = SWMRBUS__FAILED;
+    s->first_unflushed_ns = 0;
+    update_stats(c, s, &fi, false);
+    swmrbus__series_note n;
+    note_of(s, &fi, &n);
+    swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_CLOSED, &n);
+    swmrbus_log(SWMRBUS_LOG_ERROR, c->name, "series %" PRIu64 " failed; %s keeps %" PRIu64
+                " notified frames", s->id, s->path, fi.frames);
+}
+
+static void flush_series(core *c, series *s)
+{
+    if (!s->w) return;
+    swmrbus__flush_info fi;
+    swmrbus_err rc = swmrbus__writer_flush(s->w, &fi, c->err, sizeof c->err);
+    if (rc != SWMRBUS_OK) {
+        fail_series(c, s, rc, c->err);
+        return;
+    }
+    s->first_unflushed_ns = 0;
+    bool raised = fi.frames > s->notified_frames || fi.complete > s->notified_complete;
+    update_stats(c, s, &fi, true);
+    if (!raised) return;
+    s->notified_frames = fi.frames;
+    s->notified_complete = fi.complete;
+    c->latest_n = fi.frames;
+    swmrbus__series_note n;
+    note_of(s, &fi, &n);
+    swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_FLUSHED, &n);
+}
+
+static void close_series(core *c, series *s, const char *why)
+{
+    swmrbus__flush_info fi = {0};
+    if (s->w) {
+        swmrbus_err rc = swmrbus__writer_close(&s->w, &fi, c->err, sizeof c->err);
+        if (rc != SWMRBUS_OK)
+            reject(c, s, SWMRBUS_R_IO, true, s->id, "closing %s: %s", s->path, c->err);
+        s->state = SWMRBUS__CLOSED;
+        update_stats(c, s, &fi, false);
+        swmrbus__series_note n;
+        note_of(s, &fi, &n);
+        swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_CLOSED, &n);
+        swmrbus_log(SWMRBUS_LOG_INFO, c->name,
+                    "series %" PRIu64 " closed (%s): %s, %" PRIu64 " frames, %" PRIu64
+                    " written, %" PRIu64 " gaps",
+                    s->id, why, s->path, fi.frames, fi.written, fi.frames - fi.written);
+        if (s->expected && s->expected != fi.written)
+            swmrbus_log(SWMRBUS_LOG_WARN, c->name,
+                        "series %" PRIu64 ": start announced %" PRIu64 " frames, %" PRIu64
+                        " written", s->id, s->expected, fi.written);
+        c->files_closed++;
+    } else {
+        s->state = SWMRBUS__CLOSED;
+        update_stats(c, s, NULL, false);
+    }
+    remember_closed(c, s->id);
+    s->used = false;
+}
+
+static size_t open_count(const core *c)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n_slots; i++) n += c->slots[i].used;
+    return n;
+}
+
+/* Opens a series for a start (or an implicit-start frame). */
+static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
+{
+    series *s = NULL;
+    for (size_t i = 0; i < c->n_slots && !s; i++)
+        if (!c->slots[i].used) s = &c->slots[i];
+    if (!s || open_count(c) >= c->cfg->limits.max_open_series) {
+        reject(c, NULL, SWMRBUS_R_LIMIT, true, h->series,
+               "series %" PRIu64 " not opened: %" PRIu64 " series are open (limits.max_open_series)",
+               h->series, c->cfg->limits.max_open_series);
+        return NULL;
+    }
+    char stem[SWMRBUS_NAME_MAX + 1], file[PATH_MAX];
+    if (h->name.len) {
+        if (!swmrbus__name_acceptable(h->name)) {
+            reject(c, NULL, SWMRBUS_R_BAD_NAME, true, h->series,
+                   "series %" PRIu64 ": name refused (empty, '/', '..', control "
+                   "character or too long)", h->series);
+            return NULL;
+        }
+        swmrbus__name_sanitise(h->name, stem, sizeof stem);
+    } else {
+        swmrbus_str n = {c->name, strlen(c->name)};
+        swmrbus__name_sanitise(n, stem, sizeof stem);
+    }
+    bool renamed = false;
+    memset(s, 0, sizeof *s);
+    if (!swmrbus__name_expand(c->cfg->file, stem, h->series, file, sizeof file) ||
+        !swmrbus__name_free_path(c->sk->dir, file, s->path, sizeof s->path, &renamed)) {
+        reject(c, NULL, SWMRBUS_R_BAD_NAME, true, h->series,
+               "series %" PRIu64 ": no usable file name from template '%s'", h->series,
+               c->cfg->file);
+        return NULL;
+    }
+    swmrbus__writer_opts o = {0};
+    o.path = s->path;
+    o.format = h->format;
+    o.compression = c->cfg->compression;
+    o.name = h->name;
+    o.frames_expected = h->type == SWMRBUS_MSG_START && h->has_frames ? h->frames : 0;
+    o.meta = h->type == SWMRBUS_MSG_START ? h->meta : (swmrbus_str){0};
+    swmrbus_err rc = swmrbus__writer_create(&o, &s->w, c->err, sizeof c->err);
+    if (rc != SWMRBUS_OK) {
+        reject(c, NULL, SWMRBUS_R_IO, true, h->series, "series %" PRIu64 ": cannot create %s: %s",
+               h->series, s->path, c->err);
+        return NULL;
+    }
+    s->st = swmrbus__stats_add(&c->sk->stats, h->series, s->path);
+    if (!s->st) {
+        swmrbus__writer_close(&s->w, NULL, c->err, sizeof c->err);
+        reject(c, NULL, SWMRBUS_R_LIMIT, true, h->series, "series %" PRIu64 ": no memory",
+               h->series);
+        return NULL;
+    }
+    s->used = true;
+    s->id = h->series;
+    s->fmt = h->format;
+    s->state = SWMRBUS__OPEN;
+    s->last_rx_ns = now;
+    s->expected = o.frames_expected;
+    forget_closed(c, h->series);
+    c->files_opened++;
+    swmrbus__flush_info zero = {0};
+    update_stats(c, s, &zero, false);
+    swmrbus__series_note n;
+    note_of(s, &zero, &n);
+    swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_OPEN, &n);
+    char shape[64];
+    int k = 0;
+    for (uint32_t i = 0; i < h->format.ndim; i++)
+        k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%" PRIu64, i ? "x" : "",
+                      h->format.shape[i]);
+    swmrbus_log(SWMRBUS_LOG_INFO, c->name, "series %" PRIu64 " opened: %s (%s %s %s)%s",
+                h->series, s->path, shape, swmrbus_dtype_name(h->format.dtype),
+                swmrbus_encoding_name(h->format.encoding),
+                renamed ? " — the name was taken, a suffix was added" : "");
+    return s;
+}
+
+static void on_start(core *c, const swmrbus_header *h, uint64_t now)
+{
+    series *s = find_series(c, h->series);
+    if (!s) {
+        open_series(c, h, now);
+        return;
+    }
+    if (!swmrbus_format_equal(&s->fmt, &h->format)) {
+        reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
+               "start for open series %" PRIu64 " with other dtype/shape/encoding", h->series);
+        return;
+    }
+    s->last_rx_ns = now;
+    swmrbus__stats_lock(&c->sk->stats);
+    s->st->restarts++;
+    swmrbus__stats_unlock(&c->sk->stats);
+}
+
+static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint64_t now)
+{
+    series *s = find_series(c, h->series);
+    if (!s) {
+        if (closed_remembered(c, h->series)) {
+            reject(c, NULL, SWMRBUS_R_CLOSED_SERIES, true, h->series,
+                   "frame %" PRIu64 " for closed series %" PRIu64 " (send a start to reopen it)",
+                   h->frame, h->series);
+            return;
+        }
+        if (!h->has_format) {
+            reject(c, NULL, SWMRBUS_R_BAD_HEADER, true, h->series,
+                   "frame %" PRIu64 " for series %" PRIu64
+                   " which is not open, without dtype/shape/encoding",
+                   h->frame, h->series);
+            return;
+        }
+        if (!(s = open_series(c, h, now))) return;
+    }
+    s->last_rx_ns = now;
+    if (s->state == SWMRBUS__FAILED) {
+        reject(c, s, SWMRBUS_R_IO, true, h->series,
+               "frame %" PRIu64 " dropped: series %" PRIu64 " has failed", h->frame, h->series);
+        return;
+    }
+    if (h->has_format && !swmrbus_format_equal(&s->fmt, &h->format)) {
+        reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
+               "frame %" PRIu64 ": dtype/shape/encoding differ from series %" PRIu64, h->frame,
+               h->series);
+        return;
+    }
+    char why[240];
+    size_t len = zmq_msg_size(payload);
+    if (swmrbus_payload_check(&s->fmt, zmq_msg_data(payload), len, why, sizeof why) !=
+        SWMRBUS_OK) {
+        reject(c, s, SWMRBUS_R_BAD_PAYLOAD, true, h->series, "frame %" PRIu64 ": %s", h->frame,
+               why);
+        return;
+    }
+    bool dup = false;
+    swmrbus_err rc = swmrbus__writer_write(s->w, h->frame, zmq_msg_data(payload), len,
+                                           h->has_ts ? h->ts : 0, &dup, c->err, sizeof c->err);
+    if (rc != SWMRBUS_OK) {
+        swmrbus__stats_lock(&c->sk->stats);
+        s->st->received++;
+        swmrbus__stats_unlock(&c->sk->stats);
+        fail_series(c, s, rc, c->err);
+        return;
+    }
+    swmrbus__stats_lock(&c->sk->stats);
+    s->st->received++;
+    if (dup) {
+        s->st->duplicates++;
+    } else {
+        s->st->written++;
+        s->st->bytes += len;
+    }
+    swmrbus__stats_unlock(&c->sk->stats);
+    if (dup) return;
+    c->frames_since++;
+    c->total_frames++;
+    c->bytes_since += len;
+    if (!s->first_unflushed_ns) s->first_unflushed_ns = now;
+    if (swmrbus__writer_unflushed(s->w) >= c->cfg->flush_frames) flush_series(c, s);
+}
+
+static void on_end(core *c, const swmrbus_header *h, uint64_t now)
+{
+    series *s = find_series(c, h->series);
+    if (!s) {
+        bool closed = closed_remembered(c, h->series);
+        reject(c, NULL, closed ? SWMRBUS_R_CLOSED_SERIES : SWMRBUS_R_BAD_HEADER, true,
+               h->series, "end for series %" PRIu64 " which is %s", h->series,
+               closed ? "closed" : "not open");
+        return;
+    }
+    s->last_rx_ns = now;
+    if (s->state == SWMRBUS__OPEN) s->state = SWMRBUS__LINGERING;
+    s->linger_until_ns = now + c->cfg->linger_ms * MS_NS;
+    if (h->has_frames && s->expected && h->frames != s->expected)
+        swmrbus_log(SWMRBUS_LOG_WARN, c->name,
+                    "series %" PRIu64 ": end says %" PRIu64 " frames sent, start announced %" PRIu64,
+                    h->series, h->frames, s->expected);
+    if (h->has_frames) s->expected = h->frames;
+    if (s->st) update_stats(c, s, NULL, false);
+}
+
+static swmrbus__ack on_cmd(core *c, const swmrbus_request *rq)
+{
+    swmrbus__ack ack = {.ok = true};
+    series *one = NULL;
+    if (rq->has_series && !(one = find_series(c, rq->series))) {
+        ack.ok = false;
+        snprintf(ack.error, sizeof ack.error, "series %" PRIu64 " is not open", rq->series);
+        return ack;
+    }
+    for (size_t i = 0; i < c->n_slots; i++) {
+        series *s = &c->slots[i];
+        if (!s->used || (one && s != one)) continue;
+        if (rq->cmd == SWMRBUS_CMD_FLUSH)
+            flush_series(c, s);
+        else if (rq->cmd == SWMRBUS_CMD_CLOSE)
+            close_series(c, s, "close command");
+    }
+    return ack;
+}
+
+static void close_all(core *c, const char *why)
+{
+    for (size_t i = 0; i < c->n_slots; i++)
+        if (c->slots[i].used) close_series(c, &c->slots[i], why);
+}
+
+/* Runs the timers; returns ms until the next one is due (-1: none). */
+static long timers(core *c, uint64_t now)
+{
+    uint64_t next = swmrbus__notify_tick(&c->nt, now);
+    for (size_t i = 0; i < c->n_slots; i++) {
+        series *s = &c->slots[i];
+        if (!s->used) continue;
+        if (s->first_unflushed_ns) {
+            uint64_t due = s->first_unflushed_ns + c->cfg->flush_ms * MS_NS;
+            if (now >= due)
+                flush_series(c, s);
+            else if (due - now < next)
+                next = due - now;
+        }
+        if (s->state == SWMRBUS__LINGERING || (s->state == SWMRBUS__FAILED && s->linger_until_ns)) {
+            if (now >= s->linger_until_ns) {
+                close_series(c, s, "end");
+                continue;
+            }
+            if (s->linger_until_ns - now < next) next = s->linger_until_ns - now;
+        }
+        if (c->cfg->idle_close_ms) {
+            uint64_t due = s->last_rx_ns + c->cfg->idle_close_ms * MS_NS;
+            if (now >= due) {
+                close_series(c, s, "idle");
+                continue;
+            }
+            if (due - now < next) next = due - now;
+        }
+    }
+    if (now - c->last_status_ns >= STATUS_EVERY_NS) {
+        if (c->frames_since) {
+            double dt = (double)(now - c->last_status_ns) / 1e9;
+            uint64_t rej = 0;
+            swmrbus__stats_lock(&c->sk->stats);
+            for (int r = 0; r < SWMRBUS_R_COUNT; r++) rej += c->sk->stats.rejected[r];
+            swmrbus__stats_unlock(&c->sk->stats);
+            swmrbus_log(SWMRBUS_LOG_INFO, c->name,
+                        "%.0f frames/s, %.1f MB/s, latest N %" PRIu64 ", %zu open, %" PRIu64
+                        " rejected",
+                        (double)c->frames_since / dt, (double)c->bytes_since / dt / 1e6, c->latest_n,
+                        open_count(c), rej);
+        }
+        c->frames_since = c->bytes_since = 0;
+        c->last_status_ns = now;
+    }
+    if (next == UINT64_MAX) return STATUS_EVERY_NS / MS_NS;
+    return (long)(next / MS_NS) + 1;
+}
+
+static void handle_item(core *c, bool *stop)
+{
+    swmrbus__sink *sk = c->sk;
+    zmq_msg_t parts[3];
+    int n = 0;
+    int more = 1;
+    while (more && n < 3) {
+        zmq_msg_init(&parts[n]);
+        if (zmq_msg_recv(&parts[n], sk->pair_wx, 0) < 0) {
+            zmq_msg_close(&parts[n]);
+            break;
+        }
+        more = zmq_msg_more(&parts[n]);
+        n++;
+    }
+    if (n < 1 || zmq_msg_size(&parts[0]) != sizeof(swmrbus__item)) goto out;
+    swmrbus__item it;
+    memcpy(&it, zmq_msg_data(&parts[0]), sizeof it);
+    uint64_t now = swmrbus__mono_ns();
+    switch (it.kind) {
+    case SWMRBUS__ITEM_MSG: {
+        if (n < 2) break;
+        /* Re-point the header's slices at where the bytes are now. */
+        const char *base = zmq_msg_data(&parts[1]);
+        swmrbus_str *sl[] = {&it.h.name, &it.h.meta, &it.h.origin_sink, &it.h.origin_file};
+        for (size_t i = 0; i < sizeof sl / sizeof sl[0]; i++)
+            if (sl[i]->ptr) sl[i]->ptr = base + (sl[i]->ptr - it.hdr_base);
+        if (it.h.type == SWMRBUS_MSG_START)
+            on_start(c, &it.h, now);
+        else if (it.h.type == SWMRBUS_MSG_END)
+            on_end(c, &it.h, now);
+        else if (n == 3)
+            on_frame(c, &it.h, &parts[2], now);
+        break;
+    }
+    case SWMRBUS__ITEM_REJECT:
+        reject(c, it.has_series ? find_series(c, it.series) : NULL, it.reason, it.has_series,
+               it.series, "%s", it.why);
+        break;
+    case SWMRBUS__ITEM_CMD: {
+        swmrbus__ack ack = on_cmd(c, &it.req);
+        zmq_send(sk->pair_wx, &ack, sizeof ack, 0);
+        break;
+    }
+    case SWMRBUS__ITEM_STOP:
+        *stop = true;
+        break;
+    }
+    atomic_fetch_sub(&sk->queue_bytes, it.queued);
+out:
+    for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+}
+
+void *swmrbus__core_main(void *arg)
+{
+    swmrbus__sink *sk = arg;
+    core c = {0};
+    c.sk = sk;
+    c.cfg = sk->cfg;
+    c.name = sk->name;
+    c.n_slots = (size_t)sk->cfg->limits.max_open_series;
+    c.slots = calloc(c.n_slots, sizeof *c.slots);
+    swmrbus__notifier_init(&c.nt, sk->notify, sk->name);
+    c.last_status_ns = swmrbus__mono_ns();
+    bool stop = false;
+    if (!c.slots) {
+        swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "out of memory for the series table");
+        c.n_slots = 0;
+    }
+    while (!stop) {
+        long timeout = timers(&c, swmrbus__mono_ns());
+        zmq_pollitem_t pi = {sk->pair_wx, 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll(&pi, 1, timeout);
+        if (rc < 0 && zmq_errno() != EINTR) {
+            swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "writer poll: %s", zmq_strerror(zmq_errno()));
+            break;
+        }
+        /* Take a batch before looking at the timers again. */
+        for (int k = 0; rc > 0 && k < 256 && !stop; k++) {
+            handle_item(&c, &stop);
+            int ev = 0;
+            size_t evlen = sizeof ev;
+            if (zmq_getsockopt(sk->pair_wx, ZMQ_EVENTS, &ev, &evlen) != 0 || !(ev & ZMQ_POLLIN))
+                break;
+        }
+    }
+    close_all(&c, "shutdown");
+    swmrbus_log(SWMRBUS_LOG_INFO, c.name,
+                "writer done: %" PRIu64 " frames written, %" PRIu64 " files, %" PRIu64
+                " notifications",
+                c.total_frames, c.files_opened, c.nt.published);
+    swmrbus__notifier_fini(&c.nt);
+    free(c.slots);
+    return NULL;
+}

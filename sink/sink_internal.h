@@ -1,0 +1,69 @@
+/* sink/sink_internal.h — what the sink's two threads share (internal).
+ *
+ * The receive thread (sink.c) owns the input and control sockets: it decodes
+ * and validates headers (no HDF5 there) and hands each message, zero-copy,
+ * through an inproc PAIR to the writer thread (core.c), which owns the
+ * series, their files and the notify socket. Counters live in stats.c under
+ * a mutex, so `status` answers without waiting for the writer. */
+#ifndef SWMRBUS_SINK_INTERNAL_H
+#define SWMRBUS_SINK_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "stats.h"
+#include "swmrbus/config.h"
+#include "swmrbus/wire.h"
+
+typedef enum swmrbus__item_kind {
+    SWMRBUS__ITEM_MSG = 1, /* a frame-stream message: [item][header][payload?] */
+    SWMRBUS__ITEM_REJECT,  /* a rejection found on receipt: [item] */
+    SWMRBUS__ITEM_CMD,     /* a control command; the writer answers with an ack */
+    SWMRBUS__ITEM_STOP,    /* close everything and end the writer thread */
+} swmrbus__item_kind;
+
+typedef struct swmrbus__item {
+    swmrbus__item_kind kind;
+    swmrbus_header h;       /* MSG: slices point into the header part at hdr_base */
+    const char *hdr_base;   /* MSG: where the header bytes were when decoded */
+    bool has_payload;
+    uint64_t queued;        /* bytes counted in queue_bytes for this item */
+    uint64_t recv_ns;       /* monotonic receipt time */
+    swmrbus_reason reason;  /* REJECT */
+    bool has_series;        /* REJECT: tied to a series */
+    uint64_t series;
+    char why[240];          /* REJECT: the explanation */
+    swmrbus_request req;    /* CMD */
+} swmrbus__item;
+
+/* The writer's answer to a CMD item. */
+typedef struct swmrbus__ack {
+    bool ok;
+    char error[240];
+} swmrbus__ack;
+
+typedef struct swmrbus__sink {
+    const swmrbus_component_cfg *cfg;
+    const char *name;
+    void *in;          /* PULL or SUB: receive thread */
+    void *control;     /* REP or NULL: receive thread */
+    void *notify;      /* PUB or NULL: writer thread */
+    void *pair_rx;     /* receive thread's end of the hand-off */
+    void *pair_wx;     /* writer thread's end */
+    int stop_fd;       /* eventfd; stop() writes it */
+    atomic_bool stopping;
+    _Atomic uint64_t queue_bytes;
+    swmrbus__stats stats;
+    char dir[PATH_MAX]; /* canonical absolute data directory */
+} swmrbus__sink;
+
+/* The writer thread's main (core.c). Returns NULL; ends after a STOP item. */
+void *swmrbus__core_main(void *sink);
+
+/* Monotonic and wall clocks in ns. */
+uint64_t swmrbus__mono_ns(void);
+uint64_t swmrbus__wall_ns(void);
+
+#endif

@@ -1,0 +1,66 @@
+/* sink/stats.h — the sink's counters, read by `status` (internal).
+ *
+ * The writer thread updates, the receive thread reads for a status reply;
+ * both under the one mutex. Entries are created when a series opens and are
+ * kept (closed) for the last 1024 closed series. Pointers to entries stay
+ * valid for the life of the stats. */
+#ifndef SWMRBUS_SINK_STATS_H
+#define SWMRBUS_SINK_STATS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swmrbus/wire.h"
+
+typedef enum swmrbus__series_state {
+    SWMRBUS__OPEN = 0,
+    SWMRBUS__LINGERING,
+    SWMRBUS__CLOSED,
+    SWMRBUS__FAILED,
+} swmrbus__series_state;
+
+const char *swmrbus__state_name(swmrbus__series_state s);
+
+typedef struct swmrbus__series_stats {
+    bool used;
+    uint64_t series;
+    char *file;
+    uint64_t received, written, gaps, duplicates, restarts, bytes, flushes;
+    uint64_t last_flush_t;  /* wall ns of the last flush, 0 = none */
+    uint64_t frames, complete;
+    uint64_t rejected[SWMRBUS_R_COUNT];
+    swmrbus__series_state state;
+    uint64_t closed_order;  /* for evicting the oldest closed entry */
+} swmrbus__series_stats;
+
+typedef struct swmrbus__stats {
+    pthread_mutex_t mu;
+    uint64_t start_ns;
+    uint64_t rejected[SWMRBUS_R_COUNT];
+    swmrbus__series_stats *ents;
+    size_t cap;
+    uint64_t closed_counter;
+} swmrbus__stats;
+
+/* cap = max_open_series + 1024. Returns false on allocation failure. */
+bool swmrbus__stats_init(swmrbus__stats *s, size_t cap);
+void swmrbus__stats_destroy(swmrbus__stats *s);
+
+/* Takes a free entry (or evicts the oldest closed one) for a new series.
+ * Locks internally. Returns NULL when every entry is open (cannot happen
+ * while open series are limited to max_open_series). */
+swmrbus__series_stats *swmrbus__stats_add(swmrbus__stats *s, uint64_t series, const char *file);
+
+/* Counts a rejection at top level and, when e is not NULL, for its series. */
+void swmrbus__stats_reject(swmrbus__stats *s, swmrbus__series_stats *e, swmrbus_reason r);
+
+void swmrbus__stats_lock(swmrbus__stats *s);
+void swmrbus__stats_unlock(swmrbus__stats *s);
+
+/* Encodes the status reply map for component name into out. */
+bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind,
+                           swmrbus_buf *out);
+
+#endif

@@ -1,0 +1,826 @@
+/* sink/writer.c — one series' HDF5 file in SWMR mode: the layout, frames by
+ * index (direct chunk write, or the filter pipeline for raw input that is to
+ * be compressed), per-row timestamps, durable flushes, the room check, the
+ * failure rule (the first failed write or flush is final), and recovery of
+ * a crashed writer's file. Attributes and meta datasets: writer_meta.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "swmrbus/sink.h"
+#include "writer.h"
+#include "writer_priv.h"
+
+#define FILTER_BSLZ4 32008
+#define FILTER_LZ4 32004
+#define TS_CHUNK 1024
+#define ROOM_SLACK (64u * 1024u) /* HDF5 bookkeeping kept free besides a chunk */
+
+struct swmrbus__writer {
+    hid_t file, data, ts;
+    hid_t ftype;              /* the data's element type (little-endian) */
+    hid_t memspace;           /* one frame, for H5Dwrite (filtered raw input) */
+    int dirfd;                /* the file's directory, for fstatvfs */
+    swmrbus_format fmt;
+    swmrbus_encoding stored;  /* encoding of the stored chunks */
+    bool direct;              /* payload bytes are the stored chunk */
+    uint64_t raw_bytes;       /* one frame, decoded */
+
+    uint64_t extent;          /* rows of the data dataset */
+    uint64_t ts_extent;       /* rows of the timestamp dataset */
+    uint8_t *rows;            /* bitmap of filled rows */
+    size_t rows_cap;          /* bytes */
+    uint64_t written, complete, bytes, unflushed;
+
+    hsize_t *p_idx;           /* pending timestamps (rows and values) */
+    uint64_t *p_ts;
+    size_t p_n, p_cap;
+
+    swmrbus__flush_info durable;
+    bool failed;              /* writes refused (ELIMIT, EIO) */
+    bool broken;              /* an HDF5 write or flush failed: close shrinks */
+};
+
+/* ---- HDF5 set-up and error text -------------------------------------- */
+
+static pthread_once_t h5_once = PTHREAD_ONCE_INIT;
+
+static void h5_init_process(void)
+{
+    (void)H5dont_atexit();
+}
+
+void swmrbus__h5_init(void)
+{
+    static _Thread_local bool quiet;
+    pthread_once(&h5_once, h5_init_process);
+    if (!quiet) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        quiet = true;
+    }
+}
+
+void swmrbus__w_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+typedef struct h5_first {
+    bool found;
+    hid_t maj, min;
+    char func[64];
+    char desc[256];
+} h5_first;
+
+static herr_t h5_walk_first(unsigned n, const H5E_error2_t *e, void *user)
+{
+    h5_first *f = user;
+    (void)n;
+    if (f->found) return 1;
+    f->found = true;
+    f->maj = e->maj_num;
+    f->min = e->min_num;
+    snprintf(f->func, sizeof f->func, "%s", e->func_name ? e->func_name : "?");
+    snprintf(f->desc, sizeof f->desc, "%s", e->desc ? e->desc : "");
+    return 1;
+}
+
+void swmrbus__h5_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    /* Copy the stack first: every later API call clears the live one. */
+    hid_t stack = H5Eget_current_stack();
+    if (!err || errlen == 0) goto out;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    h5_first f = {0};
+    if (stack >= 0) (void)H5Ewalk2(stack, H5E_WALK_UPWARD, h5_walk_first, &f);
+    if (!f.found) {
+        snprintf(err, errlen, "%s: HDF5 error", what);
+        goto out;
+    }
+    char maj[128] = "?", min[128] = "?";
+    H5E_type_t type;
+    if (H5Eget_msg(f.maj, &type, maj, sizeof maj) < 0) snprintf(maj, sizeof maj, "?");
+    if (H5Eget_msg(f.min, &type, min, sizeof min) < 0) snprintf(min, sizeof min, "?");
+    snprintf(err, errlen, "%s: %s: %s (%s: %s)", what, maj, min, f.func, f.desc);
+out:
+    if (stack >= 0) H5Eclose_stack(stack);
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static hid_t le_type(swmrbus_dtype t)
+{
+    switch (t) {
+    case SWMRBUS_DTYPE_UINT8: return H5T_STD_U8LE;
+    case SWMRBUS_DTYPE_UINT16: return H5T_STD_U16LE;
+    case SWMRBUS_DTYPE_UINT32: return H5T_STD_U32LE;
+    case SWMRBUS_DTYPE_UINT64: return H5T_STD_U64LE;
+    case SWMRBUS_DTYPE_INT8: return H5T_STD_I8LE;
+    case SWMRBUS_DTYPE_INT16: return H5T_STD_I16LE;
+    case SWMRBUS_DTYPE_INT32: return H5T_STD_I32LE;
+    case SWMRBUS_DTYPE_INT64: return H5T_STD_I64LE;
+    case SWMRBUS_DTYPE_FLOAT32: return H5T_IEEE_F32LE;
+    case SWMRBUS_DTYPE_FLOAT64: return H5T_IEEE_F64LE;
+    case SWMRBUS_DTYPE_NONE: break;
+    }
+    return H5I_INVALID_HID;
+}
+
+static bool row_is_set(const swmrbus__writer *w, uint64_t i)
+{
+    return (i >> 3) < w->rows_cap && (w->rows[i >> 3] >> (i & 7)) & 1u;
+}
+
+/* Makes the bitmap hold row i (zeroed growth, doubling). */
+static swmrbus_err rows_reserve(swmrbus__writer *w, uint64_t i, char *err, size_t errlen)
+{
+    uint64_t need = (i >> 3) + 1;
+    if (need <= w->rows_cap) return SWMRBUS_OK;
+    if (need > SIZE_MAX / 2) goto nomem;
+    size_t cap = w->rows_cap ? w->rows_cap : 64;
+    while (cap < need) cap *= 2;
+    uint8_t *p = realloc(w->rows, cap);
+    if (!p) goto nomem;
+    memset(p + w->rows_cap, 0, cap - w->rows_cap);
+    w->rows = p;
+    w->rows_cap = cap;
+    return SWMRBUS_OK;
+nomem:
+    swmrbus__w_err(err, errlen, "row bitmap for frame %llu: out of memory",
+                   (unsigned long long)i);
+    return SWMRBUS_ENOMEM;
+}
+
+/* Room for one more pending timestamp. */
+static swmrbus_err pending_reserve(swmrbus__writer *w, char *err, size_t errlen)
+{
+    if (w->p_n < w->p_cap) return SWMRBUS_OK;
+    size_t cap = w->p_cap ? w->p_cap * 2 : 256;
+    if (cap > SIZE_MAX / sizeof(uint64_t)) goto nomem;
+    hsize_t *pi = realloc(w->p_idx, cap * sizeof *pi);
+    if (!pi) goto nomem;
+    w->p_idx = pi;
+    uint64_t *pt = realloc(w->p_ts, cap * sizeof *pt);
+    if (!pt) goto nomem;
+    w->p_ts = pt;
+    w->p_cap = cap;
+    return SWMRBUS_OK;
+nomem:
+    swmrbus__w_err(err, errlen, "pending timestamps: out of memory");
+    return SWMRBUS_ENOMEM;
+}
+
+/* Bytes one stored chunk may take: the payload itself when written as is,
+ * else the worst case of the filter (bitshuffle's and LZ4's bounds). */
+static uint64_t chunk_need(const swmrbus__writer *w, size_t len)
+{
+    if (w->direct) return len;
+    return w->raw_bytes + w->raw_bytes / 255 + 16 * (w->raw_bytes / 8192 + 1) + 64;
+}
+
+/* ELIMIT when the file may not grow by need + ROOM_SLACK bytes: the smaller
+ * of RLIMIT_FSIZE minus the file's size and the free space of its file
+ * system. Checked before anything is written, so the file stays sound. */
+static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size_t errlen)
+{
+    hsize_t size = 0;
+    if (H5Fget_filesize(w->file, &size) < 0) {
+        swmrbus__h5_err(err, errlen, "file size");
+        return SWMRBUS_EIO;
+    }
+    uint64_t room = UINT64_MAX;
+    const char *by = "";
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        room = (uint64_t)rl.rlim_cur > size ? (uint64_t)rl.rlim_cur - size : 0;
+        by = "RLIMIT_FSIZE";
+    }
+    struct statvfs sv;
+    if (fstatvfs(w->dirfd, &sv) != 0) {
+        swmrbus__w_err(err, errlen, "fstatvfs: %s", strerror(errno));
+        return SWMRBUS_EIO;
+    }
+    uint64_t frsize = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    uint64_t avail = (uint64_t)sv.f_bavail;
+    uint64_t free_b = frsize && avail > UINT64_MAX / frsize ? UINT64_MAX : avail * frsize;
+    if (free_b < room) {
+        room = free_b;
+        by = "free space";
+    }
+    if (room < need || room - need < ROOM_SLACK) {
+        swmrbus__w_err(err, errlen,
+                       "no room for a chunk of %llu bytes + %u: file is %llu bytes, %s "
+                       "leaves %llu",
+                       (unsigned long long)need, ROOM_SLACK, (unsigned long long)size, by,
+                       (unsigned long long)room);
+        return SWMRBUS_ELIMIT;
+    }
+    return SWMRBUS_OK;
+}
+
+static swmrbus_err set_extent(hid_t d, int rank, const swmrbus_format *f, uint64_t rows)
+{
+    hsize_t dims[SWMRBUS_MAX_DIMS + 1];
+    dims[0] = rows;
+    for (int i = 1; i < rank; i++) dims[i] = f->shape[i - 1];
+    return H5Dset_extent(d, dims) < 0 ? SWMRBUS_EIO : SWMRBUS_OK;
+}
+
+/* ---- create ------------------------------------------------------------ */
+
+static hid_t make_group(hid_t parent, const char *name, const char *nx_class, char *err,
+                        size_t errlen)
+{
+    hid_t g = H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) {
+        swmrbus__h5_err(err, errlen, "create group %s", name);
+        return H5I_INVALID_HID;
+    }
+    if (swmrbus__h5_attr_str(g, "NX_class", nx_class, strlen(nx_class), err, errlen)) {
+        H5Gclose(g);
+        return H5I_INVALID_HID;
+    }
+    return g;
+}
+
+static swmrbus_err create_data(swmrbus__writer *w, hid_t g, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
+    int rank = (int)w->fmt.ndim + 1;
+    hsize_t dims[SWMRBUS_MAX_DIMS + 1], maxd[SWMRBUS_MAX_DIMS + 1], chunk[SWMRBUS_MAX_DIMS + 1];
+    dims[0] = 0;
+    maxd[0] = H5S_UNLIMITED;
+    chunk[0] = 1;
+    for (int i = 1; i < rank; i++) dims[i] = maxd[i] = chunk[i] = w->fmt.shape[i - 1];
+
+    if ((space = H5Screate_simple(rank, dims, maxd)) < 0) goto h5fail;
+    if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0) goto h5fail;
+    if (H5Pset_chunk(dcpl, rank, chunk) < 0) goto h5fail;
+    /* As h5py requests them (H5Z_FLAG_OPTIONAL); the plugins' set_local
+     * expands the values, e.g. bslz4 (0, 2) -> (0, 3, 2, 0, 2). */
+    if (w->stored == SWMRBUS_ENC_BSLZ4) {
+        const unsigned cd[2] = {0, 2};
+        if (H5Pset_filter(dcpl, FILTER_BSLZ4, H5Z_FLAG_OPTIONAL, 2, cd) < 0) goto h5fail;
+    } else if (w->stored == SWMRBUS_ENC_LZ4) {
+        const unsigned cd[1] = {0};
+        if (H5Pset_filter(dcpl, FILTER_LZ4, H5Z_FLAG_OPTIONAL, 1, cd) < 0) goto h5fail;
+    }
+    /* No chunk cache: a row is written once, and a cached dirty chunk would
+     * hide bytes from the room check until it is evicted. */
+    if ((dapl = H5Pcreate(H5P_DATASET_ACCESS)) < 0) goto h5fail;
+    if (H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) < 0) goto h5fail;
+    w->data = H5Dcreate2(g, "data", w->ftype, space, H5P_DEFAULT, dcpl, dapl);
+    if (w->data < 0) goto h5fail;
+    if (!w->direct) {
+        if ((w->memspace = H5Screate_simple(rank - 1, dims + 1, NULL)) < 0) goto h5fail;
+    }
+    rc = SWMRBUS_OK;
+    goto out;
+h5fail:
+    swmrbus__h5_err(err, errlen, "create /entry/data/data");
+out:
+    if (dapl >= 0) H5Pclose(dapl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    return rc;
+}
+
+static swmrbus_err create_ts(swmrbus__writer *w, hid_t g, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    hsize_t dims[1] = {0}, maxd[1] = {H5S_UNLIMITED}, chunk[1] = {TS_CHUNK};
+    if ((space = H5Screate_simple(1, dims, maxd)) < 0) goto h5fail;
+    if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0) goto h5fail;
+    if (H5Pset_chunk(dcpl, 1, chunk) < 0) goto h5fail;
+    w->ts = H5Dcreate2(g, "timestamp", H5T_STD_U64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (w->ts < 0) goto h5fail;
+    rc = SWMRBUS_OK;
+    goto out;
+h5fail:
+    swmrbus__h5_err(err, errlen, "create /entry/instrument/detector/timestamp");
+out:
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    return rc;
+}
+
+/* The NeXus layout below the (new, empty) file. */
+static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts *o, char *err,
+                                 size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t root = H5I_INVALID_HID, entry = H5I_INVALID_HID, data = H5I_INVALID_HID;
+    hid_t inst = H5I_INVALID_HID, det = H5I_INVALID_HID;
+
+    if ((root = H5Gopen2(w->file, "/", H5P_DEFAULT)) < 0) {
+        swmrbus__h5_err(err, errlen, "open /");
+        goto out;
+    }
+    if ((rc = swmrbus__h5_attr_str(root, "default", "entry", 5, err, errlen))) goto out;
+    rc = SWMRBUS_EIO;
+    if ((entry = make_group(w->file, "/entry", "NXentry", err, errlen)) < 0) goto out;
+    if ((rc = swmrbus__h5_attr_str(entry, "default", "data", 4, err, errlen))) goto out;
+    rc = SWMRBUS_EIO;
+    if ((data = make_group(entry, "data", "NXdata", err, errlen)) < 0) goto out;
+    if ((rc = swmrbus__h5_attr_str(data, "signal", "data", 4, err, errlen))) goto out;
+    if (o->name.len > 0 &&
+        (rc = swmrbus__h5_attr_str(data, "name", o->name.ptr, o->name.len, err, errlen)))
+        goto out;
+    if (o->frames_expected > 0 &&
+        (rc = swmrbus__h5_attr_u64(data, "frames_expected", o->frames_expected, err, errlen)))
+        goto out;
+    if ((rc = create_data(w, data, err, errlen))) goto out;
+    rc = SWMRBUS_EIO;
+    if ((inst = make_group(entry, "instrument", "NXinstrument", err, errlen)) < 0) goto out;
+    if ((det = make_group(inst, "detector", "NXdetector", err, errlen)) < 0) goto out;
+    if ((rc = create_ts(w, det, err, errlen))) goto out;
+    rc = swmrbus__writer_meta(det, o->meta, err, errlen);
+out:
+    if (det >= 0) H5Gclose(det);
+    if (inst >= 0) H5Gclose(inst);
+    if (data >= 0) H5Gclose(data);
+    if (entry >= 0) H5Gclose(entry);
+    if (root >= 0) H5Gclose(root);
+    return rc;
+}
+
+static swmrbus_err check_opts(const swmrbus__writer_opts *o, char *err, size_t errlen)
+{
+    if (!o->path || o->path[0] != '/') {
+        swmrbus__w_err(err, errlen, "writer: path must be absolute");
+        return SWMRBUS_EINVAL;
+    }
+    if (swmrbus_format_raw_bytes(&o->format) == 0 ||
+        swmrbus_format_raw_bytes(&o->format) > UINT32_MAX) {
+        swmrbus__w_err(err, errlen, "writer: bad frame format");
+        return SWMRBUS_EINVAL;
+    }
+    switch (o->format.encoding) {
+    case SWMRBUS_ENC_RAW:
+        if (o->compression != SWMRBUS_ENC_NONE && o->compression != SWMRBUS_ENC_RAW &&
+            o->compression != SWMRBUS_ENC_BSLZ4 && o->compression != SWMRBUS_ENC_LZ4) {
+            swmrbus__w_err(err, errlen, "writer: bad compression");
+            return SWMRBUS_EINVAL;
+        }
+        return SWMRBUS_OK;
+    case SWMRBUS_ENC_BSLZ4:
+    case SWMRBUS_ENC_LZ4: return SWMRBUS_OK;
+    case SWMRBUS_ENC_NONE: break;
+    }
+    swmrbus__w_err(err, errlen, "writer: bad encoding");
+    return SWMRBUS_EINVAL;
+}
+
+static swmrbus_err open_dir(const char *path, int *fd, char *err, size_t errlen)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 2);
+    if (!dir) {
+        swmrbus__w_err(err, errlen, "out of memory");
+        return SWMRBUS_ENOMEM;
+    }
+    if (n == 0) n = 1; /* "/x.h5" */
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    swmrbus_err rc = SWMRBUS_OK;
+    if (*fd < 0) {
+        swmrbus__w_err(err, errlen, "open directory %s: %s", dir, strerror(errno));
+        rc = SWMRBUS_EIO;
+    }
+    free(dir);
+    return rc;
+}
+
+swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__writer **out,
+                                   char *err, size_t errlen)
+{
+    swmrbus_err rc;
+    hid_t fapl = H5I_INVALID_HID;
+    bool created = false;
+    swmrbus__writer *w = NULL;
+
+    swmrbus__h5_init();
+    if (!o || !out) {
+        swmrbus__w_err(err, errlen, "writer: missing argument");
+        return SWMRBUS_EINVAL;
+    }
+    *out = NULL;
+    if ((rc = check_opts(o, err, errlen))) return rc;
+    if (!(w = calloc(1, sizeof *w))) {
+        swmrbus__w_err(err, errlen, "out of memory");
+        return SWMRBUS_ENOMEM;
+    }
+    w->file = w->data = w->ts = w->memspace = H5I_INVALID_HID;
+    w->dirfd = -1;
+    w->fmt = o->format;
+    w->raw_bytes = swmrbus_format_raw_bytes(&o->format);
+    w->ftype = le_type(o->format.dtype);
+    if (o->format.encoding == SWMRBUS_ENC_RAW) {
+        w->stored = o->compression == SWMRBUS_ENC_BSLZ4 || o->compression == SWMRBUS_ENC_LZ4
+                        ? o->compression
+                        : SWMRBUS_ENC_RAW;
+        w->direct = w->stored == SWMRBUS_ENC_RAW;
+    } else {
+        w->stored = o->format.encoding;
+        w->direct = true;
+    }
+
+    if (w->stored != SWMRBUS_ENC_RAW) {
+        H5Z_filter_t id = w->stored == SWMRBUS_ENC_BSLZ4 ? FILTER_BSLZ4 : FILTER_LZ4;
+        htri_t avail = H5Zfilter_avail(id);
+        if (avail <= 0) {
+            if (avail < 0)
+                swmrbus__h5_err(err, errlen, "HDF5 filter %d", (int)id);
+            else
+                swmrbus__w_err(err, errlen,
+                               "HDF5 filter %d (%s) is not available: install its plugin",
+                               (int)id, id == FILTER_BSLZ4 ? "bitshuffle" : "lz4");
+            rc = SWMRBUS_EIO;
+            goto out;
+        }
+    }
+    if ((rc = open_dir(o->path, &w->dirfd, err, errlen))) goto out;
+
+    rc = SWMRBUS_EIO;
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+        swmrbus__h5_err(err, errlen, "file access properties");
+        goto out;
+    }
+    /* H5F_ACC_EXCL: O_CREAT|O_EXCL, so an existing file is never touched. */
+    if ((w->file = H5Fcreate(o->path, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0) {
+        swmrbus__h5_err(err, errlen, "create %s", o->path);
+        goto out;
+    }
+    created = true;
+    if ((rc = create_layout(w, o, err, errlen))) goto out;
+    if (H5Fstart_swmr_write(w->file) < 0) {
+        swmrbus__h5_err(err, errlen, "start SWMR write on %s", o->path);
+        rc = SWMRBUS_EIO;
+        goto out;
+    }
+    rc = SWMRBUS_OK;
+out:
+    if (fapl >= 0) H5Pclose(fapl);
+    if (rc != SWMRBUS_OK && w) {
+        if (w->memspace >= 0) H5Sclose(w->memspace);
+        if (w->ts >= 0) H5Dclose(w->ts);
+        if (w->data >= 0) H5Dclose(w->data);
+        if (w->file >= 0) H5Fclose(w->file);
+        /* A half-made file of ours is removed; a file we did not create
+         * (H5Fcreate failed) is left alone. */
+        if (created) unlink(o->path);
+        if (w->dirfd >= 0) close(w->dirfd);
+        free(w);
+        w = NULL;
+    }
+    *out = w;
+    return rc;
+}
+
+/* ---- write --------------------------------------------------------------- */
+
+static swmrbus_err write_filtered(swmrbus__writer *w, uint64_t index, const void *payload,
+                                  char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t fs = H5I_INVALID_HID;
+    hsize_t start[SWMRBUS_MAX_DIMS + 1] = {0}, count[SWMRBUS_MAX_DIMS + 1];
+    int rank = (int)w->fmt.ndim + 1;
+    start[0] = index;
+    count[0] = 1;
+    for (int i = 1; i < rank; i++) count[i] = w->fmt.shape[i - 1];
+    if ((fs = H5Dget_space(w->data)) < 0 ||
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dwrite(w->data, w->ftype, w->memspace, fs, H5P_DEFAULT, payload) < 0) {
+        swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
+        goto out;
+    }
+    rc = SWMRBUS_OK;
+out:
+    if (fs >= 0) H5Sclose(fs);
+    return rc;
+}
+
+swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index, const void *payload,
+                                  size_t len, uint64_t ts, bool *duplicate, char *err,
+                                  size_t errlen)
+{
+    swmrbus_err rc;
+    bool dup_dummy;
+    if (!duplicate) duplicate = &dup_dummy;
+    *duplicate = false;
+    if (!w || (!payload && len > 0)) {
+        swmrbus__w_err(err, errlen, "writer: missing argument");
+        return SWMRBUS_EINVAL;
+    }
+    if (w->failed) {
+        swmrbus__w_err(err, errlen, "writer failed earlier: no more frames");
+        return SWMRBUS_ESTATE;
+    }
+    swmrbus__h5_init();
+    if (index < w->extent && row_is_set(w, index)) {
+        *duplicate = true;
+        return SWMRBUS_OK;
+    }
+    if (w->fmt.encoding == SWMRBUS_ENC_RAW ? len != w->raw_bytes : len == 0 || len > UINT32_MAX) {
+        swmrbus__w_err(err, errlen, "frame %llu: payload of %zu bytes does not fit the format",
+                       (unsigned long long)index, len);
+        return SWMRBUS_EINVAL;
+    }
+    if (index >= (uint64_t)H5S_UNLIMITED - 1) {
+        swmrbus__w_err(err, errlen, "frame index %llu out of range", (unsigned long long)index);
+        return SWMRBUS_EINVAL;
+    }
+    /* Memory first: ENOMEM leaves the file and the writer as they were. */
+    if ((rc = rows_reserve(w, index, err, errlen))) return rc;
+    if (ts != 0 && (rc = pending_reserve(w, err, errlen))) return rc;
+
+    if ((rc = room_check(w, chunk_need(w, len), err, errlen))) {
+        w->failed = true;
+        if (rc == SWMRBUS_EIO) w->broken = true;
+        return rc;
+    }
+    if (index >= w->extent) {
+        if (set_extent(w->data, (int)w->fmt.ndim + 1, &w->fmt, index + 1)) {
+            swmrbus__h5_err(err, errlen, "extend data to %llu rows",
+                            (unsigned long long)index + 1);
+            rc = SWMRBUS_EIO;
+            goto fail;
+        }
+        w->extent = index + 1;
+    }
+    if (w->direct) {
+        hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
+        off[0] = index;
+        if (H5Dwrite_chunk(w->data, H5P_DEFAULT, 0, off, len, payload) < 0) {
+            swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
+            rc = SWMRBUS_EIO;
+            goto fail;
+        }
+    } else if ((rc = write_filtered(w, index, payload, err, errlen))) {
+        goto fail;
+    }
+
+    w->rows[index >> 3] = (uint8_t)(w->rows[index >> 3] | (1u << (index & 7)));
+    w->written++;
+    w->unflushed++;
+    w->bytes += len;
+    while (w->complete < w->extent && row_is_set(w, w->complete)) w->complete++;
+    if (ts != 0) {
+        w->p_idx[w->p_n] = index;
+        w->p_ts[w->p_n] = ts;
+        w->p_n++;
+    }
+    return SWMRBUS_OK;
+fail:
+    w->failed = true;
+    w->broken = true;
+    return rc;
+}
+
+/* ---- flush ------------------------------------------------------------- */
+
+static swmrbus_err write_pending_ts(swmrbus__writer *w, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+    if (w->ts_extent != w->extent) {
+        hsize_t dims[1] = {w->extent};
+        if (H5Dset_extent(w->ts, dims) < 0) {
+            swmrbus__h5_err(err, errlen, "extend timestamp to %llu rows",
+                            (unsigned long long)w->extent);
+            goto out;
+        }
+        w->ts_extent = w->extent;
+    }
+    if (w->p_n == 0) {
+        rc = SWMRBUS_OK;
+        goto out;
+    }
+    hsize_t n = w->p_n;
+    bool run = true;
+    for (size_t i = 1; i < w->p_n && run; i++) run = w->p_idx[i] == w->p_idx[0] + i;
+    if ((fs = H5Dget_space(w->ts)) < 0 || (ms = H5Screate_simple(1, &n, NULL)) < 0) goto h5fail;
+    if (run) {
+        if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, &w->p_idx[0], NULL, &n, NULL) < 0)
+            goto h5fail;
+    } else if (H5Sselect_elements(fs, H5S_SELECT_SET, w->p_n, w->p_idx) < 0) {
+        goto h5fail;
+    }
+    if (H5Dwrite(w->ts, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, w->p_ts) < 0) goto h5fail;
+    w->p_n = 0;
+    rc = SWMRBUS_OK;
+    goto out;
+h5fail:
+    swmrbus__h5_err(err, errlen, "write %zu timestamps", w->p_n);
+out:
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return rc;
+}
+
+static swmrbus_err do_flush(swmrbus__writer *w, char *err, size_t errlen)
+{
+    swmrbus_err rc;
+    if (w->unflushed == 0 && w->p_n == 0 && w->ts_extent == w->extent) return SWMRBUS_OK;
+    if ((rc = write_pending_ts(w, err, errlen))) goto fail;
+    if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
+        swmrbus__h5_err(err, errlen, "flush");
+        rc = SWMRBUS_EIO;
+        goto fail;
+    }
+    w->durable.frames = w->extent;
+    w->durable.written = w->written;
+    w->durable.complete = w->complete;
+    w->unflushed = 0;
+    return SWMRBUS_OK;
+fail:
+    w->failed = true;
+    w->broken = true;
+    return rc;
+}
+
+swmrbus_err swmrbus__writer_flush(swmrbus__writer *w, swmrbus__flush_info *info, char *err,
+                                  size_t errlen)
+{
+    swmrbus_err rc;
+    if (!w) {
+        swmrbus__w_err(err, errlen, "writer: missing argument");
+        return SWMRBUS_EINVAL;
+    }
+    if (w->failed) {
+        swmrbus__w_err(err, errlen, "writer failed earlier: no flush");
+        rc = SWMRBUS_ESTATE;
+    } else {
+        swmrbus__h5_init();
+        rc = do_flush(w, err, errlen);
+    }
+    if (info) *info = w->durable;
+    return rc;
+}
+
+/* ---- accessors ----------------------------------------------------------- */
+
+swmrbus__flush_info swmrbus__writer_durable(const swmrbus__writer *w)
+{
+    swmrbus__flush_info z = {0, 0, 0};
+    return w ? w->durable : z;
+}
+
+uint64_t swmrbus__writer_unflushed(const swmrbus__writer *w)
+{
+    return w ? w->unflushed : 0;
+}
+
+bool swmrbus__writer_failed(const swmrbus__writer *w)
+{
+    return w ? w->failed : false;
+}
+
+uint64_t swmrbus__writer_bytes(const swmrbus__writer *w)
+{
+    return w ? w->bytes : 0;
+}
+
+/* ---- close --------------------------------------------------------------- */
+
+swmrbus_err swmrbus__writer_close(swmrbus__writer **pw, swmrbus__flush_info *info, char *err,
+                                  size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    swmrbus__writer *w = pw ? *pw : NULL;
+    if (!w) {
+        if (info) *info = (swmrbus__flush_info){0, 0, 0};
+        return SWMRBUS_OK;
+    }
+    swmrbus__h5_init();
+    /* A writer stopped by the room check wrote nothing bad: its last rows
+     * are flushed as usual (the room check kept 64 KiB for this). */
+    if (!w->broken) rc = do_flush(w, err, errlen);
+    if (w->broken) {
+        /* The first failure was final: take the extents back to what the
+         * last good flush published (errors ignored), close once. */
+        if (w->extent > w->durable.frames)
+            (void)set_extent(w->data, (int)w->fmt.ndim + 1, &w->fmt, w->durable.frames);
+        if (w->ts_extent > w->durable.frames) {
+            hsize_t dims[1] = {w->durable.frames};
+            (void)H5Dset_extent(w->ts, dims);
+        }
+    }
+    if (w->memspace >= 0) H5Sclose(w->memspace);
+    if (H5Dclose(w->ts) < 0 && rc == SWMRBUS_OK && !w->broken) {
+        swmrbus__h5_err(err, errlen, "close timestamp");
+        rc = SWMRBUS_EIO;
+    }
+    if (H5Dclose(w->data) < 0 && rc == SWMRBUS_OK && !w->broken) {
+        swmrbus__h5_err(err, errlen, "close data");
+        rc = SWMRBUS_EIO;
+    }
+    /* Once, whatever it returns: after EFBIG it fails and the id must not
+     * be touched again (H5dont_atexit keeps HDF5's atexit off it too). */
+    if (H5Fclose(w->file) < 0 && rc == SWMRBUS_OK) {
+        swmrbus__h5_err(err, errlen, "close file");
+        rc = SWMRBUS_EIO;
+    }
+    if (info) *info = w->durable;
+    close(w->dirfd);
+    free(w->rows);
+    free(w->p_idx);
+    free(w->p_ts);
+    free(w);
+    *pw = NULL;
+    return rc;
+}
+
+/* ---- recover -------------------------------------------------------------- */
+
+/* Private file-access properties of HDF5 1.10 (H5Fprivate.h), as h5clear
+ * sets them: -s sets the first, --increment the other two. */
+#define H5F_CLEAR_STATUS_FLAGS "clear_status_flags"
+#define H5F_SKIP_EOF_CHECK "skip_eof_check"
+#define H5F_NULL_FSM_ADDR "null_fsm_addr"
+
+swmrbus_err swmrbus__writer_recover(const char *path, uint64_t *frames, char *err,
+                                    size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t fapl = H5I_INVALID_HID, file = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t space = H5I_INVALID_HID;
+    hbool_t on = true;
+
+    swmrbus__h5_init();
+    if (frames) *frames = 0;
+    if (!path) {
+        swmrbus__w_err(err, errlen, "recover: missing path");
+        return SWMRBUS_EINVAL;
+    }
+    if (access(path, F_OK) != 0) {
+        swmrbus__w_err(err, errlen, "recover %s: %s", path, strerror(errno));
+        return errno == ENOENT ? SWMRBUS_ENOTFOUND : SWMRBUS_EIO;
+    }
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset(fapl, H5F_CLEAR_STATUS_FLAGS, &on) < 0 ||
+        H5Pset(fapl, H5F_SKIP_EOF_CHECK, &on) < 0 || H5Pset(fapl, H5F_NULL_FSM_ADDR, &on) < 0) {
+        swmrbus__h5_err(err, errlen, "recover %s: file access properties", path);
+        goto out;
+    }
+    if ((file = H5Fopen(path, H5F_ACC_RDWR, fapl)) < 0) {
+        swmrbus__h5_err(err, errlen, "recover %s: open", path);
+        goto out;
+    }
+    /* EOA = max(EOA, EOF) + 0: chunks written after the last superblock
+     * update stay inside the allocated space. */
+    if (H5Fincrement_filesize(file, 0) < 0) {
+        swmrbus__h5_err(err, errlen, "recover %s: raise EOA to EOF", path);
+        goto out;
+    }
+    if ((d = H5Dopen2(file, SWMRBUS_DATASET_PATH, H5P_DEFAULT)) < 0) {
+        swmrbus__h5_err(err, errlen, "recover %s: open %s", path, SWMRBUS_DATASET_PATH);
+        goto out;
+    }
+    hsize_t dims[SWMRBUS_MAX_DIMS + 1] = {0};
+    int rank;
+    if ((space = H5Dget_space(d)) < 0 || (rank = H5Sget_simple_extent_ndims(space)) < 1 ||
+        rank > SWMRBUS_MAX_DIMS + 1 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        swmrbus__h5_err(err, errlen, "recover %s: read the extent", path);
+        goto out;
+    }
+    if (frames) *frames = dims[0];
+    rc = SWMRBUS_OK;
+out:
+    if (space >= 0) H5Sclose(space);
+    if (d >= 0) H5Dclose(d);
+    if (file >= 0 && H5Fclose(file) < 0 && rc == SWMRBUS_OK) {
+        swmrbus__h5_err(err, errlen, "recover %s: close", path);
+        rc = SWMRBUS_EIO;
+    }
+    if (fapl >= 0) H5Pclose(fapl);
+    return rc;
+}
+
+swmrbus_err swmrbus_sink_recover(const char *path, uint64_t *frames, char *err, size_t errlen)
+{
+    return swmrbus__writer_recover(path, frames, err, errlen);
+}

@@ -1,0 +1,46 @@
+/* sink/writer_priv.h — helpers shared by writer.c (the file's life cycle)
+ * and writer_meta.c (attributes and meta datasets). Internal to the writer. */
+#ifndef SWMRBUS_SINK_WRITER_PRIV_H
+#define SWMRBUS_SINK_WRITER_PRIV_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swmrbus/err.h"
+#include "swmrbus/wire.h"
+
+/* Once per process: H5dont_atexit() (before HDF5's first use, so that the
+ * library's atexit handler never touches a file id that failed with EFBIG).
+ * Once per thread: H5Eset_auto2 off for the thread's default error stack. */
+void swmrbus__h5_init(void);
+
+/* Writes "<what>: <HDF5 detail>" to err, the detail taken from the innermost
+ * entry of the calling thread's HDF5 error stack (major, minor, function and
+ * description); the stack is cleared. err may be NULL. */
+void swmrbus__h5_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Plain formatted error text (no HDF5 detail). err may be NULL. */
+void swmrbus__w_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A scalar attribute holding len bytes of s as a fixed-length string (NUL
+ * padded, at least 1 byte; UTF-8 charset when s is not plain ASCII). */
+swmrbus_err swmrbus__h5_attr_str(hid_t obj, const char *name, const char *s, size_t len,
+                                 char *err, size_t errlen);
+
+/* A scalar uint64 attribute. */
+swmrbus_err swmrbus__h5_attr_u64(hid_t obj, const char *name, uint64_t v, char *err,
+                                 size_t errlen);
+
+/* One dataset per key of the raw msgpack meta map, in group g (see
+ * writer_meta.c for the mapping). An empty meta slice is a no-op. */
+swmrbus_err swmrbus__writer_meta(hid_t g, swmrbus_str meta, char *err, size_t errlen);
+
+/* Turns a meta key into a link name: bytes outside [A-Za-z0-9_.-] become
+ * '_', an empty key or one of only dots gets '_', "timestamp" (reserved)
+ * becomes "timestamp_"; at most cap-1 bytes, NUL-terminated. */
+void swmrbus__meta_name(const char *key, size_t len, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,57 @@
+/* run.c — `swmrbus run CONFIG`: the components of a config until a signal. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "swmrbus/config.h"
+#include "swmrbus/log.h"
+
+int swmrbus_cli_run(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+            int l = swmrbus_log_level_parse(argv[++i]);
+            if (l < 0) {
+                fprintf(stderr, "swmrbus run: --log-level takes debug|info|warn|error\n");
+                return 2;
+            }
+            swmrbus_log_set_level((swmrbus_log_level)l);
+        } else if (!path && argv[i][0] != '-') {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "usage: swmrbus run CONFIG [--log-level debug|info|warn|error]\n");
+            return 2;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "usage: swmrbus run CONFIG [--log-level debug|info|warn|error]\n");
+        return 2;
+    }
+    char err[2048] = "";
+    swmrbus_config *cfg = NULL;
+    if (swmrbus_config_load(path, &cfg, err, sizeof err) != SWMRBUS_OK) {
+        fprintf(stderr, "swmrbus run: %s: %s\n", path, err);
+        return 2;
+    }
+    swmrbus_cli_signals();
+    int status = 1;
+    swmrbus_host *h = swmrbus_cli_host();
+    if (!h) {
+        fprintf(stderr, "swmrbus run: cannot create the host\n");
+        goto out;
+    }
+    if (swmrbus_host_start(h, cfg, err, sizeof err) != SWMRBUS_OK) {
+        fprintf(stderr, "swmrbus run: %s\n", err);
+        goto out;
+    }
+    swmrbus_log(SWMRBUS_LOG_INFO, NULL, "running %zu component(s) from %s", cfg->n_components,
+                path);
+    swmrbus_err rc = swmrbus_cli_wait(h, NULL, NULL);
+    status = rc == SWMRBUS_OK ? 0 : 1;
+    swmrbus_log(SWMRBUS_LOG_INFO, NULL, "stopped%s", status ? " with errors" : "");
+out:
+    swmrbus_host_destroy(&h);
+    swmrbus_config_destroy(&cfg);
+    return status;
+}
