@@ -23,7 +23,7 @@ extern "C" {
 #define SWMRBUS_MAX_ENDPOINTS 16
 
 typedef enum swmrbus_pattern {
-    SWMRBUS_PATTERN_DEFAULT = 0, /* only before defaults are applied */
+    SWMRBUS_PATTERN_DEFAULT = 0, /* the socket's fixed type: control (REP) */
     SWMRBUS_PATTERN_PULL,
     SWMRBUS_PATTERN_SUB,
     SWMRBUS_PATTERN_PUSH,
@@ -47,7 +47,8 @@ typedef enum swmrbus_from {
 } swmrbus_from;
 
 /* One component's settings. Strings are owned by the config. Keys that do
- * not apply to the kind keep their defaults. */
+ * not apply to the kind keep their defaults; so do absent sockets. An outside
+ * plugin takes name, kind, the four sockets and limits. */
 typedef struct swmrbus_component_cfg {
     char *name;                  /* required, unique */
     char *kind;                  /* required: sink | source | sim | plugin */
@@ -94,8 +95,10 @@ SWMRBUS_API swmrbus_err swmrbus_config_parse(const char *text, size_t len,
 SWMRBUS_API swmrbus_err swmrbus_component_cfg_init(swmrbus_component_cfg *c,
                                                    const char *name, const char *kind);
 
-/* Sets one endpoint of a socket (strdup'ed), marks it present with the
- * kind's defaults for pattern and bind unless given (pattern DEFAULT). */
+/* Replaces the endpoints of a socket with endpoint (strdup'ed) and marks it
+ * present. With pattern DEFAULT the socket keeps the pattern and bind that
+ * swmrbus_component_cfg_init gave it for its kind (bind is then ignored);
+ * otherwise pattern and bind are set as given. Returns ENOMEM or EINVAL. */
 SWMRBUS_API swmrbus_err swmrbus_socket_cfg_set(swmrbus_socket_cfg *s, const char *endpoint,
                                                swmrbus_pattern pattern, bool bind);
 
