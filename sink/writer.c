@@ -30,6 +30,7 @@ struct swmrbus__writer {
     hid_t ftype;              /* the data's element type (little-endian) */
     hid_t memspace;           /* one frame, for H5Dwrite (filtered raw input) */
     int dirfd;                /* the file's directory, for fstatvfs */
+    int lockfd;               /* holds the "live writer" lock (-1: none) */
     swmrbus_format fmt;
     swmrbus_encoding stored;  /* encoding of the stored chunks */
     bool direct;              /* payload bytes are the stored chunk */
@@ -82,7 +83,7 @@ typedef struct h5_first {
     bool found;
     hid_t maj, min;
     char func[64];
-    char desc[256];
+    char desc[400];
 } h5_first;
 
 static herr_t h5_walk_first(unsigned n, const H5E_error2_t *e, void *user)
@@ -119,6 +120,9 @@ void swmrbus__h5_err(char *err, size_t errlen, const char *fmt, ...)
     if (H5Eget_msg(f.maj, &type, maj, sizeof maj) < 0) snprintf(maj, sizeof maj, "?");
     if (H5Eget_msg(f.min, &type, min, sizeof min) < 0) snprintf(min, sizeof min, "?");
     snprintf(err, errlen, "%s: %s: %s (%s: %s)", what, maj, min, f.func, f.desc);
+    /* one line: sec2's texts carry ctime()'s newline */
+    for (char *p = err; *p; p++)
+        if ((unsigned char)*p < 0x20) *p = ' ';
 out:
     if (stack >= 0) H5Eclose_stack(stack);
 }
@@ -188,11 +192,13 @@ nomem:
 }
 
 /* Bytes one stored chunk may take: the payload itself when written as is,
- * else the worst case of the filter (bitshuffle's and LZ4's bounds). */
+ * else the worst case of the filter: per block (bitshuffle's are 8 KiB,
+ * here counted as 4 KiB to be safe) a 4-byte size and LZ4_COMPRESSBOUND
+ * (B + B/255 + 16), plus the 12-byte header and 8 * itemsize. */
 static uint64_t chunk_need(const swmrbus__writer *w, size_t len)
 {
     if (w->direct) return len;
-    return w->raw_bytes + w->raw_bytes / 255 + 16 * (w->raw_bytes / 8192 + 1) + 64;
+    return w->raw_bytes + w->raw_bytes / 255 + 20 * (w->raw_bytes / 4096 + 1) + 12 + 64;
 }
 
 /* ELIMIT when the file may not grow by need + ROOM_SLACK bytes: the smaller
@@ -241,6 +247,37 @@ static swmrbus_err set_extent(hid_t d, int rank, const swmrbus_format *f, uint64
     dims[0] = rows;
     for (int i = 1; i < rank; i++) dims[i] = f->shape[i - 1];
     return H5Dset_extent(d, dims) < 0 ? SWMRBUS_EIO : SWMRBUS_OK;
+}
+
+/* ---- the live-writer lock ---------------------------------------------- */
+
+/* HDF5 drops its own file lock in H5Fstart_swmr_write (so that readers can
+ * open the file), which would let a recover (or h5clear) rewrite the
+ * superblock under a live writer. So the writer holds an open-file-
+ * description read lock on the file (fcntl, independent of HDF5's flock on
+ * local file systems) until it closes; the kernel drops it if the process
+ * dies. Best effort: a file system without OFD locks just has no guard. */
+static int live_lock(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* True when a live writer holds the lock above. */
+static bool live_writer(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    bool live = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return live;
 }
 
 /* ---- create ------------------------------------------------------------ */
@@ -432,7 +469,7 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
         return SWMRBUS_ENOMEM;
     }
     w->file = w->data = w->ts = w->memspace = H5I_INVALID_HID;
-    w->dirfd = -1;
+    w->dirfd = w->lockfd = -1;
     w->fmt = o->format;
     w->raw_bytes = swmrbus_format_raw_bytes(&o->format);
     w->ftype = le_type(o->format.dtype);
@@ -480,6 +517,7 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
         rc = SWMRBUS_EIO;
         goto out;
     }
+    w->lockfd = live_lock(o->path);
     rc = SWMRBUS_OK;
 out:
     if (fapl >= 0) H5Pclose(fapl);
@@ -745,6 +783,7 @@ swmrbus_err swmrbus__writer_close(swmrbus__writer **pw, swmrbus__flush_info *inf
         rc = SWMRBUS_EIO;
     }
     if (info) *info = w->durable;
+    if (w->lockfd >= 0) close(w->lockfd);
     close(w->dirfd);
     free(w->rows);
     free(w->p_idx);
@@ -779,6 +818,10 @@ swmrbus_err swmrbus__writer_recover(const char *path, uint64_t *frames, char *er
     if (access(path, F_OK) != 0) {
         swmrbus__w_err(err, errlen, "recover %s: %s", path, strerror(errno));
         return errno == ENOENT ? SWMRBUS_ENOTFOUND : SWMRBUS_EIO;
+    }
+    if (live_writer(path)) {
+        swmrbus__w_err(err, errlen, "recover %s: a live writer has the file open", path);
+        return SWMRBUS_ESTATE;
     }
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset(fapl, H5F_CLEAR_STATUS_FLAGS, &on) < 0 ||

@@ -167,7 +167,7 @@ int swmrbus_cli_demo(int argc, char **argv)
            d.n_notes, d.n_open, d.n_flushed, d.n_closed, d.n_error);
     printf("\nread it from Python (Debian's python3-h5py), also while a sink is still writing:\n"
            "  /usr/bin/python3 -c \"import h5py; f = h5py.File('%s', 'r', swmr=True); "
-           "d = f['/entry/data/data']; d.id.refresh(); print(d.shape, d[0, :2, :4])\"\n",
+           "d = f['/entry/data/data']; d.refresh(); print(d.shape, d[0, :2, :4])\"\n",
            d.file);
     status = rc == SWMRBUS_OK && d.last_n == frames ? 0 : 1;
 out:
