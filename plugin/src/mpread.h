@@ -63,7 +63,8 @@ swmrbus_err swmrbus__mp_next(swmrbus__mp *mp, swmrbus__mp_val *v);
  * memory (one counter, no recursion). */
 swmrbus_err swmrbus__mp_skip(swmrbus__mp *mp);
 
-/* Typed reads: EINVAL when the next value has another type. */
+/* Typed reads: EINVAL when the next value has another type (it is read all
+ * the same: a scalar whole, a container's header only). */
 swmrbus_err swmrbus__mp_map(swmrbus__mp *mp, size_t *pairs);
 swmrbus_err swmrbus__mp_array(swmrbus__mp *mp, size_t *n);
 swmrbus_err swmrbus__mp_str(swmrbus__mp *mp, swmrbus_str *s);   /* str only, not bin */

@@ -30,12 +30,13 @@ static int buf_write(void *data, const char *p, size_t n)
     return 0;
 }
 
-/* A present string: set, at most 4 GiB - 1 bytes (msgpack's str32). */
+/* A string is present when its ptr is set ("" included). */
 static bool str_set(swmrbus_str s)
 {
     return s.ptr != NULL;
 }
 
+/* Fits msgpack's str32: at most 4 GiB - 1 bytes. */
 static bool str_ok(swmrbus_str s)
 {
     return s.len <= UINT32_MAX;
@@ -157,7 +158,7 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
         if (!format_ok(&h->format)) goto out;
         with_format = true;
         with_meta = n_meta > 0;
-        if (with_meta && !meta) goto out;
+        if (with_meta && (!meta || n_meta > UINT32_MAX)) goto out;
         for (size_t k = 0; k < n_meta && with_meta; k++)
             if (!meta_item_ok(&meta[k])) goto out;
         /* what the decoder takes: sink <= SWMRBUS_NAME_MAX, no NUL in either */

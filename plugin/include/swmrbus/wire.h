@@ -133,8 +133,11 @@ typedef struct swmrbus_header {
  * A frame carrying only some of dtype/shape/encoding is an error.
  * On error returns SWMRBUS_EINVAL or SWMRBUS_ELIMIT, sets *reason and writes a
  * one-line explanation to why (always NUL-terminated when whylen > 0).
- * meta is checked to be a map with string keys whose values are nil-free
- * scalars (bool, int, float, str) or arrays of at most 4096 numbers. */
+ * meta is checked to be a map with string keys (1..255 bytes, no NUL) whose
+ * values are scalars (bool, int, float, str) or arrays of at most 4096
+ * numbers (or of bools only). A known key given twice is bad_header.
+ * On error, out->series still holds the series when the message had a
+ * valid one (else 0), so a rejection can be tied to its series. */
 SWMRBUS_API swmrbus_err swmrbus_header_decode(const void *buf, size_t len,
                                               const swmrbus_limits *lim,
                                               swmrbus_header *out,
@@ -150,8 +153,10 @@ SWMRBUS_API bool swmrbus_format_equal(const swmrbus_format *a, const swmrbus_for
 /* Checks a payload against its format without decoding it. raw: exactly the
  * raw size. bslz4/lz4: the 12-byte chunk header (big-endian u64 raw size ==
  * the frame's raw size, big-endian u32 block size != 0, for bslz4 a multiple
- * of itemsize*8) and a body no larger than ceil(S/B)*(4+LZ4_COMPRESSBOUND(B))
- * + 8*itemsize. Errors as for swmrbus_header_decode (reason bad_payload). */
+ * of itemsize*8) and a non-empty body no larger than
+ * ceil(S/B')*(4+LZ4_COMPRESSBOUND(B')) + 8*itemsize with B' = min(B, S) (no
+ * block holds more than S bytes, so a huge B cannot widen the bound).
+ * Errors as for swmrbus_header_decode (reason bad_payload). */
 SWMRBUS_API swmrbus_err swmrbus_payload_check(const swmrbus_format *f,
                                               const void *payload, size_t len,
                                               char *why, size_t whylen);
