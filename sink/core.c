@@ -21,6 +21,8 @@ typedef struct series {
     bool used;
     uint64_t id;
     swmrbus_format fmt;
+    char name[SWMRBUS_NAME_MAX + 1]; /* the name the series opened with ("" = none) */
+    size_t name_len;
     swmrbus__writer *w;           /* NULL once failed and closed */
     swmrbus__series_stats *st;
     swmrbus__series_state state;
@@ -38,7 +40,8 @@ typedef struct core {
     const char *name;
     series *slots;
     size_t n_slots;
-    uint64_t closed_ids[CLOSED_IDS];
+    uint64_t closed_ids[CLOSED_IDS];   /* a ring of the last closed ids */
+    bool closed_valid[CLOSED_IDS];     /* false: forgotten (reopened) */
     size_t n_closed, closed_head;
     swmrbus__notifier nt;
     char err[1024];
@@ -58,7 +61,7 @@ static series *find_series(core *c, uint64_t id)
 static bool closed_remembered(const core *c, uint64_t id)
 {
     for (size_t i = 0; i < c->n_closed; i++)
-        if (c->closed_ids[i] == id) return true;
+        if (c->closed_valid[i] && c->closed_ids[i] == id) return true;
     return false;
 }
 
@@ -66,6 +69,7 @@ static void remember_closed(core *c, uint64_t id)
 {
     if (closed_remembered(c, id)) return;
     c->closed_ids[c->closed_head] = id;
+    c->closed_valid[c->closed_head] = true;
     c->closed_head = (c->closed_head + 1) % CLOSED_IDS;
     if (c->n_closed < CLOSED_IDS) c->n_closed++;
 }
@@ -73,7 +77,7 @@ static void remember_closed(core *c, uint64_t id)
 static void forget_closed(core *c, uint64_t id)
 {
     for (size_t i = 0; i < c->n_closed; i++)
-        if (c->closed_ids[i] == id) c->closed_ids[i] = UINT64_MAX; /* never a live match */
+        if (c->closed_ids[i] == id) c->closed_valid[i] = false;
 }
 
 /* Counts and reports one rejection. */
@@ -251,6 +255,8 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     s->used = true;
     s->id = h->series;
     s->fmt = h->format;
+    s->name_len = h->name.len <= SWMRBUS_NAME_MAX ? h->name.len : 0;
+    memcpy(s->name, h->name.ptr ? h->name.ptr : "", s->name_len);
     s->state = SWMRBUS__OPEN;
     s->last_rx_ns = now;
     s->expected = o.frames_expected;
@@ -273,14 +279,24 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     return s;
 }
 
+static bool same_name(const series *s, swmrbus_str name)
+{
+    return name.len == s->name_len && memcmp(name.ptr, s->name, name.len) == 0;
+}
+
 static void on_start(core *c, const swmrbus_header *h, uint64_t now)
 {
     series *s = find_series(c, h->series);
+    if (s && s->state == SWMRBUS__LINGERING) {
+        /* The run ended; this start begins a new one in a new file. */
+        close_series(c, s, "a new start after end");
+        s = NULL;
+    }
     if (!s) {
         open_series(c, h, now);
         return;
     }
-    if (!swmrbus_format_equal(&s->fmt, &h->format)) {
+    if (!swmrbus_format_equal(&s->fmt, &h->format) || !same_name(s, h->name)) {
         reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
                "start for open series %" PRIu64 " with other dtype/shape/encoding", h->series);
         return;
@@ -316,10 +332,11 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
                "frame %" PRIu64 " dropped: series %" PRIu64 " has failed", h->frame, h->series);
         return;
     }
-    if (h->has_format && !swmrbus_format_equal(&s->fmt, &h->format)) {
+    if ((h->has_format && !swmrbus_format_equal(&s->fmt, &h->format)) ||
+        (h->name.len && !same_name(s, h->name))) {
         reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
-               "frame %" PRIu64 ": dtype/shape/encoding differ from series %" PRIu64, h->frame,
-               h->series);
+               "frame %" PRIu64 ": dtype/shape/encoding/name differ from series %" PRIu64,
+               h->frame, h->series);
         return;
     }
     char why[240];

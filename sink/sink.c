@@ -36,7 +36,8 @@ uint64_t swmrbus__wall_ns(void)
 /* Creates a socket, sets its high-water mark and binds or connects every
  * endpoint. */
 static swmrbus_err open_socket(void *zctx, int type, const swmrbus_socket_cfg *sc, int hwm_opt,
-                               void **out, const char *what, char *err, size_t errlen)
+                               int64_t maxsize, void **out, const char *what, char *err,
+                               size_t errlen)
 {
     void *s = zmq_socket(zctx, type);
     if (!s) {
@@ -47,6 +48,7 @@ static swmrbus_err open_socket(void *zctx, int type, const swmrbus_socket_cfg *s
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
     if (hwm_opt && sc->hwm >= 0) zmq_setsockopt(s, hwm_opt, &sc->hwm, sizeof sc->hwm);
     if (type == ZMQ_SUB) zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
+    if (maxsize > 0) zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
     for (unsigned i = 0; i < sc->n_endpoints; i++) {
         int rc = sc->bind ? zmq_bind(s, sc->endpoints[i]) : zmq_connect(s, sc->endpoints[i]);
         if (rc != 0) {
@@ -106,22 +108,23 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         rc = SWMRBUS_EIO;
         goto out;
     }
+    /* ZeroMQ drops a message over this size before allocating it (the
+     * sender's connection is reset; such a message cannot be counted).
+     * Nothing valid comes near it: a compressed frame is at most a little
+     * over its raw size. Set before bind: listeners copy options then. */
+    int64_t maxsize = (int64_t)(8 * cfg->limits.max_frame_bytes + cfg->limits.max_header_bytes
+                                + 65536);
     int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB ? ZMQ_SUB : ZMQ_PULL;
-    rc = open_socket(args->zmq_ctx, in_type, &cfg->in, ZMQ_RCVHWM, &sk->in, "in", err, errlen);
+    rc = open_socket(args->zmq_ctx, in_type, &cfg->in, ZMQ_RCVHWM, maxsize, &sk->in, "in", err,
+                     errlen);
     if (rc != SWMRBUS_OK) goto out;
-    /* ZeroMQ drops (and does not count) a message over this size before it
-     * is allocated; nothing valid comes near it (a compressed frame is at
-     * most a little over its raw size). */
-    int64_t maxsize = (int64_t)(2 * cfg->limits.max_frame_bytes + cfg->limits.max_header_bytes
-                                + 4096);
-    zmq_setsockopt(sk->in, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
     if (cfg->notify.present) {
-        rc = open_socket(args->zmq_ctx, ZMQ_PUB, &cfg->notify, ZMQ_SNDHWM, &sk->notify,
+        rc = open_socket(args->zmq_ctx, ZMQ_PUB, &cfg->notify, ZMQ_SNDHWM, 0, &sk->notify,
                          "notify", err, errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
     if (cfg->control.present) {
-        rc = open_socket(args->zmq_ctx, ZMQ_REP, &cfg->control, 0, &sk->control, "control",
+        rc = open_socket(args->zmq_ctx, ZMQ_REP, &cfg->control, 0, 0, &sk->control, "control",
                          err, errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
@@ -199,7 +202,7 @@ static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, const swmrbus_header 
     memset(&it, 0, sizeof it);
     it.kind = SWMRBUS__ITEM_REJECT;
     it.reason = r;
-    if (h && h->type != SWMRBUS_MSG_NONE) {
+    if (h) {
         it.has_series = true;
         it.series = h->series;
     }
@@ -240,7 +243,8 @@ static bool receive_one(swmrbus__sink *sk, int flags)
     swmrbus_reason reason;
     if (swmrbus_header_decode(zmq_msg_data(&hdr), zmq_msg_size(&hdr), &sk->cfg->limits, &it.h,
                               &reason, why, sizeof why) != SWMRBUS_OK) {
-        reject_rx(sk, reason, NULL, why);
+        /* The decoder leaves series set when the message had a valid one. */
+        reject_rx(sk, reason, it.h.series ? &it.h : NULL, why);
     } else if (parts != (it.h.type == SWMRBUS_MSG_FRAME ? 2 : 1)) {
         snprintf(why, sizeof why, "%s message with %d parts (a frame has 2: header, payload; "
                  "start and end have 1)", it.h.type == SWMRBUS_MSG_FRAME ? "frame" :
