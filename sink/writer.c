@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #define FILTER_LZ4 32004
 #define TS_CHUNK 1024
 #define ROOM_SLACK (64u * 1024u) /* HDF5 bookkeeping kept free besides a chunk */
+#define ROOM_RECHECK_NS 20000000ull /* re-read limits and free space after 20 ms */
 
 struct swmrbus__writer {
     hid_t file, data, ts;
@@ -45,6 +47,12 @@ struct swmrbus__writer {
     hsize_t *p_idx;           /* pending timestamps (rows and values) */
     uint64_t *p_ts;
     size_t p_n, p_cap;
+
+    /* The last room reading (syscalls are costly in VMs): frames may use
+     * half of the headroom it found, for at most ROOM_RECHECK_NS. */
+    uint64_t room_size;       /* file size at the reading */
+    uint64_t room_headroom;   /* bytes the file could grow by then, past the slack */
+    uint64_t room_ns;         /* monotonic time of the reading; 0 = none */
 
     swmrbus__flush_info durable;
     bool failed;              /* writes refused (ELIMIT, EIO) */
@@ -201,9 +209,19 @@ static uint64_t chunk_need(const swmrbus__writer *w, size_t len)
     return w->raw_bytes + w->raw_bytes / 255 + 20 * (w->raw_bytes / 4096 + 1) + 12 + 64;
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* ELIMIT when the file may not grow by need + ROOM_SLACK bytes: the smaller
  * of RLIMIT_FSIZE minus the file's size and the free space of its file
- * system. Checked before anything is written, so the file stays sound. */
+ * system. Checked before anything is written, so the file stays sound.
+ * The file size is compared on every frame; RLIMIT_FSIZE and fstatvfs are
+ * re-read when the growth since the last reading reaches half the headroom
+ * it found, or after ROOM_RECHECK_NS (others may fill the disk too). */
 static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size_t errlen)
 {
     hsize_t size = 0;
@@ -211,6 +229,11 @@ static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size
         swmrbus__h5_err(err, errlen, "file size");
         return SWMRBUS_EIO;
     }
+    uint64_t now = mono_ns();
+    uint64_t grown = size > w->room_size ? size - w->room_size : 0;
+    if (w->room_ns && now - w->room_ns < ROOM_RECHECK_NS &&
+        grown + need <= w->room_headroom / 2)
+        return SWMRBUS_OK;
     uint64_t room = UINT64_MAX;
     const char *by = "";
     struct rlimit rl;
@@ -236,8 +259,12 @@ static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size
                        "leaves %llu",
                        (unsigned long long)need, ROOM_SLACK, (unsigned long long)size, by,
                        (unsigned long long)room);
+        w->room_ns = 0;
         return SWMRBUS_ELIMIT;
     }
+    w->room_size = size;
+    w->room_headroom = room - ROOM_SLACK;
+    w->room_ns = now;
     return SWMRBUS_OK;
 }
 
