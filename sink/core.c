@@ -471,7 +471,8 @@ static long timers(core *c, uint64_t now)
     return (long)(next / MS_NS) + 1;
 }
 
-static void handle_item(core *c, bool *stop)
+/* Takes one item from the hand-off; false when none is waiting. */
+static bool handle_item(core *c, bool *stop)
 {
     swmrbus__sink *sk = c->sk;
     zmq_msg_t parts[3];
@@ -479,8 +480,10 @@ static void handle_item(core *c, bool *stop)
     int more = 1;
     while (more && n < 3) {
         zmq_msg_init(&parts[n]);
-        if (zmq_msg_recv(&parts[n], sk->pair_wx, 0) < 0) {
+        /* An item's parts arrive together: only the first may be missing. */
+        if (zmq_msg_recv(&parts[n], sk->pair_wx, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
             zmq_msg_close(&parts[n]);
+            if (n == 0) return false;
             break;
         }
         more = zmq_msg_more(&parts[n]);
@@ -506,10 +509,14 @@ static void handle_item(core *c, bool *stop)
             on_frame(c, &it.h, &parts[2], now);
         break;
     }
-    case SWMRBUS__ITEM_REJECT:
+    case SWMRBUS__ITEM_REJECT: {
+        const char *why = n > 1 ? zmq_msg_data(&parts[1]) : "";
+        if (n > 1 && (zmq_msg_size(&parts[1]) == 0 || why[zmq_msg_size(&parts[1]) - 1]))
+            why = "";
         reject(c, it.has_series ? find_series(c, it.series) : NULL, it.reason, it.has_series,
-               it.series, "%s", it.why);
+               it.series, "%s", why);
         break;
+    }
     case SWMRBUS__ITEM_CMD: {
         swmrbus__ack ack = on_cmd(c, &it.req);
         zmq_send(sk->pair_wx, &ack, sizeof ack, 0);
@@ -522,6 +529,7 @@ static void handle_item(core *c, bool *stop)
     atomic_fetch_sub(&sk->queue_bytes, it.queued);
 out:
     for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+    return true;
 }
 
 void *swmrbus__core_main(void *arg)
@@ -549,13 +557,8 @@ void *swmrbus__core_main(void *arg)
             break;
         }
         /* Take a batch before looking at the timers again. */
-        for (int k = 0; rc > 0 && k < 256 && !stop; k++) {
-            handle_item(&c, &stop);
-            int ev = 0;
-            size_t evlen = sizeof ev;
-            if (zmq_getsockopt(sk->pair_wx, ZMQ_EVENTS, &ev, &evlen) != 0 || !(ev & ZMQ_POLLIN))
-                break;
-        }
+        for (int k = 0; rc > 0 && k < 256 && !stop; k++)
+            if (!handle_item(&c, &stop)) break;
     }
     close_all(&c, "shutdown");
     swmrbus_log(SWMRBUS_LOG_INFO, c.name,

@@ -17,6 +17,7 @@
 #include "writer.h"
 
 #define RECV_BATCH 256
+#define MSG_OVERHEAD 64 /* bytes ZeroMQ allocates per queued message part, about */
 #define DRAIN_MAX 100000 /* messages still taken from the input at stop */
 
 uint64_t swmrbus__mono_ns(void)
@@ -185,14 +186,16 @@ static void sink_stop(void *self)
 }
 
 /* Sends an item (and moves the given message parts) to the writer. */
-static void hand_off(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *hdr, zmq_msg_t *payload)
+static void hand_off(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *part1, zmq_msg_t *part2)
 {
     it->recv_ns = swmrbus__mono_ns();
-    it->queued = sizeof *it + (hdr ? zmq_msg_size(hdr) : 0) + (payload ? zmq_msg_size(payload) : 0);
+    it->queued = sizeof *it + MSG_OVERHEAD;
+    if (part1) it->queued += zmq_msg_size(part1) + MSG_OVERHEAD;
+    if (part2) it->queued += zmq_msg_size(part2) + MSG_OVERHEAD;
     atomic_fetch_add(&sk->queue_bytes, it->queued);
-    zmq_send(sk->pair_rx, it, sizeof *it, hdr ? ZMQ_SNDMORE : 0);
-    if (hdr) zmq_msg_send(hdr, sk->pair_rx, payload ? ZMQ_SNDMORE : 0);
-    if (payload) zmq_msg_send(payload, sk->pair_rx, 0);
+    zmq_send(sk->pair_rx, it, sizeof *it, part1 ? ZMQ_SNDMORE : 0);
+    if (part1) zmq_msg_send(part1, sk->pair_rx, part2 ? ZMQ_SNDMORE : 0);
+    if (part2) zmq_msg_send(part2, sk->pair_rx, 0);
 }
 
 static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, const swmrbus_header *h,
@@ -206,8 +209,11 @@ static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, const swmrbus_header 
         it.has_series = true;
         it.series = h->series;
     }
-    snprintf(it.why, sizeof it.why, "%s", why);
-    hand_off(sk, &it, NULL, NULL);
+    zmq_msg_t text;
+    zmq_msg_init_size(&text, strlen(why) + 1);
+    memcpy(zmq_msg_data(&text), why, strlen(why) + 1);
+    hand_off(sk, &it, &text, NULL);
+    zmq_msg_close(&text);
 }
 
 /* Receives one multipart message from the input and hands it off.
@@ -328,23 +334,23 @@ static swmrbus_err sink_run(void *self)
     pthread_t writer;
     if (pthread_create(&writer, NULL, swmrbus__core_main, sk) != 0) return SWMRBUS_ENOMEM;
     swmrbus_buf out = {0};
+    /* Poll only the sockets that exist (a NULL socket would be fd 0). */
+    zmq_pollitem_t pi[3] = {{NULL, sk->stop_fd, ZMQ_POLLIN, 0}, {sk->in, 0, ZMQ_POLLIN, 0}};
+    int n_pi = 2;
+    if (sk->control) pi[n_pi++] = (zmq_pollitem_t){sk->control, 0, ZMQ_POLLIN, 0};
     while (!atomic_load(&sk->stopping)) {
         bool full = atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes;
-        zmq_pollitem_t pi[3] = {
-            {NULL, sk->stop_fd, ZMQ_POLLIN, 0},
-            {sk->control, 0, ZMQ_POLLIN, 0},
-            {sk->in, 0, (short)(full ? 0 : ZMQ_POLLIN), 0},
-        };
         /* When the queue is full, stop reading (the sender's HWM pushes
          * back) and look again soon. */
-        int rc = zmq_poll(pi, 3, full ? 5 : 1000);
+        pi[1].events = (short)(full ? 0 : ZMQ_POLLIN);
+        int rc = zmq_poll(pi, n_pi, full ? 5 : 1000);
         if (rc < 0) {
             if (zmq_errno() == EINTR) continue;
             swmrbus_log(SWMRBUS_LOG_ERROR, sk->name, "poll: %s", zmq_strerror(zmq_errno()));
             break;
         }
-        if (pi[1].revents & ZMQ_POLLIN) control_one(sk, &out);
-        if (pi[2].revents & ZMQ_POLLIN)
+        if (n_pi > 2 && (pi[2].revents & ZMQ_POLLIN)) control_one(sk, &out);
+        if (pi[1].revents & ZMQ_POLLIN)
             for (int k = 0; k < RECV_BATCH && receive_one(sk, ZMQ_DONTWAIT); k++)
                 if (atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes) break;
     }

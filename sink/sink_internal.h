@@ -19,7 +19,7 @@
 
 typedef enum swmrbus__item_kind {
     SWMRBUS__ITEM_MSG = 1, /* a frame-stream message: [item][header][payload?] */
-    SWMRBUS__ITEM_REJECT,  /* a rejection found on receipt: [item] */
+    SWMRBUS__ITEM_REJECT,  /* a rejection found on receipt: [item][explanation] */
     SWMRBUS__ITEM_CMD,     /* a control command; the writer answers with an ack */
     SWMRBUS__ITEM_STOP,    /* close everything and end the writer thread */
 } swmrbus__item_kind;
@@ -29,12 +29,12 @@ typedef struct swmrbus__item {
     swmrbus_header h;       /* MSG: slices point into the header part at hdr_base */
     const char *hdr_base;   /* MSG: where the header bytes were when decoded */
     bool has_payload;
-    uint64_t queued;        /* bytes counted in queue_bytes for this item */
+    uint64_t queued;        /* bytes counted in queue_bytes for this item (parts plus
+                             * ZeroMQ's per-message overhead) */
     uint64_t recv_ns;       /* monotonic receipt time */
     swmrbus_reason reason;  /* REJECT */
     bool has_series;        /* REJECT: tied to a series */
     uint64_t series;
-    char why[240];          /* REJECT: the explanation */
     swmrbus_request req;    /* CMD */
 } swmrbus__item;
 
