@@ -44,7 +44,7 @@ fuzz: deps
 	./tools/run-fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
 
 bench: build
-	./$(BUILD)/bin/swmrbus bench
+	/usr/bin/python3 bench/run.py --bin $(BUILD)/bin/swmrbus
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
