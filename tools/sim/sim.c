@@ -11,11 +11,26 @@
 #include "swmrbus/log.h"
 #include "swmrbus/wire.h"
 
+#define POOL_MAX 16
+#define POOL_BYTES (256u << 20)
+
+/* Payloads go out zero-copy from a small pool: a buffer is busy from its
+ * send until ZeroMQ (the receiving side, possibly another thread, possibly
+ * after the sim is destroyed) frees the message. Whoever sees the other's
+ * mark last frees the buffer: destroy marks ORPHAN, release marks FREE. */
+enum { BUF_FREE = 0, BUF_BUSY = 1, BUF_ORPHAN = 2 };
+
+typedef struct pool_buf {
+    atomic_int state;
+    uint8_t data[];
+} pool_buf;
+
 typedef struct sim {
     const swmrbus_component_cfg *cfg;
     void *out;
     atomic_bool stopping;
-    uint8_t *frame;      /* one payload, rewritten per frame */
+    pool_buf *pool[POOL_MAX];
+    size_t n_pool;
     size_t frame_len;
     uint64_t raw_len;
 } sim;
@@ -25,7 +40,8 @@ static void sim_destroy(void **self)
     sim *s = *self;
     if (!s) return;
     if (s->out) zmq_close(s->out);
-    free(s->frame);
+    for (size_t i = 0; i < s->n_pool; i++)
+        if (atomic_exchange(&s->pool[i]->state, BUF_ORPHAN) != BUF_BUSY) free(s->pool[i]);
     free(s);
     *self = NULL;
 }
@@ -56,18 +72,24 @@ static swmrbus_err sim_create(const swmrbus_component_args *args, void **self, c
     uint64_t nblocks = (s->raw_len + block - 1) / block;
     s->frame_len = (size_t)(f->encoding == SWMRBUS_ENC_LZ4 ? 12 + 4 * nblocks + s->raw_len
                                                            : s->raw_len);
-    s->frame = malloc(s->frame_len);
-    if (!s->frame) {
-        rc = SWMRBUS_ENOMEM;
-        goto out;
-    }
-    if (f->encoding == SWMRBUS_ENC_LZ4) {
-        uint8_t *p = s->frame;
-        for (int i = 0; i < 8; i++) *p++ = (uint8_t)(s->raw_len >> (56 - 8 * i));
-        for (int i = 0; i < 4; i++) *p++ = (uint8_t)(block >> (24 - 8 * i));
+    s->n_pool = POOL_BYTES / s->frame_len;
+    if (s->n_pool > POOL_MAX) s->n_pool = POOL_MAX;
+    if (s->n_pool < 2) s->n_pool = 2;
+    for (size_t i = 0; i < s->n_pool; i++) {
+        s->pool[i] = malloc(sizeof(pool_buf) + s->frame_len);
+        if (!s->pool[i]) {
+            s->n_pool = i;
+            rc = SWMRBUS_ENOMEM;
+            goto out;
+        }
+        atomic_init(&s->pool[i]->state, BUF_FREE);
+        uint8_t *p = s->pool[i]->data;
+        if (f->encoding != SWMRBUS_ENC_LZ4) continue;
+        for (int k = 0; k < 8; k++) *p++ = (uint8_t)(s->raw_len >> (56 - 8 * k));
+        for (int k = 0; k < 4; k++) *p++ = (uint8_t)(block >> (24 - 8 * k));
         for (uint64_t b = 0; b < nblocks; b++) {
             uint64_t n = b + 1 < nblocks ? block : s->raw_len - b * block;
-            for (int i = 0; i < 4; i++) *p++ = (uint8_t)(n >> (24 - 8 * i));
+            for (int k = 0; k < 4; k++) *p++ = (uint8_t)(n >> (24 - 8 * k));
             p += n;
         }
     }
@@ -120,16 +142,53 @@ static bool send_header(sim *s, const swmrbus_header *h, swmrbus_buf *b, int mor
            send_part(s, b->data, b->len, more);
 }
 
-/* Fills the raw pixels of frame f: pixel i = f + i, in the dtype's width. */
-static void fill(sim *s, uint64_t f)
+static void release(void *data, void *hint)
 {
-    uint8_t *px = s->frame + (s->frame_len - s->raw_len);
+    (void)data;
+    pool_buf *b = hint;
+    if (atomic_exchange(&b->state, BUF_FREE) == BUF_ORPHAN) free(b);
+}
+
+/* A free pool buffer; waits (seeing stop) while ZeroMQ holds them all. */
+static pool_buf *take_buf(sim *s, uint64_t f)
+{
+    for (;;) {
+        for (size_t k = 0; k < s->n_pool; k++) {
+            pool_buf *b = s->pool[(f + k) % s->n_pool];
+            if (atomic_load(&b->state) == BUF_FREE) return b;
+        }
+        if (atomic_load(&s->stopping)) return NULL;
+        struct timespec ts = {0, 50000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Sends a payload part zero-copy from pool buffer b. */
+static bool send_payload(sim *s, pool_buf *b)
+{
+    zmq_msg_t m;
+    atomic_store(&b->state, BUF_BUSY);
+    zmq_msg_init_data(&m, b->data, s->frame_len, release, b);
+    while (!atomic_load(&s->stopping)) {
+        if (zmq_msg_send(&m, s->out, ZMQ_DONTWAIT) >= 0) return true;
+        if (zmq_errno() != EAGAIN) break;
+        zmq_pollitem_t pi = {s->out, 0, ZMQ_POLLOUT, 0};
+        zmq_poll(&pi, 1, 100);
+    }
+    zmq_msg_close(&m); /* calls release */
+    return false;
+}
+
+/* Fills the raw pixels of frame f: pixel i = f + i, in the dtype's width. */
+static void fill(sim *s, uint8_t *frame, uint64_t f)
+{
+    uint8_t *px = frame + (s->frame_len - s->raw_len);
     size_t isz = swmrbus_dtype_size(s->cfg->sim_format.dtype);
     if (s->cfg->sim_format.encoding == SWMRBUS_ENC_LZ4) {
         /* blocks interleave with their 4-byte sizes; keep it simple: fill
          * block by block */
         uint64_t block = s->raw_len < (1u << 20) ? s->raw_len : (1u << 20);
-        uint8_t *p = s->frame + 12;
+        uint8_t *p = frame + 12;
         uint64_t i = 0;
         for (uint64_t off = 0; off < s->raw_len; off += block) {
             uint64_t n = off + block <= s->raw_len ? block : s->raw_len - off;
@@ -195,9 +254,10 @@ static swmrbus_err sim_run(void *self)
         h.frame = f;
         h.ts = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
         h.has_ts = true;
-        fill(s, f);
-        if (!send_header(s, &h, &b, ZMQ_SNDMORE) || !send_part(s, s->frame, s->frame_len, 0))
-            goto out;
+        pool_buf *pb = take_buf(s, f);
+        if (!pb) goto out;
+        fill(s, pb->data, f);
+        if (!send_header(s, &h, &b, ZMQ_SNDMORE) || !send_payload(s, pb)) goto out;
         sent++;
     }
     memset(&h, 0, sizeof h);
