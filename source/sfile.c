@@ -1,0 +1,574 @@
+/* source/sfile.c — one series' file through a SWMR reader: open, layout,
+ * refresh (and reopen after a failed refresh), rows as stored chunks or
+ * decoded, timestamps in blocks, and the series' attributes. Meta read-back
+ * is in sfile_meta.c. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hdf5.h>
+
+#include "sfile.h"
+#include "sfile_priv.h"
+
+#define FILTER_BSLZ4 32008
+#define FILTER_LZ4 32004
+/* SWMR metadata read attempts. Measured on 1.10.8: between attempts HDF5
+ * sleeps 1 ns, 2 ns, 4 ns, ... (doubling), so N attempts wait ~2^(N-1) ns
+ * in all before a read fails: 30 give a torn read ~0.5 s of retries per
+ * metadata object (a tear lasts microseconds), while HDF5's SWMR default of
+ * 100 would block for centuries on a file that is really damaged. */
+#define READ_ATTEMPTS 30
+#define TS_BLOCK 1024        /* timestamps read at once (the sink's ts chunk) */
+#define TS_PATH "/entry/instrument/detector/timestamp"
+
+struct swmrbus__sfile {
+    hid_t file, data, ts;
+    hid_t memtype;           /* decoded rows: the dtype, little-endian */
+    int rank;                /* 2..4 */
+    bool gap_check;          /* a row's first chunk tells whether it is stored */
+    swmrbus__sfile_info info;
+    uint64_t rows;           /* data extent at the last open/refresh */
+    uint64_t ts_rows;        /* timestamp extent at the last open/refresh */
+    uint64_t ts_lo, ts_n;    /* cached block: rows [ts_lo, ts_lo + ts_n) */
+    uint64_t ts_buf[TS_BLOCK];
+};
+
+/* ---- HDF5 set-up and error text --------------------------------------- */
+
+static pthread_once_t h5_once = PTHREAD_ONCE_INIT;
+
+static void h5_init_process(void)
+{
+    /* Another component may have called it first: then it fails, harmless. */
+    (void)H5dont_atexit();
+}
+
+void swmrbus__source_h5_init(void)
+{
+    static _Thread_local bool quiet;
+    pthread_once(&h5_once, h5_init_process);
+    if (!quiet) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        quiet = true;
+    }
+}
+
+void swmrbus__src_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+typedef struct h5_first {
+    bool found;
+    hid_t maj, min;
+    char func[64];
+    char desc[256];
+} h5_first;
+
+static herr_t walk_first(unsigned n, const H5E_error2_t *e, void *user)
+{
+    h5_first *f = user;
+    (void)n;
+    if (f->found) return 1;
+    f->found = true;
+    f->maj = e->maj_num;
+    f->min = e->min_num;
+    snprintf(f->func, sizeof f->func, "%s", e->func_name ? e->func_name : "?");
+    snprintf(f->desc, sizeof f->desc, "%s", e->desc ? e->desc : "");
+    return 1;
+}
+
+void swmrbus__src_h5_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    /* Copy the stack first: every later API call clears the live one. */
+    hid_t stack = H5Eget_current_stack();
+    if (!err || errlen == 0) goto out;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    h5_first f = {0};
+    if (stack >= 0) (void)H5Ewalk2(stack, H5E_WALK_UPWARD, walk_first, &f);
+    if (!f.found) {
+        snprintf(err, errlen, "%s: HDF5 error", what);
+        goto out;
+    }
+    char maj[128] = "?", min[128] = "?";
+    H5E_type_t type;
+    if (H5Eget_msg(f.maj, &type, maj, sizeof maj) < 0) snprintf(maj, sizeof maj, "?");
+    if (H5Eget_msg(f.min, &type, min, sizeof min) < 0) snprintf(min, sizeof min, "?");
+    snprintf(err, errlen, "%s: %s: %s (%s: %s)", what, maj, min, f.func, f.desc);
+out:
+    if (stack >= 0) H5Eclose_stack(stack);
+}
+
+/* ---- the layout ---------------------------------------------------------- */
+
+/* The dtype of an HDF5 type, and the little-endian type rows decode to. */
+static swmrbus_dtype dtype_of(hid_t t, hid_t *le)
+{
+    H5T_class_t cls = H5Tget_class(t);
+    size_t size = H5Tget_size(t);
+    *le = H5I_INVALID_HID;
+    if (cls == H5T_INTEGER) {
+        bool sgn = H5Tget_sign(t) == H5T_SGN_2;
+        switch (size) {
+        case 1: *le = sgn ? H5T_STD_I8LE : H5T_STD_U8LE;
+            return sgn ? SWMRBUS_DTYPE_INT8 : SWMRBUS_DTYPE_UINT8;
+        case 2: *le = sgn ? H5T_STD_I16LE : H5T_STD_U16LE;
+            return sgn ? SWMRBUS_DTYPE_INT16 : SWMRBUS_DTYPE_UINT16;
+        case 4: *le = sgn ? H5T_STD_I32LE : H5T_STD_U32LE;
+            return sgn ? SWMRBUS_DTYPE_INT32 : SWMRBUS_DTYPE_UINT32;
+        case 8: *le = sgn ? H5T_STD_I64LE : H5T_STD_U64LE;
+            return sgn ? SWMRBUS_DTYPE_INT64 : SWMRBUS_DTYPE_UINT64;
+        default: break;
+        }
+    } else if (cls == H5T_FLOAT) {
+        if (size == 4 && H5Tequal(t, H5T_IEEE_F32LE) > 0) {
+            *le = H5T_IEEE_F32LE;
+            return SWMRBUS_DTYPE_FLOAT32;
+        }
+        if (size == 8 && H5Tequal(t, H5T_IEEE_F64LE) > 0) {
+            *le = H5T_IEEE_F64LE;
+            return SWMRBUS_DTYPE_FLOAT64;
+        }
+        if (size == 4 && H5Tequal(t, H5T_IEEE_F32BE) > 0) {
+            *le = H5T_IEEE_F32LE;
+            return SWMRBUS_DTYPE_FLOAT32;
+        }
+        if (size == 8 && H5Tequal(t, H5T_IEEE_F64BE) > 0) {
+            *le = H5T_IEEE_F64LE;
+            return SWMRBUS_DTYPE_FLOAT64;
+        }
+    }
+    return SWMRBUS_DTYPE_NONE;
+}
+
+/* Largest chunk a filter may store for a frame of S raw bytes: the design's
+ * bound with the smallest block (itemsize * 8 bytes), plus the 12-byte
+ * header. The exact check is swmrbus_payload_check, before sending. */
+static uint64_t chunk_bound(uint64_t s, size_t item)
+{
+    uint64_t b = item * 8;
+    uint64_t blocks = s / b + 1;
+    return blocks * (4 + b + b / 255 + 16) + 8 * item + 12;
+}
+
+/* Reads the layout of the data dataset into f. EINVAL when it cannot be
+ * served. */
+static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, char *err,
+                               size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EINVAL;
+    hid_t space = H5I_INVALID_HID, type = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    hsize_t dims[SWMRBUS_MAX_DIMS + 1], cdims[SWMRBUS_MAX_DIMS + 1];
+    int rank;
+
+    if ((space = H5Dget_space(f->data)) < 0 || (type = H5Dget_type(f->data)) < 0 ||
+        (dcpl = H5Dget_create_plist(f->data)) < 0) {
+        swmrbus__src_h5_err(err, errlen, "read the layout of " SWMRBUS_DATASET_PATH);
+        rc = SWMRBUS_EIO;
+        goto out;
+    }
+    rank = H5Sget_simple_extent_ndims(space);
+    if (rank < 2 || rank > SWMRBUS_MAX_DIMS + 1) {
+        swmrbus__src_err(err, errlen, SWMRBUS_DATASET_PATH " has rank %d (frames need 2..%d)",
+                         rank, SWMRBUS_MAX_DIMS + 1);
+        goto out;
+    }
+    if (H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        swmrbus__src_h5_err(err, errlen, "extent of " SWMRBUS_DATASET_PATH);
+        rc = SWMRBUS_EIO;
+        goto out;
+    }
+    f->rank = rank;
+    f->rows = dims[0];
+    swmrbus_format *fmt = &f->info.fmt;
+    fmt->ndim = (uint32_t)(rank - 1);
+    for (int i = 1; i < rank; i++) {
+        if (dims[i] == 0) {
+            swmrbus__src_err(err, errlen, SWMRBUS_DATASET_PATH " has an empty frame dimension");
+            goto out;
+        }
+        fmt->shape[i - 1] = dims[i];
+    }
+    fmt->dtype = dtype_of(type, &f->memtype);
+    if (fmt->dtype == SWMRBUS_DTYPE_NONE) {
+        swmrbus__src_err(err, errlen, SWMRBUS_DATASET_PATH " has an element type frames "
+                         "cannot carry");
+        goto out;
+    }
+    fmt->encoding = SWMRBUS_ENC_RAW;
+    f->info.raw_bytes = swmrbus_format_raw_bytes(fmt);
+    if (f->info.raw_bytes == 0 || f->info.raw_bytes > lim->max_frame_bytes ||
+        f->info.raw_bytes > UINT32_MAX) {
+        swmrbus__src_err(err, errlen, "a frame of %s is %llu bytes (limits.max_frame_bytes "
+                         "%llu)", SWMRBUS_DATASET_PATH, (unsigned long long)f->info.raw_bytes,
+                         (unsigned long long)lim->max_frame_bytes);
+        goto out;
+    }
+
+    /* Direct when a chunk is exactly one frame and the stored bytes mean
+     * the same downstream: raw little-endian, or one bslz4 / lz4 filter. */
+    bool one_frame = false;
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, rank, cdims) == rank) {
+        one_frame = cdims[0] == 1;
+        f->gap_check = cdims[0] == 1;
+        for (int i = 1; i < rank; i++) one_frame = one_frame && cdims[i] == dims[i];
+    }
+    int nf = H5Pget_nfilters(dcpl);
+    bool little = H5Tget_order(type) == H5T_ORDER_LE || H5Tget_size(type) == 1;
+    size_t item = swmrbus_dtype_size(fmt->dtype);
+    if (one_frame && nf == 0 && little) {
+        f->info.direct = true;
+        f->info.max_chunk = f->info.raw_bytes;
+    } else if (one_frame && nf == 1) {
+        unsigned flags = 0, cd[8];
+        size_t ncd = 8;
+        char fname[64];
+        H5Z_filter_t id = H5Pget_filter2(dcpl, 0, &flags, &ncd, cd, sizeof fname, fname, NULL);
+        if (id == FILTER_BSLZ4 || id == FILTER_LZ4) {
+            f->info.direct = true;
+            fmt->encoding = id == FILTER_BSLZ4 ? SWMRBUS_ENC_BSLZ4 : SWMRBUS_ENC_LZ4;
+            f->info.max_chunk = chunk_bound(f->info.raw_bytes, item);
+        }
+    }
+    if (!f->info.direct) f->info.max_chunk = f->info.raw_bytes; /* decoded rows */
+    rc = SWMRBUS_OK;
+out:
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    return rc;
+}
+
+/* /entry/data@name (fixed or variable-length string) into out. */
+static void read_name_attr(hid_t file, char *out, size_t cap)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    out[0] = '\0';
+    if (H5Aexists_by_name(file, "/entry/data", "name", H5P_DEFAULT) <= 0) goto out;
+    if ((a = H5Aopen_by_name(file, "/entry/data", "name", H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING)
+        goto out;
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        /* the character set must match, or HDF5 refuses the conversion */
+        if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
+            H5Tset_cset(mt, H5Tget_cset(t)) < 0 || H5Aread(a, mt, &s) < 0)
+            goto out;
+        if (s) {
+            snprintf(out, cap, "%s", s);
+            H5free_memory(s);
+        }
+    } else {
+        size_t n = H5Tget_size(t);
+        char buf[SWMRBUS_NAME_MAX + 1];
+        if (n == 0 || n > SWMRBUS_NAME_MAX) goto out; /* longer than any name */
+        if ((mt = H5Tcopy(t)) < 0 || H5Aread(a, mt, buf) < 0) goto out;
+        buf[n] = '\0';
+        snprintf(out, cap, "%s", buf); /* stops at the NUL padding */
+    }
+out:
+    H5Eclear2(H5E_DEFAULT);
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+}
+
+static uint64_t read_u64_attr(hid_t file, const char *obj, const char *name)
+{
+    uint64_t v = 0;
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    if (H5Aexists_by_name(file, obj, name, H5P_DEFAULT) <= 0) goto out;
+    if ((a = H5Aopen_by_name(file, obj, name, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_INTEGER ||
+        H5Aread(a, H5T_NATIVE_UINT64, &v) < 0)
+        v = 0;
+out:
+    H5Eclear2(H5E_DEFAULT);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return v;
+}
+
+static uint64_t extent0(hid_t d)
+{
+    hsize_t dims[SWMRBUS_MAX_DIMS + 1] = {0};
+    hid_t s = H5Dget_space(d);
+    if (s < 0) return 0;
+    int rank = H5Sget_simple_extent_ndims(s);
+    uint64_t r = 0;
+    if (rank >= 1 && rank <= SWMRBUS_MAX_DIMS + 1 && H5Sget_simple_extent_dims(s, dims, NULL) >= 0)
+        r = dims[0];
+    H5Sclose(s);
+    return r;
+}
+
+static hid_t open_ts(hid_t file)
+{
+    hid_t d = H5I_INVALID_HID, t = H5I_INVALID_HID, s = H5I_INVALID_HID;
+    if (H5Lexists(file, "/entry", H5P_DEFAULT) <= 0 ||
+        H5Lexists(file, "/entry/instrument", H5P_DEFAULT) <= 0 ||
+        H5Lexists(file, "/entry/instrument/detector", H5P_DEFAULT) <= 0 ||
+        H5Lexists(file, TS_PATH, H5P_DEFAULT) <= 0)
+        goto fail;
+    if ((d = H5Dopen2(file, TS_PATH, H5P_DEFAULT)) < 0 || (t = H5Dget_type(d)) < 0 ||
+        H5Tget_class(t) != H5T_INTEGER || (s = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(s) != 1)
+        goto fail;
+    H5Sclose(s);
+    H5Tclose(t);
+    return d;
+fail:
+    H5Eclear2(H5E_DEFAULT);
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    return H5I_INVALID_HID;
+}
+
+swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
+                                swmrbus__sfile **out, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t fapl = H5I_INVALID_HID;
+    swmrbus__sfile *f = NULL;
+
+    swmrbus__source_h5_init();
+    *out = NULL;
+    if (!(f = calloc(1, sizeof *f))) {
+        swmrbus__src_err(err, errlen, "out of memory");
+        return SWMRBUS_ENOMEM;
+    }
+    f->file = f->data = f->ts = H5I_INVALID_HID;
+    if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
+        H5Pset_metadata_read_attempts(fapl, READ_ATTEMPTS) < 0) {
+        swmrbus__src_h5_err(err, errlen, "file access properties");
+        goto out;
+    }
+    /* Fails while the writer has not reached SWMR mode (the file is then
+     * marked open for writing, or locked): the caller retries. */
+    if ((f->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl)) < 0) {
+        swmrbus__src_h5_err(err, errlen, "open %s (SWMR read)", path);
+        goto out;
+    }
+    if ((f->data = H5Dopen2(f->file, SWMRBUS_DATASET_PATH, H5P_DEFAULT)) < 0) {
+        swmrbus__src_h5_err(err, errlen, "open %s in %s", SWMRBUS_DATASET_PATH, path);
+        goto out;
+    }
+    if ((rc = read_layout(f, lim, err, errlen))) goto out;
+    f->ts = open_ts(f->file);
+    if (f->ts >= 0) f->ts_rows = extent0(f->ts);
+    read_name_attr(f->file, f->info.name, sizeof f->info.name);
+    f->info.frames_expected = read_u64_attr(f->file, "/entry/data", "frames_expected");
+    rc = SWMRBUS_OK;
+out:
+    if (fapl >= 0) H5Pclose(fapl);
+    if (rc != SWMRBUS_OK) swmrbus__sfile_close(&f);
+    *out = f;
+    return rc;
+}
+
+const swmrbus__sfile_info *swmrbus__sfile_get_info(const swmrbus__sfile *f)
+{
+    return &f->info;
+}
+
+uint64_t swmrbus__sfile_rows(const swmrbus__sfile *f) { return f ? f->rows : 0; }
+
+/* Drops a dataset id after a failed refresh (HDF5 may already have
+ * released it) and opens the dataset again. */
+static hid_t reopen(hid_t file, hid_t old, const char *path)
+{
+    if (old >= 0 && H5Iis_valid(old) > 0) (void)H5Dclose(old);
+    H5Eclear2(H5E_DEFAULT);
+    return H5Dopen2(file, path, H5P_DEFAULT);
+}
+
+swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
+                                   size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    swmrbus__source_h5_init();
+    if (f->data < 0 || H5Drefresh(f->data) < 0) {
+        char first[512];
+        swmrbus__src_h5_err(first, sizeof first, "refresh");
+        f->data = reopen(f->file, f->data, SWMRBUS_DATASET_PATH);
+        if (f->data < 0) {
+            swmrbus__src_h5_err(err, errlen, "%s; reopening %s failed too", first,
+                                SWMRBUS_DATASET_PATH);
+            rc = SWMRBUS_EIO;
+            goto out;
+        }
+    }
+    f->rows = extent0(f->data);
+    if (f->ts >= 0 && H5Drefresh(f->ts) < 0) {
+        f->ts = reopen(f->file, f->ts, TS_PATH);
+        H5Eclear2(H5E_DEFAULT);
+    }
+    f->ts_rows = f->ts >= 0 ? extent0(f->ts) : 0;
+out:
+    if (rows) *rows = f->rows;
+    return rc;
+}
+
+swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, bool *gap,
+                                    char *err, size_t errlen)
+{
+    hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
+    hsize_t n = 0;
+    *gap = false;
+    *size = 0;
+    if (f->data < 0) {
+        swmrbus__src_err(err, errlen, "dataset not open");
+        return SWMRBUS_EIO;
+    }
+    off[0] = row;
+    if (f->gap_check) {
+        /* On 1.10.8 this fails ("chunk storage is not allocated") for a row
+         * with no stored chunk: a gap, not an error. */
+        if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n == 0) {
+            H5Eclear2(H5E_DEFAULT);
+            *gap = true;
+            return SWMRBUS_OK;
+        }
+    }
+    if (!f->info.direct) {
+        *size = (size_t)f->info.raw_bytes;
+        return SWMRBUS_OK;
+    }
+    if (n > f->info.max_chunk) {
+        swmrbus__src_err(err, errlen, "row %llu: stored chunk of %llu bytes, more than a frame "
+                         "may take (%llu)", (unsigned long long)row, (unsigned long long)n,
+                         (unsigned long long)f->info.max_chunk);
+        return SWMRBUS_EINVAL;
+    }
+    if (f->info.fmt.encoding == SWMRBUS_ENC_RAW && n != f->info.raw_bytes) {
+        swmrbus__src_err(err, errlen, "row %llu: raw chunk of %llu bytes, a frame has %llu",
+                         (unsigned long long)row, (unsigned long long)n,
+                         (unsigned long long)f->info.raw_bytes);
+        return SWMRBUS_EINVAL;
+    }
+    *size = (size_t)n;
+    return SWMRBUS_OK;
+}
+
+swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t count,
+                                     void *buf, size_t buflen, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+    hsize_t start[SWMRBUS_MAX_DIMS + 1] = {0}, cnt[SWMRBUS_MAX_DIMS + 1];
+    swmrbus__source_h5_init();
+    if (count == 0) return SWMRBUS_OK;
+    if (count > SIZE_MAX / f->info.raw_bytes || buflen < count * f->info.raw_bytes) {
+        swmrbus__src_err(err, errlen, "buffer of %zu bytes too small for %llu rows", buflen,
+                         (unsigned long long)count);
+        return SWMRBUS_EINVAL;
+    }
+    if (first >= f->rows || count > f->rows - first) {
+        swmrbus__src_err(err, errlen, "rows [%llu, %llu) beyond the %llu visible",
+                         (unsigned long long)first, (unsigned long long)(first + count),
+                         (unsigned long long)f->rows);
+        return SWMRBUS_ELIMIT;
+    }
+    start[0] = first;
+    cnt[0] = count;
+    for (int i = 1; i < f->rank; i++) cnt[i] = f->info.fmt.shape[i - 1];
+    if ((fs = H5Dget_space(f->data)) < 0 ||
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
+        (ms = H5Screate_simple(f->rank, cnt, NULL)) < 0 ||
+        H5Dread(f->data, f->memtype, ms, fs, H5P_DEFAULT, buf) < 0) {
+        swmrbus__src_h5_err(err, errlen, "read rows [%llu, %llu)", (unsigned long long)first,
+                            (unsigned long long)(first + count));
+        goto out;
+    }
+    rc = SWMRBUS_OK;
+out:
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return rc;
+}
+
+swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
+                                    char *err, size_t errlen)
+{
+    if (!f->info.direct) return swmrbus__sfile_read_rows(f, row, 1, buf, size, err, errlen);
+    hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
+    uint32_t mask = 0;
+    off[0] = row;
+    /* The buffer holds the size H5Dget_chunk_storage_size gave; a stored
+     * chunk is never rewritten (the sink keeps the first copy). */
+    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, buf) < 0) {
+        swmrbus__src_h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
+        return SWMRBUS_EIO;
+    }
+    (void)size;
+    if (mask != 0) {
+        swmrbus__src_err(err, errlen, "row %llu: chunk stored with its filter skipped "
+                         "(mask 0x%x)", (unsigned long long)row, mask);
+        return SWMRBUS_EINVAL;
+    }
+    return SWMRBUS_OK;
+}
+
+swmrbus_err swmrbus__sfile_ts(swmrbus__sfile *f, uint64_t row, uint64_t limit, uint64_t *ts,
+                              char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+    *ts = 0;
+    if (f->ts < 0) return SWMRBUS_OK;
+    if (row >= f->ts_lo && row - f->ts_lo < f->ts_n) {
+        *ts = f->ts_buf[row - f->ts_lo];
+        return SWMRBUS_OK;
+    }
+    uint64_t end = limit < f->ts_rows ? limit : f->ts_rows;
+    if (row >= end) return SWMRBUS_OK; /* not written yet: absent */
+    hsize_t start = row, n = end - row < TS_BLOCK ? end - row : TS_BLOCK;
+    if ((fs = H5Dget_space(f->ts)) < 0 ||
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &n, NULL) < 0 ||
+        (ms = H5Screate_simple(1, &n, NULL)) < 0 ||
+        H5Dread(f->ts, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, f->ts_buf) < 0) {
+        swmrbus__src_h5_err(err, errlen, "read timestamps from row %llu",
+                            (unsigned long long)row);
+        f->ts_n = 0;
+        goto out;
+    }
+    f->ts_lo = row;
+    f->ts_n = n;
+    *ts = f->ts_buf[0];
+    rc = SWMRBUS_OK;
+out:
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return rc;
+}
+
+swmrbus_err swmrbus__sfile_meta(swmrbus__sfile *f, size_t max_bytes, swmrbus__meta_list *ml,
+                                char *err, size_t errlen)
+{
+    return swmrbus__sfile_meta_read(f->file, max_bytes, ml, err, errlen);
+}
+
+void swmrbus__sfile_close(swmrbus__sfile **pf)
+{
+    swmrbus__sfile *f = pf ? *pf : NULL;
+    if (!f) return;
+    swmrbus__source_h5_init();
+    if (f->ts >= 0 && H5Iis_valid(f->ts) > 0) H5Dclose(f->ts);
+    if (f->data >= 0 && H5Iis_valid(f->data) > 0) H5Dclose(f->data);
+    if (f->file >= 0) H5Fclose(f->file);
+    H5Eclear2(H5E_DEFAULT);
+    free(f);
+    *pf = NULL;
+}

@@ -1,0 +1,105 @@
+/* source/sfile.h — one series' file, read through a SWMR reader (internal).
+ *
+ * An sfile opens a sink's file read-only with SWMR read (30 metadata read
+ * attempts with HDF5's doubling back-off, ~0.5 s: a reader racing the
+ * writer retries torn metadata, a damaged file fails in bounded time), works out
+ * how frames go out (the format, and whether stored chunks can be sent as
+ * they are), refreshes the datasets on demand and reads one row at a time:
+ * the stored chunk (H5Dread_chunk, no decode) or, for layouts a chunk cannot
+ * stand for, the decoded row. It also reads back the series' meta, name and
+ * expected frame count, and the per-row timestamps.
+ *
+ * Not thread-safe: one thread owns an sfile (HDF5 itself is thread-safe).
+ * HDF5 errors never print; their text goes to the err buffer. Every HDF5
+ * handle is closed on every path. Sizes read from the file are checked
+ * against the configured limits before anything is allocated. */
+#ifndef SWMRBUS_SOURCE_SFILE_H
+#define SWMRBUS_SOURCE_SFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swmrbus/err.h"
+#include "swmrbus/wire.h"
+
+typedef struct swmrbus__sfile swmrbus__sfile;
+
+/* What the file says about its series. */
+typedef struct swmrbus__sfile_info {
+    swmrbus_format fmt;      /* as frames go out: bslz4/lz4 when direct, else raw */
+    bool direct;             /* rows go out as stored chunks (H5Dread_chunk) */
+    uint64_t raw_bytes;      /* one decoded frame */
+    uint64_t max_chunk;      /* largest stored chunk accepted (direct) */
+    char name[SWMRBUS_NAME_MAX + 1]; /* /entry/data@name ("" when absent) */
+    uint64_t frames_expected;        /* /entry/data@frames_expected, 0 = unknown */
+} swmrbus__sfile_info;
+
+/* Once per process: H5dont_atexit(); once per thread: HDF5 error printing
+ * off. Call before any other HDF5 call of the thread. */
+void swmrbus__source_h5_init(void);
+
+/* Opens path read-only with SWMR read and its /entry/data/data (and, when
+ * present, /entry/instrument/detector/timestamp). EIO when the file cannot
+ * be opened yet (not there, writer not in SWMR mode: worth a retry); EINVAL
+ * when its layout cannot be served (final: wrong rank, unknown type, a frame
+ * over lim->max_frame_bytes). */
+swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
+                                swmrbus__sfile **out, char *err, size_t errlen);
+
+const swmrbus__sfile_info *swmrbus__sfile_get_info(const swmrbus__sfile *f);
+
+/* H5Drefresh on the data (and timestamp) dataset; *rows receives the data
+ * extent. A refresh that fails invalidates the handle: it is dropped and
+ * the dataset reopened (EIO only when that fails too; the sfile then stays
+ * usable for another try). */
+swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
+                                   size_t errlen);
+
+/* Rows of the data dataset as of the last open or refresh. */
+uint64_t swmrbus__sfile_rows(const swmrbus__sfile *f);
+
+/* The bytes row takes when sent: the stored chunk's size (direct) or
+ * raw_bytes. *gap is set (and OK returned) when the row has no stored chunk
+ * (on HDF5 1.10.8 H5Dget_chunk_storage_size fails for it). EINVAL when the
+ * stored size is 0 or over max_chunk. */
+swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *size,
+                                    bool *gap, char *err, size_t errlen);
+
+/* Reads row into buf (size bytes, from swmrbus__sfile_row_size): the stored
+ * chunk as is, or the decoded frame (little-endian). EINVAL when a chunk was
+ * stored with its filter skipped (it cannot go out as the series' encoding). */
+swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
+                                    char *err, size_t errlen);
+
+/* Reads count decoded rows from first into buf (count * raw_bytes bytes,
+ * little-endian), through HDF5's filters. Rows must be below the extent. */
+swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t count,
+                                     void *buf, size_t buflen, char *err, size_t errlen);
+
+/* The timestamp of row (0 when absent). Reads blocks of up to 1024 rows,
+ * never at or beyond limit (the rows notified), and caches one block. */
+swmrbus_err swmrbus__sfile_ts(swmrbus__sfile *f, uint64_t row, uint64_t limit, uint64_t *ts,
+                              char *err, size_t errlen);
+
+/* The meta read back from /entry/instrument/detector: one item per scalar
+ * or 1-D dataset other than timestamp (strings, integers, floats, h5py
+ * booleans; arrays of at most 4096 numbers), in name order. Items point into
+ * storage owned by the list. */
+typedef struct swmrbus__meta_list {
+    swmrbus_meta_item *items;
+    void **blocks;        /* one block per item (key and values) */
+    size_t n, cap;
+    size_t bytes;         /* keys and values held */
+    size_t skipped;       /* datasets that could not be carried */
+} swmrbus__meta_list;
+
+/* Fills ml (at most 256 items, at most max_bytes of values in all). */
+swmrbus_err swmrbus__sfile_meta(swmrbus__sfile *f, size_t max_bytes, swmrbus__meta_list *ml,
+                                char *err, size_t errlen);
+void swmrbus__meta_list_free(swmrbus__meta_list *ml);
+
+/* Closes every handle, frees *f and sets it NULL. Safe with NULL. */
+void swmrbus__sfile_close(swmrbus__sfile **f);
+
+#endif

@@ -1,0 +1,161 @@
+/* source/source_internal.h — the source component's state (internal).
+ *
+ * One thread runs everything (source.c's loop): notifications are small and
+ * few, so they are taken as they come; sending is non-blocking and resumes
+ * where it stopped when the output has room again, so neither a stuck
+ * consumer nor a slow file ever blocks control requests, notifications or
+ * stop. Memory: one open file per followed series, at most
+ * limits.max_open_series of them, and a bounded queue of relays waiting for
+ * their frames; no frame is held (rows are read from the file when they can
+ * go out). */
+#ifndef SWMRBUS_SOURCE_INTERNAL_H
+#define SWMRBUS_SOURCE_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfile.h"
+#include "swmrbus/config.h"
+#include "swmrbus/wire.h"
+
+#define SWMRBUS__PUBLISHERS 64    /* publishers whose seq is followed */
+#define SWMRBUS__RELAYS_MAX 256   /* relays waiting, per series */
+#define SWMRBUS__RELAY_BYTES (4u << 20) /* relays waiting, all series */
+#define SWMRBUS__FINISHED_KEPT 64 /* closed/failed series kept for status */
+
+typedef enum swmrbus__sstate {
+    SWMRBUS__S_OPENING = 0, /* waiting for the file to open (retrying) */
+    SWMRBUS__S_OPEN,        /* following: frames go out as notified */
+    SWMRBUS__S_CLOSING,     /* `closed` heard: the rest, then end */
+    SWMRBUS__S_CLOSED,      /* end sent, file closed */
+    SWMRBUS__S_FAILED,      /* could not be served; file closed */
+} swmrbus__sstate;
+
+/* A notification waiting to be relayed until the frames it covers are out. */
+typedef struct swmrbus__relay {
+    struct swmrbus__relay *next;
+    swmrbus_topic topic;
+    uint64_t complete;      /* goes when the series has sent every row below */
+    bool after_close;       /* `closed`: goes when the file is closed */
+    size_t len;
+    uint8_t map[];          /* the notification's map as received */
+} swmrbus__relay;
+
+typedef struct swmrbus__series {
+    bool used;
+    swmrbus__sstate state;
+    char sink[SWMRBUS_NAME_MAX + 1];
+    char file[PATH_MAX];
+    bool has_orig;
+    uint64_t orig;            /* the sink's series id */
+    uint64_t out_id;          /* the id this source sends it under */
+    swmrbus__sfile *f;
+    bool start_sent;
+    bool closed_seen;
+    uint64_t first;           /* first row it serves (from: latest) */
+    uint64_t next;            /* next row to look at */
+    uint64_t frames;          /* N, the highest notified */
+    uint64_t complete;        /* the highest notified gap-free prefix */
+    uint64_t visible;         /* the data extent at the last refresh */
+    bool need_refresh;
+    bool row_wait;            /* a row is tried again after the next refresh */
+    unsigned open_tries, lag_tries, row_tries, refresh_fails;
+    uint64_t retry_at;        /* mono ns of the next try (open, refresh), 0 = none */
+    uint64_t last_notice_ns;  /* mono */
+    bool stale_logged;
+    uint64_t notices, flushes, last_flush_t;
+    uint64_t sent, gaps, bytes, errors, dropped;
+    swmrbus__relay *rq_head, *rq_tail;
+    size_t rq_n;
+    uint64_t finished_order;
+    char why[256];            /* why it failed */
+} swmrbus__series;
+
+typedef struct swmrbus__publisher {
+    bool used;
+    char name[SWMRBUS_NAME_MAX + 1]; /* `via` when present, else `sink` */
+    uint64_t last_seq;
+    uint64_t missed;
+    uint64_t notices;
+    uint64_t seen_ns;
+} swmrbus__publisher;
+
+typedef struct swmrbus__source {
+    const swmrbus_component_cfg *cfg;
+    const char *name;
+    void *in, *out, *notify, *control;
+    bool out_pub;             /* out is a PUB (else a PUSH) */
+    int stop_fd;              /* eventfd; stop() writes it */
+    atomic_bool stopping;
+    uint64_t start_ns;
+
+    swmrbus__series *slots;
+    size_t n_slots;
+    uint64_t alt_next;        /* next output id when a sink's id is taken */
+    uint64_t finished_counter;
+    size_t relay_bytes;       /* bytes of relays waiting */
+
+    uint64_t seq;             /* this source's notification counter */
+    swmrbus__publisher pubs[SWMRBUS__PUBLISHERS];
+
+    swmrbus_buf hbuf;         /* header encoding */
+    swmrbus_buf rbuf;         /* relay encoding */
+
+    /* counters for status (this thread only) */
+    uint64_t notices, relayed, relays_dropped, relays_unsent, missed;
+    uint64_t frames_sent, bytes_sent, dropped, refused;
+    uint64_t rejected[SWMRBUS_R_COUNT];
+    uint64_t last_reject_log_ns;
+
+    uint64_t last_tick_ns, frames_since, bytes_since;
+    char err[1024];
+} swmrbus__source;
+
+/* Monotonic and wall clocks in ns. */
+uint64_t swmrbus__src_mono_ns(void);
+uint64_t swmrbus__src_wall_ns(void);
+
+/* ---- series.c -------------------------------------------------------------- */
+
+/* Takes one decoded notification (map: its map part as received, for the
+ * relay): follows a new series, updates one, queues or sends the relay. */
+void swmrbus__src_on_notice(swmrbus__source *s, const swmrbus_notice *n, const void *map,
+                            size_t map_len, uint64_t now);
+
+/* One round of work over every series (opening, refreshing, sending up to a
+ * budget of frames each, ending, relaying). Returns true when it made
+ * progress and may have more to do at once. *blocked is set when a series
+ * waits for room on the output; *due receives the mono ns of the next timed
+ * try (UINT64_MAX: none); *pending whether any series still has work. */
+bool swmrbus__src_work(swmrbus__source *s, uint64_t now, bool *blocked, uint64_t *due,
+                       bool *pending);
+
+/* Once a second: logs series that became stale. */
+void swmrbus__src_tick(swmrbus__source *s, uint64_t now);
+
+/* At the end of run(): relays what waits, closes every file. Series not
+ * closed upstream get no `end` (a source started again resumes them). */
+void swmrbus__src_close_all(swmrbus__source *s);
+
+/* Status name of a series' state ("open", "lingering", "closed", "failed",
+ * "stale"). */
+const char *swmrbus__src_state_name(const swmrbus__source *s, const swmrbus__series *se,
+                                    uint64_t now);
+
+/* ---- relay.c --------------------------------------------------------------- */
+
+/* Checks n's seq against its publisher's last (counts and logs gaps). */
+void swmrbus__src_seq_check(swmrbus__source *s, const swmrbus_notice *n, uint64_t now);
+
+/* Relays a notification now: map as received, `seq` replaced by this
+ * source's, `via` set to its name. */
+void swmrbus__src_relay_now(swmrbus__source *s, swmrbus_topic topic, const void *map,
+                            size_t len);
+
+/* A queued relay (NULL when out of memory). */
+swmrbus__relay *swmrbus__src_relay_new(swmrbus_topic topic, const void *map, size_t len,
+                                       uint64_t complete, bool after_close);
+
+#endif
