@@ -5,8 +5,6 @@
  * a crashed writer's file. Attributes and meta datasets: writer_meta.c. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,82 +57,6 @@ struct swmrbus__writer {
     bool broken;              /* an HDF5 write or flush failed: close shrinks */
 };
 
-/* ---- HDF5 set-up and error text -------------------------------------- */
-
-static pthread_once_t h5_once = PTHREAD_ONCE_INIT;
-
-static void h5_init_process(void)
-{
-    (void)H5dont_atexit();
-}
-
-void swmrbus__h5_init(void)
-{
-    static _Thread_local bool quiet;
-    pthread_once(&h5_once, h5_init_process);
-    if (!quiet) {
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        quiet = true;
-    }
-}
-
-void swmrbus__w_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-typedef struct h5_first {
-    bool found;
-    hid_t maj, min;
-    char func[64];
-    char desc[400];
-} h5_first;
-
-static herr_t h5_walk_first(unsigned n, const H5E_error2_t *e, void *user)
-{
-    h5_first *f = user;
-    (void)n;
-    if (f->found) return 1;
-    f->found = true;
-    f->maj = e->maj_num;
-    f->min = e->min_num;
-    snprintf(f->func, sizeof f->func, "%s", e->func_name ? e->func_name : "?");
-    snprintf(f->desc, sizeof f->desc, "%s", e->desc ? e->desc : "");
-    return 1;
-}
-
-void swmrbus__h5_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    /* Copy the stack first: every later API call clears the live one. */
-    hid_t stack = H5Eget_current_stack();
-    if (!err || errlen == 0) goto out;
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    h5_first f = {0};
-    if (stack >= 0) (void)H5Ewalk2(stack, H5E_WALK_UPWARD, h5_walk_first, &f);
-    if (!f.found) {
-        snprintf(err, errlen, "%s: HDF5 error", what);
-        goto out;
-    }
-    char maj[128] = "?", min[128] = "?";
-    H5E_type_t type;
-    if (H5Eget_msg(f.maj, &type, maj, sizeof maj) < 0) snprintf(maj, sizeof maj, "?");
-    if (H5Eget_msg(f.min, &type, min, sizeof min) < 0) snprintf(min, sizeof min, "?");
-    snprintf(err, errlen, "%s: %s: %s (%s: %s)", what, maj, min, f.func, f.desc);
-    /* one line: sec2's texts carry ctime()'s newline */
-    for (char *p = err; *p; p++)
-        if ((unsigned char)*p < 0x20) *p = ' ';
-out:
-    if (stack >= 0) H5Eclose_stack(stack);
-}
-
 /* ---- small helpers ---------------------------------------------------- */
 
 static hid_t le_type(swmrbus_dtype t)
@@ -175,7 +97,7 @@ static swmrbus_err rows_reserve(swmrbus__writer *w, uint64_t i, char *err, size_
     w->rows_cap = cap;
     return SWMRBUS_OK;
 nomem:
-    swmrbus__w_err(err, errlen, "row bitmap for frame %llu: out of memory",
+    swmrbus__errf(err, errlen, "row bitmap for frame %llu: out of memory",
                    (unsigned long long)i);
     return SWMRBUS_ENOMEM;
 }
@@ -195,7 +117,7 @@ static swmrbus_err pending_reserve(swmrbus__writer *w, char *err, size_t errlen)
     w->p_cap = cap;
     return SWMRBUS_OK;
 nomem:
-    swmrbus__w_err(err, errlen, "pending timestamps: out of memory");
+    swmrbus__errf(err, errlen, "pending timestamps: out of memory");
     return SWMRBUS_ENOMEM;
 }
 
@@ -243,7 +165,7 @@ static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size
     }
     struct statvfs sv;
     if (fstatvfs(w->dirfd, &sv) != 0) {
-        swmrbus__w_err(err, errlen, "fstatvfs: %s", strerror(errno));
+        swmrbus__errf(err, errlen, "fstatvfs: %s", strerror(errno));
         return SWMRBUS_EIO;
     }
     uint64_t frsize = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
@@ -254,7 +176,7 @@ static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size
         by = "free space";
     }
     if (room < need || room - need < ROOM_SLACK) {
-        swmrbus__w_err(err, errlen,
+        swmrbus__errf(err, errlen,
                        "no room for a chunk of %llu bytes + %u: file is %llu bytes, %s "
                        "leaves %llu",
                        (unsigned long long)need, ROOM_SLACK, (unsigned long long)size, by,
@@ -430,19 +352,19 @@ out:
 static swmrbus_err check_opts(const swmrbus__writer_opts *o, char *err, size_t errlen)
 {
     if (!o->path || o->path[0] != '/') {
-        swmrbus__w_err(err, errlen, "writer: path must be absolute");
+        swmrbus__errf(err, errlen, "writer: path must be absolute");
         return SWMRBUS_EINVAL;
     }
     if (swmrbus_format_raw_bytes(&o->format) == 0 ||
         swmrbus_format_raw_bytes(&o->format) > UINT32_MAX) {
-        swmrbus__w_err(err, errlen, "writer: bad frame format");
+        swmrbus__errf(err, errlen, "writer: bad frame format");
         return SWMRBUS_EINVAL;
     }
     switch (o->format.encoding) {
     case SWMRBUS_ENC_RAW:
         if (o->compression != SWMRBUS_ENC_NONE && o->compression != SWMRBUS_ENC_RAW &&
             o->compression != SWMRBUS_ENC_BSLZ4 && o->compression != SWMRBUS_ENC_LZ4) {
-            swmrbus__w_err(err, errlen, "writer: bad compression");
+            swmrbus__errf(err, errlen, "writer: bad compression");
             return SWMRBUS_EINVAL;
         }
         return SWMRBUS_OK;
@@ -450,7 +372,7 @@ static swmrbus_err check_opts(const swmrbus__writer_opts *o, char *err, size_t e
     case SWMRBUS_ENC_LZ4: return SWMRBUS_OK;
     case SWMRBUS_ENC_NONE: break;
     }
-    swmrbus__w_err(err, errlen, "writer: bad encoding");
+    swmrbus__errf(err, errlen, "writer: bad encoding");
     return SWMRBUS_EINVAL;
 }
 
@@ -460,7 +382,7 @@ static swmrbus_err open_dir(const char *path, int *fd, char *err, size_t errlen)
     size_t n = (size_t)(slash - path);
     char *dir = malloc(n + 2);
     if (!dir) {
-        swmrbus__w_err(err, errlen, "out of memory");
+        swmrbus__errf(err, errlen, "out of memory");
         return SWMRBUS_ENOMEM;
     }
     if (n == 0) n = 1; /* "/x.h5" */
@@ -469,7 +391,7 @@ static swmrbus_err open_dir(const char *path, int *fd, char *err, size_t errlen)
     *fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     swmrbus_err rc = SWMRBUS_OK;
     if (*fd < 0) {
-        swmrbus__w_err(err, errlen, "open directory %s: %s", dir, strerror(errno));
+        swmrbus__errf(err, errlen, "open directory %s: %s", dir, strerror(errno));
         rc = SWMRBUS_EIO;
     }
     free(dir);
@@ -486,13 +408,13 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
 
     swmrbus__h5_init();
     if (!o || !out) {
-        swmrbus__w_err(err, errlen, "writer: missing argument");
+        swmrbus__errf(err, errlen, "writer: missing argument");
         return SWMRBUS_EINVAL;
     }
     *out = NULL;
     if ((rc = check_opts(o, err, errlen))) return rc;
     if (!(w = calloc(1, sizeof *w))) {
-        swmrbus__w_err(err, errlen, "out of memory");
+        swmrbus__errf(err, errlen, "out of memory");
         return SWMRBUS_ENOMEM;
     }
     w->file = w->data = w->ts = w->memspace = H5I_INVALID_HID;
@@ -517,7 +439,7 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
             if (avail < 0)
                 swmrbus__h5_err(err, errlen, "HDF5 filter %d", (int)id);
             else
-                swmrbus__w_err(err, errlen,
+                swmrbus__errf(err, errlen,
                                "HDF5 filter %d (%s) is not available: install its plugin",
                                (int)id, id == FILTER_BSLZ4 ? "bitshuffle" : "lz4");
             rc = SWMRBUS_EIO;
@@ -597,11 +519,11 @@ swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index, const void
     if (!duplicate) duplicate = &dup_dummy;
     *duplicate = false;
     if (!w || (!payload && len > 0)) {
-        swmrbus__w_err(err, errlen, "writer: missing argument");
+        swmrbus__errf(err, errlen, "writer: missing argument");
         return SWMRBUS_EINVAL;
     }
     if (w->failed) {
-        swmrbus__w_err(err, errlen, "writer failed earlier: no more frames");
+        swmrbus__errf(err, errlen, "writer failed earlier: no more frames");
         return SWMRBUS_ESTATE;
     }
     swmrbus__h5_init();
@@ -610,12 +532,12 @@ swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index, const void
         return SWMRBUS_OK;
     }
     if (w->fmt.encoding == SWMRBUS_ENC_RAW ? len != w->raw_bytes : len == 0 || len > UINT32_MAX) {
-        swmrbus__w_err(err, errlen, "frame %llu: payload of %zu bytes does not fit the format",
+        swmrbus__errf(err, errlen, "frame %llu: payload of %zu bytes does not fit the format",
                        (unsigned long long)index, len);
         return SWMRBUS_EINVAL;
     }
     if (index >= (uint64_t)H5S_UNLIMITED - 1) {
-        swmrbus__w_err(err, errlen, "frame index %llu out of range", (unsigned long long)index);
+        swmrbus__errf(err, errlen, "frame index %llu out of range", (unsigned long long)index);
         return SWMRBUS_EINVAL;
     }
     /* Memory first: ENOMEM leaves the file and the writer as they were. */
@@ -732,11 +654,11 @@ swmrbus_err swmrbus__writer_flush(swmrbus__writer *w, swmrbus__flush_info *info,
 {
     swmrbus_err rc;
     if (!w) {
-        swmrbus__w_err(err, errlen, "writer: missing argument");
+        swmrbus__errf(err, errlen, "writer: missing argument");
         return SWMRBUS_EINVAL;
     }
     if (w->failed) {
-        swmrbus__w_err(err, errlen, "writer failed earlier: no flush");
+        swmrbus__errf(err, errlen, "writer failed earlier: no flush");
         rc = SWMRBUS_ESTATE;
     } else {
         swmrbus__h5_init();
@@ -839,15 +761,15 @@ swmrbus_err swmrbus__writer_recover(const char *path, uint64_t *frames, char *er
     swmrbus__h5_init();
     if (frames) *frames = 0;
     if (!path) {
-        swmrbus__w_err(err, errlen, "recover: missing path");
+        swmrbus__errf(err, errlen, "recover: missing path");
         return SWMRBUS_EINVAL;
     }
     if (access(path, F_OK) != 0) {
-        swmrbus__w_err(err, errlen, "recover %s: %s", path, strerror(errno));
+        swmrbus__errf(err, errlen, "recover %s: %s", path, strerror(errno));
         return errno == ENOENT ? SWMRBUS_ENOTFOUND : SWMRBUS_EIO;
     }
     if (live_writer(path)) {
-        swmrbus__w_err(err, errlen, "recover %s: a live writer has the file open", path);
+        swmrbus__errf(err, errlen, "recover %s: a live writer has the file open", path);
         return SWMRBUS_ESTATE;
     }
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||

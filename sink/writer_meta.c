@@ -128,7 +128,7 @@ static swmrbus_err free_name(hid_t g, swmrbus_str key, char *name, size_t cap, c
         if (ex == 0) return SWMRBUS_OK;
         snprintf(name, cap, "%s_%u", base, k);
     }
-    swmrbus__w_err(err, errlen, "meta key %s: too many keys of that name", base);
+    swmrbus__errf(err, errlen, "meta key %s: too many keys of that name", base);
     return SWMRBUS_EINVAL;
 }
 
@@ -182,7 +182,7 @@ static int meta_item(const swmrbus_meta_item *it, void *user)
         own_types = true;
         if (it->count > 0) {
             if (!(bools = malloc(it->count))) {
-                swmrbus__w_err(c->err, c->errlen, "meta %s: out of memory", name);
+                swmrbus__errf(c->err, c->errlen, "meta %s: out of memory", name);
                 c->rc = SWMRBUS_ENOMEM;
                 goto out;
             }
@@ -191,7 +191,7 @@ static int meta_item(const swmrbus_meta_item *it, void *user)
         buf = bools;
         break;
     default:
-        swmrbus__w_err(c->err, c->errlen, "meta %s: unknown kind", name);
+        swmrbus__errf(c->err, c->errlen, "meta %s: unknown kind", name);
         c->rc = SWMRBUS_EINVAL;
         goto out;
     }
@@ -230,6 +230,6 @@ swmrbus_err swmrbus__writer_meta(hid_t g, swmrbus_str meta, char *err, size_t er
     meta_ctx c = {g, SWMRBUS_OK, err, errlen};
     swmrbus_err rc = swmrbus_meta_foreach(meta, meta_item, &c);
     if (c.rc != SWMRBUS_OK) return c.rc;
-    if (rc != SWMRBUS_OK) swmrbus__w_err(err, errlen, "meta: malformed map");
+    if (rc != SWMRBUS_OK) swmrbus__errf(err, errlen, "meta: malformed map");
     return rc;
 }

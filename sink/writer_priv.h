@@ -7,23 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "h5util.h"
 #include "swmrbus/err.h"
 #include "swmrbus/wire.h"
-
-/* Once per process: H5dont_atexit() (before HDF5's first use, so that the
- * library's atexit handler never touches a file id that failed with EFBIG).
- * Once per thread: H5Eset_auto2 off for the thread's default error stack. */
-void swmrbus__h5_init(void);
-
-/* Writes "<what>: <HDF5 detail>" to err, the detail taken from the innermost
- * entry of the calling thread's HDF5 error stack (major, minor, function and
- * description); the stack is cleared. err may be NULL. */
-void swmrbus__h5_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Plain formatted error text (no HDF5 detail). err may be NULL. */
-void swmrbus__w_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* A scalar attribute holding len bytes of s as a fixed-length string (NUL
  * padded, at least 1 byte; UTF-8 charset when s is not plain ASCII). */

@@ -2,8 +2,6 @@
  * refresh (and reopen after a failed refresh), rows as stored chunks or
  * decoded, timestamps in blocks, and the series' attributes. Meta read-back
  * is in sfile_meta.c. */
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,80 +33,6 @@ struct swmrbus__sfile {
     uint64_t ts_lo, ts_n;    /* cached block: rows [ts_lo, ts_lo + ts_n) */
     uint64_t ts_buf[TS_BLOCK];
 };
-
-/* ---- HDF5 set-up and error text --------------------------------------- */
-
-static pthread_once_t h5_once = PTHREAD_ONCE_INIT;
-
-static void h5_init_process(void)
-{
-    /* Another component may have called it first: then it fails, harmless. */
-    (void)H5dont_atexit();
-}
-
-void swmrbus__source_h5_init(void)
-{
-    static _Thread_local bool quiet;
-    pthread_once(&h5_once, h5_init_process);
-    if (!quiet) {
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        quiet = true;
-    }
-}
-
-void swmrbus__src_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
-typedef struct h5_first {
-    bool found;
-    hid_t maj, min;
-    char func[64];
-    char desc[256];
-} h5_first;
-
-static herr_t walk_first(unsigned n, const H5E_error2_t *e, void *user)
-{
-    h5_first *f = user;
-    (void)n;
-    if (f->found) return 1;
-    f->found = true;
-    f->maj = e->maj_num;
-    f->min = e->min_num;
-    snprintf(f->func, sizeof f->func, "%s", e->func_name ? e->func_name : "?");
-    snprintf(f->desc, sizeof f->desc, "%s", e->desc ? e->desc : "");
-    return 1;
-}
-
-void swmrbus__src_h5_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    /* Copy the stack first: every later API call clears the live one. */
-    hid_t stack = H5Eget_current_stack();
-    if (!err || errlen == 0) goto out;
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    h5_first f = {0};
-    if (stack >= 0) (void)H5Ewalk2(stack, H5E_WALK_UPWARD, walk_first, &f);
-    if (!f.found) {
-        snprintf(err, errlen, "%s: HDF5 error", what);
-        goto out;
-    }
-    char maj[128] = "?", min[128] = "?";
-    H5E_type_t type;
-    if (H5Eget_msg(f.maj, &type, maj, sizeof maj) < 0) snprintf(maj, sizeof maj, "?");
-    if (H5Eget_msg(f.min, &type, min, sizeof min) < 0) snprintf(min, sizeof min, "?");
-    snprintf(err, errlen, "%s: %s: %s (%s: %s)", what, maj, min, f.func, f.desc);
-out:
-    if (stack >= 0) H5Eclose_stack(stack);
-}
 
 /* ---- the layout ---------------------------------------------------------- */
 
@@ -174,18 +98,18 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
 
     if ((space = H5Dget_space(f->data)) < 0 || (type = H5Dget_type(f->data)) < 0 ||
         (dcpl = H5Dget_create_plist(f->data)) < 0) {
-        swmrbus__src_h5_err(err, errlen, "read the layout of " SWMRBUS_DATASET_PATH);
+        swmrbus__h5_err(err, errlen, "read the layout of " SWMRBUS_DATASET_PATH);
         rc = SWMRBUS_EIO;
         goto out;
     }
     rank = H5Sget_simple_extent_ndims(space);
     if (rank < 2 || rank > SWMRBUS_MAX_DIMS + 1) {
-        swmrbus__src_err(err, errlen, SWMRBUS_DATASET_PATH " has rank %d (frames need 2..%d)",
+        swmrbus__errf(err, errlen, SWMRBUS_DATASET_PATH " has rank %d (frames need 2..%d)",
                          rank, SWMRBUS_MAX_DIMS + 1);
         goto out;
     }
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        swmrbus__src_h5_err(err, errlen, "extent of " SWMRBUS_DATASET_PATH);
+        swmrbus__h5_err(err, errlen, "extent of " SWMRBUS_DATASET_PATH);
         rc = SWMRBUS_EIO;
         goto out;
     }
@@ -195,14 +119,14 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
     fmt->ndim = (uint32_t)(rank - 1);
     for (int i = 1; i < rank; i++) {
         if (dims[i] == 0) {
-            swmrbus__src_err(err, errlen, SWMRBUS_DATASET_PATH " has an empty frame dimension");
+            swmrbus__errf(err, errlen, SWMRBUS_DATASET_PATH " has an empty frame dimension");
             goto out;
         }
         fmt->shape[i - 1] = dims[i];
     }
     fmt->dtype = dtype_of(type, &f->memtype);
     if (fmt->dtype == SWMRBUS_DTYPE_NONE) {
-        swmrbus__src_err(err, errlen, SWMRBUS_DATASET_PATH " has an element type frames "
+        swmrbus__errf(err, errlen, SWMRBUS_DATASET_PATH " has an element type frames "
                          "cannot carry");
         goto out;
     }
@@ -210,7 +134,7 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
     f->info.raw_bytes = swmrbus_format_raw_bytes(fmt);
     if (f->info.raw_bytes == 0 || f->info.raw_bytes > lim->max_frame_bytes ||
         f->info.raw_bytes > UINT32_MAX) {
-        swmrbus__src_err(err, errlen, "a frame of %s is %llu bytes (limits.max_frame_bytes "
+        swmrbus__errf(err, errlen, "a frame of %s is %llu bytes (limits.max_frame_bytes "
                          "%llu)", SWMRBUS_DATASET_PATH, (unsigned long long)f->info.raw_bytes,
                          (unsigned long long)lim->max_frame_bytes);
         goto out;
@@ -343,26 +267,26 @@ swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
     hid_t fapl = H5I_INVALID_HID;
     swmrbus__sfile *f = NULL;
 
-    swmrbus__source_h5_init();
+    swmrbus__h5_init();
     *out = NULL;
     if (!(f = calloc(1, sizeof *f))) {
-        swmrbus__src_err(err, errlen, "out of memory");
+        swmrbus__errf(err, errlen, "out of memory");
         return SWMRBUS_ENOMEM;
     }
     f->file = f->data = f->ts = H5I_INVALID_HID;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset_metadata_read_attempts(fapl, READ_ATTEMPTS) < 0) {
-        swmrbus__src_h5_err(err, errlen, "file access properties");
+        swmrbus__h5_err(err, errlen, "file access properties");
         goto out;
     }
     /* Fails while the writer has not reached SWMR mode (the file is then
      * marked open for writing, or locked): the caller retries. */
     if ((f->file = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl)) < 0) {
-        swmrbus__src_h5_err(err, errlen, "open %s (SWMR read)", path);
+        swmrbus__h5_err(err, errlen, "open %s (SWMR read)", path);
         goto out;
     }
     if ((f->data = H5Dopen2(f->file, SWMRBUS_DATASET_PATH, H5P_DEFAULT)) < 0) {
-        swmrbus__src_h5_err(err, errlen, "open %s in %s", SWMRBUS_DATASET_PATH, path);
+        swmrbus__h5_err(err, errlen, "open %s in %s", SWMRBUS_DATASET_PATH, path);
         goto out;
     }
     if ((rc = read_layout(f, lim, err, errlen))) goto out;
@@ -398,13 +322,13 @@ swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
                                    size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_OK;
-    swmrbus__source_h5_init();
+    swmrbus__h5_init();
     if (f->data < 0 || H5Drefresh(f->data) < 0) {
         char first[512];
-        swmrbus__src_h5_err(first, sizeof first, "refresh");
+        swmrbus__h5_err(first, sizeof first, "refresh");
         f->data = reopen(f->file, f->data, SWMRBUS_DATASET_PATH);
         if (f->data < 0) {
-            swmrbus__src_h5_err(err, errlen, "%s; reopening %s failed too", first,
+            swmrbus__h5_err(err, errlen, "%s; reopening %s failed too", first,
                                 SWMRBUS_DATASET_PATH);
             rc = SWMRBUS_EIO;
             goto out;
@@ -429,7 +353,7 @@ swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *siz
     *gap = false;
     *size = 0;
     if (f->data < 0) {
-        swmrbus__src_err(err, errlen, "dataset not open");
+        swmrbus__errf(err, errlen, "dataset not open");
         return SWMRBUS_EIO;
     }
     off[0] = row;
@@ -447,13 +371,13 @@ swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *siz
         return SWMRBUS_OK;
     }
     if (n > f->info.max_chunk) {
-        swmrbus__src_err(err, errlen, "row %llu: stored chunk of %llu bytes, more than a frame "
+        swmrbus__errf(err, errlen, "row %llu: stored chunk of %llu bytes, more than a frame "
                          "may take (%llu)", (unsigned long long)row, (unsigned long long)n,
                          (unsigned long long)f->info.max_chunk);
         return SWMRBUS_EINVAL;
     }
     if (f->info.fmt.encoding == SWMRBUS_ENC_RAW && n != f->info.raw_bytes) {
-        swmrbus__src_err(err, errlen, "row %llu: raw chunk of %llu bytes, a frame has %llu",
+        swmrbus__errf(err, errlen, "row %llu: raw chunk of %llu bytes, a frame has %llu",
                          (unsigned long long)row, (unsigned long long)n,
                          (unsigned long long)f->info.raw_bytes);
         return SWMRBUS_EINVAL;
@@ -468,15 +392,15 @@ swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
     hsize_t start[SWMRBUS_MAX_DIMS + 1] = {0}, cnt[SWMRBUS_MAX_DIMS + 1];
-    swmrbus__source_h5_init();
+    swmrbus__h5_init();
     if (count == 0) return SWMRBUS_OK;
     if (count > SIZE_MAX / f->info.raw_bytes || buflen < count * f->info.raw_bytes) {
-        swmrbus__src_err(err, errlen, "buffer of %zu bytes too small for %llu rows", buflen,
+        swmrbus__errf(err, errlen, "buffer of %zu bytes too small for %llu rows", buflen,
                          (unsigned long long)count);
         return SWMRBUS_EINVAL;
     }
     if (first >= f->rows || count > f->rows - first) {
-        swmrbus__src_err(err, errlen, "rows [%llu, %llu) beyond the %llu visible",
+        swmrbus__errf(err, errlen, "rows [%llu, %llu) beyond the %llu visible",
                          (unsigned long long)first, (unsigned long long)(first + count),
                          (unsigned long long)f->rows);
         return SWMRBUS_ELIMIT;
@@ -488,7 +412,7 @@ swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
         (ms = H5Screate_simple(f->rank, cnt, NULL)) < 0 ||
         H5Dread(f->data, f->memtype, ms, fs, H5P_DEFAULT, buf) < 0) {
-        swmrbus__src_h5_err(err, errlen, "read rows [%llu, %llu)", (unsigned long long)first,
+        swmrbus__h5_err(err, errlen, "read rows [%llu, %llu)", (unsigned long long)first,
                             (unsigned long long)(first + count));
         goto out;
     }
@@ -509,12 +433,12 @@ swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, 
     /* The buffer holds the size H5Dget_chunk_storage_size gave; a stored
      * chunk is never rewritten (the sink keeps the first copy). */
     if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, buf) < 0) {
-        swmrbus__src_h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
+        swmrbus__h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
         return SWMRBUS_EIO;
     }
     (void)size;
     if (mask != 0) {
-        swmrbus__src_err(err, errlen, "row %llu: chunk stored with its filter skipped "
+        swmrbus__errf(err, errlen, "row %llu: chunk stored with its filter skipped "
                          "(mask 0x%x)", (unsigned long long)row, mask);
         return SWMRBUS_EINVAL;
     }
@@ -539,7 +463,7 @@ swmrbus_err swmrbus__sfile_ts(swmrbus__sfile *f, uint64_t row, uint64_t limit, u
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &n, NULL) < 0 ||
         (ms = H5Screate_simple(1, &n, NULL)) < 0 ||
         H5Dread(f->ts, H5T_NATIVE_UINT64, ms, fs, H5P_DEFAULT, f->ts_buf) < 0) {
-        swmrbus__src_h5_err(err, errlen, "read timestamps from row %llu",
+        swmrbus__h5_err(err, errlen, "read timestamps from row %llu",
                             (unsigned long long)row);
         f->ts_n = 0;
         goto out;
@@ -564,7 +488,7 @@ void swmrbus__sfile_close(swmrbus__sfile **pf)
 {
     swmrbus__sfile *f = pf ? *pf : NULL;
     if (!f) return;
-    swmrbus__source_h5_init();
+    swmrbus__h5_init();
     if (f->ts >= 0 && H5Iis_valid(f->ts) > 0) H5Dclose(f->ts);
     if (f->data >= 0 && H5Iis_valid(f->data) > 0) H5Dclose(f->data);
     if (f->file >= 0) H5Fclose(f->file);

@@ -35,10 +35,6 @@ typedef struct swmrbus__sfile_info {
     uint64_t frames_expected;        /* /entry/data@frames_expected, 0 = unknown */
 } swmrbus__sfile_info;
 
-/* Once per process: H5dont_atexit(); once per thread: HDF5 error printing
- * off. Call before any other HDF5 call of the thread. */
-void swmrbus__source_h5_init(void);
-
 /* Opens path read-only with SWMR read and its /entry/data/data (and, when
  * present, /entry/instrument/detector/timestamp). EIO when the file cannot
  * be opened yet (not there, writer not in SWMR mode: worth a retry); EINVAL

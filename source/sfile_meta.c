@@ -218,13 +218,13 @@ swmrbus_err swmrbus__sfile_meta_read(hid_t file, size_t max_bytes, swmrbus__meta
         return SWMRBUS_OK;
     }
     if ((g = H5Gopen2(file, DETECTOR, H5P_DEFAULT)) < 0) {
-        swmrbus__src_h5_err(err, errlen, "open " DETECTOR);
+        swmrbus__h5_err(err, errlen, "open " DETECTOR);
         return SWMRBUS_EIO;
     }
     meta_ctx c = {ml, max_bytes, SWMRBUS_OK, err, errlen};
     hsize_t idx = 0;
     if (H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, on_link, &c) < 0) {
-        swmrbus__src_h5_err(err, errlen, "list " DETECTOR);
+        swmrbus__h5_err(err, errlen, "list " DETECTOR);
         rc = SWMRBUS_EIO;
     }
     H5Gclose(g);

@@ -6,16 +6,8 @@
 #include <hdf5.h>
 #include <stddef.h>
 
+#include "h5util.h"
 #include "sfile.h"
-
-/* Plain formatted error text. err may be NULL. */
-void swmrbus__src_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* "<what>: <HDF5 detail>" from the innermost entry of the thread's HDF5
- * error stack, which is then cleared. err may be NULL. */
-void swmrbus__src_h5_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Reads /entry/instrument/detector's meta datasets of file into ml (see
  * swmrbus__sfile_meta). A file without that group has no meta (OK). */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "h5util.h"
 #include "source_internal.h"
 #include "swmrbus/log.h"
 #include "swmrbus/source.h"
@@ -425,7 +426,7 @@ static swmrbus_err source_run(void *self)
 {
     swmrbus__source *s = self;
     swmrbus_buf status = {0};
-    swmrbus__source_h5_init();
+    swmrbus__h5_init();
     bool draining = false, more = false, blocked = false, pending = false;
     uint64_t drain_until = 0, last_input = swmrbus__src_mono_ns(), last_tick = 0;
     uint64_t due = UINT64_MAX;
