@@ -115,7 +115,7 @@ static void update_stats(core *c, series *s, const swmrbus__flush_info *fi, bool
     }
     if (flushed) {
         s->st->flushes++;
-        s->st->last_flush_t = swmrbus__wall_ns();
+        s->st->last_flush_t = swmrbus_wall_ns();
     }
     if (s->state == SWMRBUS__CLOSED) s->st->closed_order = ++c->sk->stats.closed_counter;
     swmrbus__stats_unlock(&c->sk->stats);
@@ -492,7 +492,7 @@ static bool handle_item(core *c, bool *stop)
     if (n < 1 || zmq_msg_size(&parts[0]) != sizeof(swmrbus__item)) goto out;
     swmrbus__item it;
     memcpy(&it, zmq_msg_data(&parts[0]), sizeof it);
-    uint64_t now = swmrbus__mono_ns();
+    uint64_t now = swmrbus_mono_ns();
     switch (it.kind) {
     case SWMRBUS__ITEM_MSG: {
         if (n < 2) break;
@@ -542,14 +542,14 @@ void *swmrbus__core_main(void *arg)
     c.n_slots = (size_t)sk->cfg->limits.max_open_series;
     c.slots = calloc(c.n_slots, sizeof *c.slots);
     swmrbus__notifier_init(&c.nt, sk->notify, sk->name);
-    c.last_status_ns = swmrbus__mono_ns();
+    c.last_status_ns = swmrbus_mono_ns();
     bool stop = false;
     if (!c.slots) {
         swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "out of memory for the series table");
         c.n_slots = 0;
     }
     while (!stop) {
-        long timeout = timers(&c, swmrbus__mono_ns());
+        long timeout = timers(&c, swmrbus_mono_ns());
         zmq_pollitem_t pi = {sk->pair_wx, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&pi, 1, timeout);
         if (rc < 0 && zmq_errno() != EINTR) {

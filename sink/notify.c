@@ -29,7 +29,7 @@ static void publish(swmrbus__notifier *n, swmrbus_notice *note)
     if (!n->pub) return;
     note->seq = n->seq++;
     note->has_seq = true;
-    note->t = swmrbus__wall_ns();
+    note->t = swmrbus_wall_ns();
     note->has_t = true;
     note->sink = str_of(n->sink);
     if (swmrbus_notice_encode(note, &n->buf) != SWMRBUS_OK) {
@@ -95,7 +95,7 @@ static void report(swmrbus__notifier *n, swmrbus__rate_slot *sl, const char *tex
 void swmrbus__notify_error(swmrbus__notifier *n, swmrbus_reason reason, bool has_series,
                            uint64_t series, const char *file, const char *text)
 {
-    uint64_t now = swmrbus__mono_ns();
+    uint64_t now = swmrbus_mono_ns();
     swmrbus__rate_slot *sl = NULL;
     for (int i = 0; i < SWMRBUS__RATE_SLOTS && !sl; i++) {
         swmrbus__rate_slot *c = &n->slots[i];

@@ -20,20 +20,6 @@
 #define MSG_OVERHEAD 64 /* bytes ZeroMQ allocates per queued message part, about */
 #define DRAIN_MAX 100000 /* messages still taken from the input at stop */
 
-uint64_t swmrbus__mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t swmrbus__wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Creates a socket, sets its high-water mark and binds or connects every
  * endpoint. */
 static swmrbus_err open_socket(void *zctx, int type, const swmrbus_socket_cfg *sc, int hwm_opt,
@@ -188,7 +174,7 @@ static void sink_stop(void *self)
 /* Sends an item (and moves the given message parts) to the writer. */
 static void hand_off(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *part1, zmq_msg_t *part2)
 {
-    it->recv_ns = swmrbus__mono_ns();
+    it->recv_ns = swmrbus_mono_ns();
     it->queued = sizeof *it + MSG_OVERHEAD;
     if (part1) it->queued += zmq_msg_size(part1) + MSG_OVERHEAD;
     if (part2) it->queued += zmq_msg_size(part2) + MSG_OVERHEAD;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "stats.h"
+#include "swmrbus/clock.h"
 #include "swmrbus/config.h"
 #include "swmrbus/wire.h"
 
@@ -61,9 +62,5 @@ typedef struct swmrbus__sink {
 
 /* The writer thread's main (core.c). Returns NULL; ends after a STOP item. */
 void *swmrbus__core_main(void *sink);
-
-/* Monotonic and wall clocks in ns. */
-uint64_t swmrbus__mono_ns(void);
-uint64_t swmrbus__wall_ns(void);
 
 #endif

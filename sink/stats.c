@@ -23,7 +23,7 @@ bool swmrbus__stats_init(swmrbus__stats *s, size_t cap)
     s->ents = calloc(cap, sizeof *s->ents);
     if (!s->ents) return false;
     s->cap = cap;
-    s->start_ns = swmrbus__mono_ns();
+    s->start_ns = swmrbus_mono_ns();
     pthread_mutex_init(&s->mu, NULL);
     return true;
 }
@@ -127,7 +127,7 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     pack_str(&pk, "kind");
     pack_str(&pk, kind);
     pack_str(&pk, "uptime_s");
-    msgpack_pack_double(&pk, (double)(swmrbus__mono_ns() - s->start_ns) / 1e9);
+    msgpack_pack_double(&pk, (double)(swmrbus_mono_ns() - s->start_ns) / 1e9);
     pack_str(&pk, "series");
     msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < s->cap; i++) {

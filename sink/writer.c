@@ -15,6 +15,7 @@
 
 #include <hdf5.h>
 
+#include "swmrbus/clock.h"
 #include "swmrbus/sink.h"
 #include "writer.h"
 #include "writer_priv.h"
@@ -131,13 +132,6 @@ static uint64_t chunk_need(const swmrbus__writer *w, size_t len)
     return w->raw_bytes + w->raw_bytes / 255 + 20 * (w->raw_bytes / 4096 + 1) + 12 + 64;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ELIMIT when the file may not grow by need + ROOM_SLACK bytes: the smaller
  * of RLIMIT_FSIZE minus the file's size and the free space of its file
  * system. Checked before anything is written, so the file stays sound.
@@ -151,7 +145,7 @@ static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size
         swmrbus__h5_err(err, errlen, "file size");
         return SWMRBUS_EIO;
     }
-    uint64_t now = mono_ns();
+    uint64_t now = swmrbus_mono_ns();
     uint64_t grown = size > w->room_size ? size - w->room_size : 0;
     if (w->room_ns && now - w->room_ns < ROOM_RECHECK_NS &&
         grown + need <= w->room_headroom / 2)

@@ -11,6 +11,7 @@
 #include <zmq.h>
 
 #include "sfile.h"
+#include "swmrbus/clock.h"
 #include "swmrbus/source.h"
 
 #define READER_SERIES 64
@@ -46,9 +47,7 @@ struct swmrbus_reader {
 
 static uint64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return swmrbus_mono_ns() / 1000000u;
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)

@@ -590,7 +590,7 @@ static void reject(swmrbus__source *s, swmrbus_reason r, const char *fmt, ...)
 static void reject(swmrbus__source *s, swmrbus_reason r, const char *fmt, ...)
 {
     s->rejected[r]++;
-    uint64_t now = swmrbus__src_mono_ns();
+    uint64_t now = swmrbus_mono_ns();
     if (now - s->last_reject_log_ns < 1000 * MS_NS && s->last_reject_log_ns) return;
     s->last_reject_log_ns = now;
     char text[512];

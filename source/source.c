@@ -23,20 +23,6 @@
 #define QUIET_NS (200 * MS_NS)     /* at stop: no input this long and no work: done */
 #define STATUS_EVERY_NS (5000 * MS_NS)
 
-uint64_t swmrbus__src_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t swmrbus__src_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- create / destroy / stop ------------------------------------------------ */
 
 static swmrbus_err open_socket(void *zctx, int type, const swmrbus_socket_cfg *sc, int hwm_opt,
@@ -77,7 +63,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
     s->name = cfg->name;
     s->stop_fd = -1;
     s->alt_next = 1ull << 32;
-    s->start_ns = s->last_tick_ns = swmrbus__src_mono_ns();
+    s->start_ns = s->last_tick_ns = swmrbus_mono_ns();
     if (!cfg->in.present || cfg->limits.max_open_series == 0) {
         snprintf(err, errlen, "a source needs in (the notify endpoint(s) of a sink or source)");
         rc = SWMRBUS_ECONFIG;
@@ -223,7 +209,7 @@ static void pack_rejected(msgpack_packer *pk, const uint64_t *r)
 
 static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
 {
-    uint64_t now = swmrbus__src_mono_ns();
+    uint64_t now = swmrbus_mono_ns();
     out->len = 0;
     msgpack_packer pk;
     msgpack_packer_init(&pk, out, buf_write);
@@ -428,10 +414,10 @@ static swmrbus_err source_run(void *self)
     swmrbus_buf status = {0};
     swmrbus__h5_init();
     bool draining = false, more = false, blocked = false, pending = false;
-    uint64_t drain_until = 0, last_input = swmrbus__src_mono_ns(), last_tick = 0;
+    uint64_t drain_until = 0, last_input = swmrbus_mono_ns(), last_tick = 0;
     uint64_t due = UINT64_MAX;
     for (;;) {
-        uint64_t now = swmrbus__src_mono_ns();
+        uint64_t now = swmrbus_mono_ns();
         if (!draining && atomic_load(&s->stopping)) {
             /* Take what the sinks said last (a sink in this process has
              * already stopped and published `closed`), finish, then go. */
@@ -464,7 +450,7 @@ static swmrbus_err source_run(void *self)
             swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "poll: %s", zmq_strerror(zmq_errno()));
             break;
         }
-        now = swmrbus__src_mono_ns();
+        now = swmrbus_mono_ns();
         if (pi[0].revents & ZMQ_POLLIN) {
             uint64_t v;
             ssize_t r = read(s->stop_fd, &v, sizeof v);

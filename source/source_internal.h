@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "sfile.h"
+#include "swmrbus/clock.h"
 #include "swmrbus/config.h"
 #include "swmrbus/wire.h"
 
@@ -112,10 +113,6 @@ typedef struct swmrbus__source {
     uint64_t last_tick_ns, frames_since, bytes_since;
     char err[1024];
 } swmrbus__source;
-
-/* Monotonic and wall clocks in ns. */
-uint64_t swmrbus__src_mono_ns(void);
-uint64_t swmrbus__src_wall_ns(void);
 
 /* ---- series.c -------------------------------------------------------------- */
 

@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "cli.h"
+#include "swmrbus/clock.h"
 #include "swmrbus/config.h"
 #include "swmrbus/log.h"
 #include "swmrbus/wire.h"
@@ -20,16 +21,14 @@ typedef struct demo {
     uint64_t n_notes, n_open, n_flushed, n_closed, n_error;
     uint64_t last_n;
     char file[4096];
-    struct timespec t0, last_print;
+    uint64_t t0, last_print; /* swmrbus_mono_ns() */
     bool closed;
     bool tty; /* progress on one line, rewritten */
 } demo;
 
-static double since(const struct timespec *a)
+static double since(uint64_t a)
 {
-    struct timespec b;
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    return (double)(b.tv_sec - a->tv_sec) + (double)(b.tv_nsec - a->tv_nsec) / 1e9;
+    return (double)(swmrbus_mono_ns() - a) / 1e9;
 }
 
 /* Takes the notifications that arrived; prints a progress line. Returns
@@ -63,9 +62,9 @@ static int demo_tick(void *user)
         default: break;
         }
     }
-    if (since(&d->last_print) >= 0.5 || d->closed) {
-        clock_gettime(CLOCK_MONOTONIC, &d->last_print);
-        double t = since(&d->t0);
+    if (since(d->last_print) >= 0.5 || d->closed) {
+        d->last_print = swmrbus_mono_ns();
+        double t = since(d->t0);
         fprintf(stderr, "%sdemo: %" PRIu64 "/%" PRIu64 " frames flushed (N), %.0f MB/s, %" PRIu64
                 " notifications%s",
                 d->tty ? "\r" : "", d->last_n, d->total, (double)(d->last_n * d->frame_bytes) / t / 1e6, d->n_notes, d->tty ? "   " : "\n");
@@ -140,7 +139,7 @@ int swmrbus_cli_demo(int argc, char **argv)
            " uint16 (%.1f MB) to a sink writing HDF5 in SWMR mode under %s/\n",
            frames, fmt.shape[0], fmt.shape[1], (double)(frames * d.frame_bytes) / 1e6, dir);
     fflush(stdout);
-    clock_gettime(CLOCK_MONOTONIC, &d.t0);
+    d.t0 = swmrbus_mono_ns();
     d.last_print = d.t0;
     if (swmrbus_host_start(h, &cfg, err, sizeof err) != SWMRBUS_OK) {
         fprintf(stderr, "swmrbus demo: %s\n", err);
@@ -148,13 +147,13 @@ int swmrbus_cli_demo(int argc, char **argv)
     }
     swmrbus_err rc = swmrbus_cli_wait(h, demo_tick, &d);
     /* The sim returned early; wait for the sink's closed notification. */
-    while (!d.closed && since(&d.t0) < 600 && swmrbus_host_running(h) > 0) {
+    while (!d.closed && since(d.t0) < 600 && swmrbus_host_running(h) > 0) {
         struct timespec ms = {0, 50000000L};
         nanosleep(&ms, NULL);
         demo_tick(&d);
     }
     demo_tick(&d);
-    double t = since(&d.t0);
+    double t = since(d.t0);
     double bytes = (double)(d.last_n * d.frame_bytes);
     printf("\nsummary\n"
            "  frames on disk    %" PRIu64 " of %" PRIu64 "\n"

@@ -8,6 +8,7 @@
 #include <zmq.h>
 
 #include "sim.h"
+#include "swmrbus/clock.h"
 #include "swmrbus/log.h"
 #include "swmrbus/wire.h"
 
@@ -220,8 +221,7 @@ static swmrbus_err sim_run(void *self)
         struct timespec joiner = {0, 300000000L}; /* let subscribers join */
         nanosleep(&joiner, NULL);
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = swmrbus_mono_ns();
     uint64_t sent = 0;
     swmrbus_header h;
     memset(&h, 0, sizeof h);
@@ -237,22 +237,18 @@ static swmrbus_err sim_run(void *self)
     for (uint64_t f = 0; f < cfg->sim_frames; f++) {
         if (cfg->sim_rate_hz > 0) {
             double due = (double)f / cfg->sim_rate_hz;
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            double el = (double)(now.tv_sec - t0.tv_sec) + (double)(now.tv_nsec - t0.tv_nsec) / 1e9;
+            double el = (double)(swmrbus_mono_ns() - t0) / 1e9;
             if (due > el) {
                 double w = due - el;
                 struct timespec ts = {(time_t)w, (long)((w - (double)(time_t)w) * 1e9)};
                 nanosleep(&ts, NULL);
             }
         }
-        struct timespec wall;
-        clock_gettime(CLOCK_REALTIME, &wall);
         memset(&h, 0, sizeof h);
         h.type = SWMRBUS_MSG_FRAME;
         h.series = cfg->sim_series;
         h.frame = f;
-        h.ts = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
+        h.ts = swmrbus_wall_ns();
         h.has_ts = true;
         pool_buf *pb = take_buf(s, f);
         if (!pb) goto out;
