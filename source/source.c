@@ -13,6 +13,7 @@
 #include <zmq.h>
 
 #include "h5util.h"
+#include "pack.h"
 #include "source_internal.h"
 #include "swmrbus/log.h"
 #include "swmrbus/source.h"
@@ -165,46 +166,10 @@ static void source_stop(void *self)
 
 /* ---- control ------------------------------------------------------------------ */
 
-static int buf_write(void *data, const char *p, size_t len)
-{
-    swmrbus_buf *b = data;
-    if (len > SIZE_MAX - b->len) return -1;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + len) cap *= 2;
-        uint8_t *d = realloc(b->data, cap);
-        if (!d) return -1;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, len);
-    b->len += len;
-    return 0;
-}
-
-static void pack_str(msgpack_packer *pk, const char *str)
-{
-    size_t n = strlen(str);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, str, n);
-}
-
 static void pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
 {
-    pack_str(pk, k);
+    swmrbus__pack_str(pk, k);
     msgpack_pack_uint64(pk, v);
-}
-
-static void pack_rejected(msgpack_packer *pk, const uint64_t *r)
-{
-    size_t n = 0;
-    for (int i = 0; i < SWMRBUS_R_COUNT; i++) n += r[i] != 0;
-    msgpack_pack_map(pk, n);
-    for (int i = 0; i < SWMRBUS_R_COUNT; i++) {
-        if (!r[i]) continue;
-        pack_str(pk, swmrbus_reason_name((swmrbus_reason)i));
-        msgpack_pack_uint64(pk, r[i]);
-    }
 }
 
 static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
@@ -212,20 +177,20 @@ static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
     uint64_t now = swmrbus_mono_ns();
     out->len = 0;
     msgpack_packer pk;
-    msgpack_packer_init(&pk, out, buf_write);
+    msgpack_packer_init(&pk, out, swmrbus_buf_write);
     size_t n = 0, np = 0;
     for (size_t i = 0; i < s->n_slots; i++) n += s->slots[i].used;
     for (size_t i = 0; i < SWMRBUS__PUBLISHERS; i++) np += s->pubs[i].used;
     msgpack_pack_map(&pk, 17); /* the keys below */
-    pack_str(&pk, "ok");
+    swmrbus__pack_str(&pk, "ok");
     msgpack_pack_true(&pk);
-    pack_str(&pk, "name");
-    pack_str(&pk, s->name);
-    pack_str(&pk, "kind");
-    pack_str(&pk, "source");
-    pack_str(&pk, "uptime_s");
+    swmrbus__pack_str(&pk, "name");
+    swmrbus__pack_str(&pk, s->name);
+    swmrbus__pack_str(&pk, "kind");
+    swmrbus__pack_str(&pk, "source");
+    swmrbus__pack_str(&pk, "uptime_s");
     msgpack_pack_double(&pk, (double)(now - s->start_ns) / 1e9);
-    pack_str(&pk, "series");
+    swmrbus__pack_str(&pk, "series");
     msgpack_pack_array(&pk, n);
     uint64_t no_rej[SWMRBUS_R_COUNT] = {0};
     for (size_t i = 0; i < s->n_slots; i++) {
@@ -233,20 +198,20 @@ static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
         if (!se->used) continue;
         msgpack_pack_map(&pk, 19 + (se->last_flush_t != 0) + (se->why[0] != 0));
         pack_kv_u64(&pk, "series", se->out_id);
-        pack_str(&pk, "file"); pack_str(&pk, se->file);
-        pack_str(&pk, "dataset"); pack_str(&pk, SWMRBUS_DATASET_PATH);
-        pack_str(&pk, "origin");
+        swmrbus__pack_str(&pk, "file"); swmrbus__pack_str(&pk, se->file);
+        swmrbus__pack_str(&pk, "dataset"); swmrbus__pack_str(&pk, SWMRBUS_DATASET_PATH);
+        swmrbus__pack_str(&pk, "origin");
         msgpack_pack_map(&pk, 2 + se->has_orig);
-        pack_str(&pk, "sink"); pack_str(&pk, se->sink);
+        swmrbus__pack_str(&pk, "sink"); swmrbus__pack_str(&pk, se->sink);
         if (se->has_orig) pack_kv_u64(&pk, "series", se->orig);
-        pack_str(&pk, "file"); pack_str(&pk, se->file);
+        swmrbus__pack_str(&pk, "file"); swmrbus__pack_str(&pk, se->file);
         /* received: notifications of the series; written: frames sent */
         pack_kv_u64(&pk, "received", se->notices);
         pack_kv_u64(&pk, "written", se->sent);
         pack_kv_u64(&pk, "sent", se->sent);
         pack_kv_u64(&pk, "gaps", se->gaps);
         pack_kv_u64(&pk, "duplicates", 0);
-        pack_str(&pk, "rejected"); pack_rejected(&pk, no_rej);
+        swmrbus__pack_str(&pk, "rejected"); swmrbus__pack_rejected(&pk, no_rej);
         pack_kv_u64(&pk, "bytes", se->bytes);
         pack_kv_u64(&pk, "flushes", se->flushes);
         pack_kv_u64(&pk, "frames", se->frames);
@@ -255,15 +220,15 @@ static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
         pack_kv_u64(&pk, "errors", se->errors);
         pack_kv_u64(&pk, "dropped", se->dropped);
         pack_kv_u64(&pk, "relays_waiting", se->rq_n);
-        pack_str(&pk, "state"); pack_str(&pk, swmrbus__src_state_name(s, se, now));
+        swmrbus__pack_str(&pk, "state"); swmrbus__pack_str(&pk, swmrbus__src_state_name(s, se, now));
         if (se->last_flush_t) pack_kv_u64(&pk, "last_flush_t", se->last_flush_t);
         if (se->why[0]) {
-            pack_str(&pk, "error");
-            pack_str(&pk, se->why);
+            swmrbus__pack_str(&pk, "error");
+            swmrbus__pack_str(&pk, se->why);
         }
     }
-    pack_str(&pk, "rejected");
-    pack_rejected(&pk, s->rejected);
+    swmrbus__pack_str(&pk, "rejected");
+    swmrbus__pack_rejected(&pk, s->rejected);
     uint64_t total = 0;
     for (int i = 0; i < SWMRBUS_R_COUNT; i++) total += s->rejected[i];
     pack_kv_u64(&pk, "rejected_total", total);
@@ -276,13 +241,13 @@ static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
     pack_kv_u64(&pk, "bytes_sent", s->bytes_sent);
     pack_kv_u64(&pk, "dropped", s->dropped);
     pack_kv_u64(&pk, "refused", s->refused);
-    pack_str(&pk, "publishers");
+    swmrbus__pack_str(&pk, "publishers");
     msgpack_pack_array(&pk, np);
     for (size_t i = 0; i < SWMRBUS__PUBLISHERS; i++) {
         const swmrbus__publisher *p = &s->pubs[i];
         if (!p->used) continue;
         msgpack_pack_map(&pk, 4);
-        pack_str(&pk, "name"); pack_str(&pk, p->name);
+        swmrbus__pack_str(&pk, "name"); swmrbus__pack_str(&pk, p->name);
         pack_kv_u64(&pk, "seq", p->last_seq);
         pack_kv_u64(&pk, "notices", p->notices);
         pack_kv_u64(&pk, "missed", p->missed);
@@ -294,12 +259,12 @@ static void reply_error(swmrbus__source *s, const char *error)
 {
     swmrbus_buf b = {0};
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, buf_write);
+    msgpack_packer_init(&pk, &b, swmrbus_buf_write);
     msgpack_pack_map(&pk, 2);
-    pack_str(&pk, "ok");
+    swmrbus__pack_str(&pk, "ok");
     msgpack_pack_false(&pk);
-    pack_str(&pk, "error");
-    pack_str(&pk, error);
+    swmrbus__pack_str(&pk, "error");
+    swmrbus__pack_str(&pk, error);
     if (b.data)
         zmq_send(s->control, b.data, b.len, 0);
     else

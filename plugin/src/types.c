@@ -121,3 +121,22 @@ void swmrbus_buf_free(swmrbus_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+int swmrbus_buf_write(void *buf, const char *p, size_t len)
+{
+    swmrbus_buf *b = buf;
+    if (len == 0) return 0;
+    if (len > SIZE_MAX - b->len) return -1;
+    size_t need = b->len + len;
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        uint8_t *d = realloc(b->data, cap);
+        if (!d) return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, len);
+    b->len += len;
+    return 0;
+}

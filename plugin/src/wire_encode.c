@@ -10,26 +10,6 @@
 
 #define META_ARRAY_MAX 4096
 
-/* msgpack_packer_write: appends n bytes to the swmrbus_buf in data. */
-static int buf_write(void *data, const char *p, size_t n)
-{
-    swmrbus_buf *b = data;
-    if (n == 0) return 0;
-    if (n > SIZE_MAX - b->len) return -1;
-    size_t need = b->len + n;
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        uint8_t *d = realloc(b->data, cap);
-        if (!d) return -1;
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
 /* A string is present when its ptr is set ("" included). */
 static bool str_set(swmrbus_str s)
 {
@@ -185,7 +165,7 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     }
 
     err = SWMRBUS_ENOMEM;
-    msgpack_packer_init(&pk, out, buf_write);
+    msgpack_packer_init(&pk, out, swmrbus_buf_write);
     static const char *const type_names[] = {NULL, "start", "frame", "end"};
     if (msgpack_pack_map(&pk, entries) || pack_key(&pk, "type") ||
         pack_key(&pk, type_names[h->type]) || pack_key(&pk, "series") ||
@@ -253,7 +233,7 @@ swmrbus_err swmrbus_notice_encode(const swmrbus_notice *n, swmrbus_buf *out)
     entries += n->has_reason;
 
     err = SWMRBUS_ENOMEM;
-    msgpack_packer_init(&pk, out, buf_write);
+    msgpack_packer_init(&pk, out, swmrbus_buf_write);
     if (msgpack_pack_map(&pk, entries)) goto out;
     for (size_t k = 0; k < n_uints; k++)
         if (uints[k].has && (pack_key(&pk, uints[k].key) || msgpack_pack_uint64(&pk, uints[k].v)))

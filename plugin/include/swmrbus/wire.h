@@ -172,6 +172,13 @@ typedef struct swmrbus_buf {
 /* Frees b's storage and zeroes it. Safe on a zeroed buffer. */
 SWMRBUS_API void swmrbus_buf_free(swmrbus_buf *b);
 
+/* Appends len bytes at p to the swmrbus_buf that buf points to, growing its
+ * storage by doubling (first 256 bytes). The signature of msgpack-c's
+ * msgpack_packer_write, so `msgpack_packer_init(&pk, &b, swmrbus_buf_write)`
+ * packs into b. Returns 0, or -1 when memory runs out or the length would
+ * overflow (b is then unchanged). Not thread-safe on one buffer. */
+SWMRBUS_API int swmrbus_buf_write(void *buf, const char *p, size_t len);
+
 /* One meta item for the encoder (what a source read back from a file). */
 typedef enum swmrbus_meta_kind {
     SWMRBUS_META_INT, SWMRBUS_META_UINT, SWMRBUS_META_FLOAT,
