@@ -13,41 +13,13 @@
 
 #include "sink_internal.h"
 #include "swmrbus/log.h"
+#include "swmrbus/socket.h"
 #include "swmrbus/sink.h"
 #include "writer.h"
 
 #define RECV_BATCH 256
 #define MSG_OVERHEAD 64 /* bytes ZeroMQ allocates per queued message part, about */
 #define DRAIN_MAX 100000 /* messages still taken from the input at stop */
-
-/* Creates a socket, sets its high-water mark and binds or connects every
- * endpoint. */
-static swmrbus_err open_socket(void *zctx, int type, const swmrbus_socket_cfg *sc, int hwm_opt,
-                               int64_t maxsize, void **out, const char *what, char *err,
-                               size_t errlen)
-{
-    void *s = zmq_socket(zctx, type);
-    if (!s) {
-        snprintf(err, errlen, "%s: %s", what, zmq_strerror(zmq_errno()));
-        return SWMRBUS_EZMQ;
-    }
-    int linger = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    if (hwm_opt && sc->hwm >= 0) zmq_setsockopt(s, hwm_opt, &sc->hwm, sizeof sc->hwm);
-    if (type == ZMQ_SUB) zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0);
-    if (maxsize > 0) zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
-    for (unsigned i = 0; i < sc->n_endpoints; i++) {
-        int rc = sc->bind ? zmq_bind(s, sc->endpoints[i]) : zmq_connect(s, sc->endpoints[i]);
-        if (rc != 0) {
-            snprintf(err, errlen, "%s: cannot %s %s: %s", what, sc->bind ? "bind" : "connect",
-                     sc->endpoints[i], zmq_strerror(zmq_errno()));
-            zmq_close(s);
-            return SWMRBUS_EZMQ;
-        }
-    }
-    *out = s;
-    return SWMRBUS_OK;
-}
 
 /* mkdir -p */
 static int make_dirs(const char *path)
@@ -102,17 +74,20 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
     int64_t maxsize = (int64_t)(8 * cfg->limits.max_frame_bytes + cfg->limits.max_header_bytes
                                 + 65536);
     int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB ? ZMQ_SUB : ZMQ_PULL;
-    rc = open_socket(args->zmq_ctx, in_type, &cfg->in, ZMQ_RCVHWM, maxsize, &sk->in, "in", err,
-                     errlen);
+    const swmrbus_socket_opts in_opts = {.name = "in", .hwm_opt = ZMQ_RCVHWM,
+                                         .max_msg_bytes = maxsize};
+    rc = swmrbus_socket_open(args->zmq_ctx, in_type, &cfg->in, &in_opts, &sk->in, err, errlen);
     if (rc != SWMRBUS_OK) goto out;
     if (cfg->notify.present) {
-        rc = open_socket(args->zmq_ctx, ZMQ_PUB, &cfg->notify, ZMQ_SNDHWM, 0, &sk->notify,
-                         "notify", err, errlen);
+        const swmrbus_socket_opts o = {.name = "notify", .hwm_opt = ZMQ_SNDHWM};
+        rc = swmrbus_socket_open(args->zmq_ctx, ZMQ_PUB, &cfg->notify, &o, &sk->notify, err,
+                                 errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
     if (cfg->control.present) {
-        rc = open_socket(args->zmq_ctx, ZMQ_REP, &cfg->control, 0, 0, &sk->control, "control",
-                         err, errlen);
+        const swmrbus_socket_opts o = {.name = "control"};
+        rc = swmrbus_socket_open(args->zmq_ctx, ZMQ_REP, &cfg->control, &o, &sk->control, err,
+                                 errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
     char ep[64];

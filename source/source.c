@@ -16,6 +16,7 @@
 #include "pack.h"
 #include "source_internal.h"
 #include "swmrbus/log.h"
+#include "swmrbus/socket.h"
 #include "swmrbus/source.h"
 
 #define MS_NS UINT64_C(1000000)
@@ -25,31 +26,6 @@
 #define STATUS_EVERY_NS (5000 * MS_NS)
 
 /* ---- create / destroy / stop ------------------------------------------------ */
-
-static swmrbus_err open_socket(void *zctx, int type, const swmrbus_socket_cfg *sc, int hwm_opt,
-                               void **out, const char *what, char *err, size_t errlen)
-{
-    void *so = zmq_socket(zctx, type);
-    if (!so) {
-        snprintf(err, errlen, "%s: %s", what, zmq_strerror(zmq_errno()));
-        return SWMRBUS_EZMQ;
-    }
-    int linger = 0;
-    zmq_setsockopt(so, ZMQ_LINGER, &linger, sizeof linger);
-    if (hwm_opt && sc->hwm >= 0) zmq_setsockopt(so, hwm_opt, &sc->hwm, sizeof sc->hwm);
-    if (type == ZMQ_SUB) zmq_setsockopt(so, ZMQ_SUBSCRIBE, "", 0);
-    for (unsigned i = 0; i < sc->n_endpoints; i++) {
-        int rc = sc->bind ? zmq_bind(so, sc->endpoints[i]) : zmq_connect(so, sc->endpoints[i]);
-        if (rc != 0) {
-            snprintf(err, errlen, "%s: cannot %s %s: %s", what, sc->bind ? "bind" : "connect",
-                     sc->endpoints[i], zmq_strerror(zmq_errno()));
-            zmq_close(so);
-            return SWMRBUS_EZMQ;
-        }
-    }
-    *out = so;
-    return SWMRBUS_OK;
-}
 
 static void source_destroy(void **self);
 
@@ -90,15 +66,17 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         rc = SWMRBUS_EIO;
         goto out;
     }
-    rc = open_socket(args->zmq_ctx, ZMQ_SUB, &cfg->in, ZMQ_RCVHWM, &s->in, "in", err, errlen);
-    if (rc != SWMRBUS_OK) goto out;
     /* Notifications are small: ZeroMQ drops anything far larger unread. */
-    int64_t maxsize = (int64_t)cfg->limits.max_header_bytes + 4096;
-    zmq_setsockopt(s->in, ZMQ_MAXMSGSIZE, &maxsize, sizeof maxsize);
+    const swmrbus_socket_opts in_opts = {
+        .name = "in", .hwm_opt = ZMQ_RCVHWM,
+        .max_msg_bytes = (int64_t)cfg->limits.max_header_bytes + 4096};
+    rc = swmrbus_socket_open(args->zmq_ctx, ZMQ_SUB, &cfg->in, &in_opts, &s->in, err, errlen);
+    if (rc != SWMRBUS_OK) goto out;
     if (cfg->out.present) {
         s->out_pub = cfg->out.pattern == SWMRBUS_PATTERN_PUB;
-        rc = open_socket(args->zmq_ctx, s->out_pub ? ZMQ_PUB : ZMQ_PUSH, &cfg->out, ZMQ_SNDHWM,
-                         &s->out, "out", err, errlen);
+        const swmrbus_socket_opts o = {.name = "out", .hwm_opt = ZMQ_SNDHWM};
+        rc = swmrbus_socket_open(args->zmq_ctx, s->out_pub ? ZMQ_PUB : ZMQ_PUSH, &cfg->out, &o,
+                                 &s->out, err, errlen);
         if (rc != SWMRBUS_OK) goto out;
         if (s->out_pub) {
             int on = 1;
@@ -106,13 +84,15 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         }
     }
     if (cfg->notify.present) {
-        rc = open_socket(args->zmq_ctx, ZMQ_PUB, &cfg->notify, ZMQ_SNDHWM, &s->notify, "notify",
-                         err, errlen);
+        const swmrbus_socket_opts o = {.name = "notify", .hwm_opt = ZMQ_SNDHWM};
+        rc = swmrbus_socket_open(args->zmq_ctx, ZMQ_PUB, &cfg->notify, &o, &s->notify, err,
+                                 errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
     if (cfg->control.present) {
-        rc = open_socket(args->zmq_ctx, ZMQ_REP, &cfg->control, 0, &s->control, "control", err,
-                         errlen);
+        const swmrbus_socket_opts o = {.name = "control"};
+        rc = swmrbus_socket_open(args->zmq_ctx, ZMQ_REP, &cfg->control, &o, &s->control, err,
+                                 errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
     swmrbus_log(SWMRBUS_LOG_INFO, cfg->name, "source ready: notifications from %s%s, frames %s %s",

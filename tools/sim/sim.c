@@ -10,6 +10,7 @@
 #include "sim.h"
 #include "swmrbus/clock.h"
 #include "swmrbus/log.h"
+#include "swmrbus/socket.h"
 #include "swmrbus/wire.h"
 
 #define POOL_MAX 16
@@ -95,23 +96,8 @@ static swmrbus_err sim_create(const swmrbus_component_args *args, void **self, c
         }
     }
     int type = cfg->out.pattern == SWMRBUS_PATTERN_PUB ? ZMQ_PUB : ZMQ_PUSH;
-    s->out = zmq_socket(args->zmq_ctx, type);
-    if (!s->out) {
-        rc = SWMRBUS_EZMQ;
-        goto out;
-    }
-    zmq_setsockopt(s->out, ZMQ_SNDHWM, &cfg->out.hwm, sizeof cfg->out.hwm);
-    int linger = 2000;
-    zmq_setsockopt(s->out, ZMQ_LINGER, &linger, sizeof linger);
-    for (unsigned i = 0; i < cfg->out.n_endpoints; i++) {
-        const char *ep = cfg->out.endpoints[i];
-        if ((cfg->out.bind ? zmq_bind(s->out, ep) : zmq_connect(s->out, ep)) != 0) {
-            snprintf(err, errlen, "out: cannot %s %s: %s", cfg->out.bind ? "bind" : "connect", ep,
-                     zmq_strerror(zmq_errno()));
-            rc = SWMRBUS_EZMQ;
-            goto out;
-        }
-    }
+    const swmrbus_socket_opts o = {.name = "out", .hwm_opt = ZMQ_SNDHWM, .linger_ms = 2000};
+    rc = swmrbus_socket_open(args->zmq_ctx, type, &cfg->out, &o, &s->out, err, errlen);
 out:
     if (rc != SWMRBUS_OK) {
         void *p = s;
