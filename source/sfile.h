@@ -69,7 +69,11 @@ swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, 
                                     char *err, size_t errlen);
 
 /* Reads count decoded rows from first into buf (count * raw_bytes bytes,
- * little-endian), through HDF5's filters. Rows must be below the extent. */
+ * little-endian), through HDF5's filters; a row with no stored chunk reads
+ * as the fill value. Rows must be below the extent. On HDF5 1.10.8, reading
+ * a row with no stored chunk makes later swmrbus__sfile_row_size calls on
+ * this handle see a full chunk there: where gaps matter, ask row_size first
+ * (the series loop does; the reader API never asks it). */
 swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t count,
                                      void *buf, size_t buflen, char *err, size_t errlen);
 

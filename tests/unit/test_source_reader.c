@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <hdf5.h>
 #include <msgpack.h>
 #include <zmq.h>
 
@@ -292,6 +293,56 @@ static void test_sfile_bslz4_goes_as_stored(void **state)
     unlink(path);
 }
 
+/* A chunk HDF5 stored with its filter skipped (filter mask != 0) holds raw
+ * bytes: it must not go out labelled bslz4. */
+static void test_sfile_unfiltered_chunk_refused(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], err[512] = "";
+    path_for(path, sizeof path, "mask");
+    swmrbus__writer *w = make_writer(path, SWMRBUS_ENC_BSLZ4, (swmrbus_str){NULL, 0});
+    for (uint64_t i = 0; i < 3; i++) write_row(w, i, 0);
+    close_writer(&w);
+
+    /* row 3: the raw frame, written as a chunk whose filter was skipped */
+    hid_t file = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    assert_true(file >= 0);
+    hid_t d = H5Dopen2(file, "/entry/data/data", H5P_DEFAULT);
+    assert_true(d >= 0);
+    hsize_t ext[3] = {4, ROWS, COLS}, off[3] = {3, 0, 0};
+    assert_true(H5Dset_extent(d, ext) >= 0);
+    uint16_t raw[NPIX];
+    fill(raw, 3);
+    assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 1, off, sizeof raw, raw) >= 0);
+    H5Dclose(d);
+    H5Fclose(file);
+
+    swmrbus_limits lim;
+    swmrbus_limits_default(&lim);
+    swmrbus__sfile *f = NULL;
+    if (swmrbus__sfile_open(path, &lim, &f, err, sizeof err) != SWMRBUS_OK)
+        fail_msg("open: %s", err);
+    assert_true(swmrbus__sfile_get_info(f)->direct);
+    size_t size = 0;
+    bool gap = true;
+    assert_int_equal(swmrbus__sfile_row_size(f, 2, &size, &gap, err, sizeof err), SWMRBUS_OK);
+    assert_false(gap);
+    uint8_t *chunk = malloc(sizeof raw);
+    assert_non_null(chunk);
+    assert_true(size <= sizeof raw);
+    assert_int_equal(swmrbus__sfile_read_row(f, 2, chunk, size, err, sizeof err), SWMRBUS_OK);
+    assert_int_equal(swmrbus__sfile_row_size(f, 3, &size, &gap, err, sizeof err), SWMRBUS_OK);
+    assert_false(gap);
+    assert_int_equal(size, sizeof raw);
+    err[0] = '\0';
+    assert_int_equal(swmrbus__sfile_read_row(f, 3, chunk, size, err, sizeof err),
+                     SWMRBUS_EINVAL);
+    assert_non_null(strstr(err, "filter skipped"));
+    free(chunk);
+    swmrbus__sfile_close(&f);
+    unlink(path);
+}
+
 static void test_sfile_open_errors(void **state)
 {
     (void)state;
@@ -509,6 +560,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sfile_raw_rows_gaps_ts_meta),
         cmocka_unit_test(test_sfile_bslz4_goes_as_stored),
+        cmocka_unit_test(test_sfile_unfiltered_chunk_refused),
         cmocka_unit_test(test_sfile_open_errors),
         cmocka_unit_test(test_sfile_refresh_failure_is_survived),
         cmocka_unit_test(test_reader_api),
