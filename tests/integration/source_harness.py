@@ -16,19 +16,21 @@ sockets inside the test's own temp dir, so parallel ctest runs never collide.
 Timeouts are generous and never asserted on.
 """
 import atexit
-import ctypes
 import json
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 
-import msgpack
-import numpy as np
 import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import swmrbus_harness as H  # noqa: E402  the basics both harnesses share
+from swmrbus_harness import _die_with_parent, pack, unpack  # noqa: E402,F401
 
 SOURCE_DIR = os.environ.get(
     "SWMRBUS_SOURCE_DIR",
@@ -45,68 +47,28 @@ DETECTOR = "/entry/instrument/detector"
 CTX = zmq.Context.instance()
 _LIVE = set()
 
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _die_with_parent():
-    _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
 atexit.register(lambda: [p.cleanup() for p in list(_LIVE)])
 
 
 def wait_until(pred, timeout=TIMEOUT, what="condition", interval=0.02):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(interval)
+    return H.wait_until(pred, timeout, what, interval)
 
 
 def make_tempdir(prefix="src"):
-    os.makedirs(TMP_ROOT, exist_ok=True)
-    d = tempfile.mkdtemp(prefix=prefix, dir=TMP_ROOT)
+    d = H.make_tempdir(prefix)
     if len(d) > 70:  # ipc:// paths are limited to ~107 bytes
         d = tempfile.mkdtemp(prefix=prefix)
     return d
 
 
-def pack(obj):
-    return msgpack.packb(obj, use_bin_type=True)
-
-
-def unpack(b):
-    return msgpack.unpackb(b, raw=False, strict_map_key=False)
-
-
 def frame_data(series, index, shape=(32, 48), dtype="uint16"):
-    """Deterministic, distinct contents for frame index of series."""
-    n = int(np.prod(shape))
-    dt = np.dtype(dtype)
-    info = np.iinfo(dt)
-    span = int(info.max) - int(info.min) + 1
-    vals = (np.arange(n, dtype=np.int64) * 7 + index * 131 + series * 17) % min(span, 1 << 62)
-    return (vals + int(info.min)).astype(dt.newbyteorder("<")).reshape(shape)
+    return H.frame_data(series, index, shape, dtype)
 
 
 def bslz4_chunks(arrays):
     """The chunks h5py + bitshuffle store for arrays (filter 32008, one frame
     a chunk): what a detector sends as encoding bslz4."""
-    import h5py
-    import bitshuffle.h5  # noqa: F401  registers filter 32008 with h5py
-    arrays = np.asarray(arrays)
-    shape = arrays.shape[1:]
-    with h5py.File("bslz4-%d.h5" % id(arrays), "w", driver="core",
-                   backing_store=False) as f:
-        d = f.create_dataset("d", shape=arrays.shape, dtype=arrays.dtype,
-                             chunks=(1,) + shape, compression=32008,
-                             compression_opts=(0, 2))
-        d[...] = arrays
-        return [bytes(d.id.read_direct_chunk((i,) + (0,) * len(shape))[1])
-                for i in range(arrays.shape[0])]
+    return H.bslz4_chunks(arrays)[0]
 
 
 # ---- configs --------------------------------------------------------------
