@@ -19,7 +19,8 @@
 
 #define RECV_BATCH 256
 #define MSG_OVERHEAD 64 /* bytes ZeroMQ allocates per queued message part, about */
-#define DRAIN_MAX 100000 /* messages still taken from the input at stop */
+#define DRAIN_MAX 100000          /* messages still taken from the input at stop */
+#define DRAIN_NS 10000000000ull   /* ... for at most 10 s */
 
 /* mkdir -p */
 static int make_dirs(const char *path)
@@ -316,7 +317,17 @@ static swmrbus_err sink_run(void *self)
                 if (atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes) break;
     }
     /* Take what already arrived, then let the writer close every file. */
-    for (int k = 0; k < DRAIN_MAX && receive_one(sk, ZMQ_DONTWAIT); k++) {}
+    /* (still within max_queue_bytes: wait for the writer when it is full) */
+    uint64_t until = swmrbus_mono_ns() + DRAIN_NS;
+    for (int k = 0; k < DRAIN_MAX && swmrbus_mono_ns() < until;) {
+        if (atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes) {
+            struct timespec ms = {0, 1000000L};
+            nanosleep(&ms, NULL);
+            continue;
+        }
+        if (!receive_one(sk, ZMQ_DONTWAIT)) break;
+        k++;
+    }
     swmrbus__item it;
     memset(&it, 0, sizeof it);
     it.kind = SWMRBUS__ITEM_STOP;
