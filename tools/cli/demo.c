@@ -24,6 +24,7 @@ typedef struct demo {
     uint64_t t0, last_print; /* swmrbus_mono_ns() */
     bool closed;
     bool tty; /* progress on one line, rewritten */
+    bool final_printed;
 } demo;
 
 static double since(uint64_t a)
