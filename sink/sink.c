@@ -72,8 +72,11 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
      * sender's connection is reset; such a message cannot be counted).
      * Nothing valid comes near it: a compressed frame is at most a little
      * over its raw size. Set before bind: listeners copy options then. */
-    int64_t maxsize = (int64_t)(8 * cfg->limits.max_frame_bytes + cfg->limits.max_header_bytes
-                                + 65536);
+    const uint64_t huge = (uint64_t)INT64_MAX / 16;
+    int64_t maxsize = cfg->limits.max_frame_bytes > huge || cfg->limits.max_header_bytes > huge
+                          ? -1 /* no limit */
+                          : (int64_t)(8 * cfg->limits.max_frame_bytes +
+                                      cfg->limits.max_header_bytes + 65536);
     int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB ? ZMQ_SUB : ZMQ_PULL;
     const swmrbus_socket_opts in_opts = {.name = "in", .hwm_opt = ZMQ_RCVHWM,
                                          .max_msg_bytes = maxsize};
