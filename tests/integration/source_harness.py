@@ -15,11 +15,9 @@ Every process is killed at the end of its test, at interpreter exit, and
 sockets inside the test's own temp dir, so parallel ctest runs never collide.
 Timeouts are generous and never asserted on.
 """
-import atexit
 import json
 import os
-import signal
-import subprocess
+import signal  # noqa: F401  (tests use H.signal)
 import sys
 import tempfile
 import threading
@@ -30,7 +28,7 @@ import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import swmrbus_harness as H  # noqa: E402  the basics both harnesses share
-from swmrbus_harness import _die_with_parent, pack, unpack  # noqa: E402,F401
+from swmrbus_harness import _die_with_parent, pack, unpack  # noqa: E402,F401  re-exported
 
 SOURCE_DIR = os.environ.get(
     "SWMRBUS_SOURCE_DIR",
@@ -45,9 +43,7 @@ TIMESTAMP = "/entry/instrument/detector/timestamp"
 DETECTOR = "/entry/instrument/detector"
 
 CTX = zmq.Context.instance()
-_LIVE = set()
 
-atexit.register(lambda: [p.cleanup() for p in list(_LIVE)])
 
 
 def wait_until(pred, timeout=TIMEOUT, what="condition", interval=0.02):
@@ -115,103 +111,29 @@ def source_yaml(name, in_eps, out_ep, notify_ep, control_ep, pattern="push", hwm
 
 # ---- processes ------------------------------------------------------------
 
-class Proc:
-    """One `swmrbus run` process of a config text."""
+class Proc(H.RunProcess):
+    """One `swmrbus run` process of a config text (the component list)."""
 
     def __init__(self, tmp, config_text, tag, control_ep=None):
         self.tmp = tmp
         self.tag = tag
-        self.control_ep = control_ep
-        self.config_path = os.path.join(tmp, "%s.yaml" % tag)
-        with open(self.config_path, "w") as f:
+        config_path = os.path.join(tmp, "%s.yaml" % tag)
+        with open(config_path, "w") as f:
             f.write("# written by tests/integration/source_harness.py\ncomponents:\n")
             f.write(config_text)
-        self.log_path = os.path.join(tmp, "%s.log" % tag)
-        self.proc = None
-        self._log = None
+        H.RunProcess.__init__(self, config_path, os.path.join(tmp, "%s.log" % tag),
+                              control_ep, label=tag)
 
     def start(self, timeout=TIMEOUT):
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([BIN, "run", self.config_path],
-                                     stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
-                                     close_fds=True)
-        _LIVE.add(self)
-        if self.control_ep:
-            deadline = time.monotonic() + timeout
-            while True:
-                if self.proc.poll() is not None:
-                    raise AssertionError("%s exited with %s:\n%s" % (
-                        self.tag, self.proc.returncode, self.log_text()))
-                try:
-                    if request(self.control_ep, {"cmd": "status"}, 1.0).get("ok"):
-                        break
-                except TimeoutError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("%s: no control reply:\n%s" % (self.tag, self.log_text()))
-        return self
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
+        return H.RunProcess.start(self, timeout)
 
     def stop(self, timeout=TIMEOUT):
-        """SIGTERM, wait; returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("%s did not exit after SIGTERM:\n%s" % (self.tag, self.log_text()))
-        self._release()
-        return rc
-
-    def kill9(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc is not None:
-            self.proc.wait()
-        self._release()
-
-    def _release(self):
-        _LIVE.discard(self)
-        if self._log:
-            self._log.close()
-            self._log = None
-
-    def cleanup(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
-        self._release()
-
-    def log_text(self, tail=60):
-        try:
-            with open(self.log_path, "rb") as f:
-                return "\n".join(f.read().decode("utf-8", "replace").splitlines()[-tail:])
-        except OSError:
-            return "(no log)"
+        return H.RunProcess.stop(self, timeout)
 
 
 def request(endpoint, req, timeout=TIMEOUT):
     """One control request and its decoded reply (fresh REQ socket)."""
-    s = CTX.socket(zmq.REQ)
-    s.setsockopt(zmq.LINGER, 0)
-    try:
-        s.connect(endpoint)
-        s.send(pack(req))
-        if not s.poll(int(timeout * 1000)):
-            raise TimeoutError("no reply to %r from %s" % (req, endpoint))
-        return unpack(s.recv())
-    finally:
-        s.close()
+    return H.request(endpoint, req, timeout)
 
 
 # ---- clients --------------------------------------------------------------

@@ -209,7 +209,124 @@ def _yaml(v):
     return json.dumps(v)
 
 
-class SinkProcess:
+def request(endpoint, req, timeout=TIMEOUT):
+    """One control request (a map) to endpoint and its decoded reply. A
+    fresh REQ socket each time, so a timeout never leaves a stuck socket."""
+    s = _CTX.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    try:
+        s.connect(endpoint)
+        s.send(pack(req))
+        if not s.poll(int(timeout * 1000)):
+            raise TimeoutError("no reply to %r from %s in %.0f s" % (req, endpoint, timeout))
+        return unpack(s.recv())
+    finally:
+        s.close()
+
+
+class RunProcess:
+    """One `swmrbus run CONFIG` process: start (waiting until its control
+    socket answers, when it has one), SIGTERM, kill -9, and a cleanup that
+    never leaks it. Its output goes to log_path."""
+
+    def __init__(self, config_path, log_path, control_ep=None, label="swmrbus run",
+                 run_args=()):
+        self.config_path = config_path
+        self.log_path = log_path
+        self.control_ep = control_ep
+        self.label = label
+        self.run_args = list(run_args)
+        self.proc = None
+        self.returncode = None
+        self._log = None
+
+    def _preexec(self):
+        _die_with_parent()
+
+    def start(self, timeout=TIMEOUT):
+        """Starts the process and waits until its control socket answers."""
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [BIN, "run", self.config_path] + self.run_args,
+            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+            preexec_fn=self._preexec, close_fds=True)
+        _LIVE.add(self)
+        if self.control_ep:
+            deadline = time.monotonic() + timeout
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError("%s exited with %s before answering:\n%s"
+                                         % (self.label, self.proc.returncode, self.log_text()))
+                try:
+                    if request(self.control_ep, {"cmd": "status"}, timeout=1.0).get("ok"):
+                        break
+                except TimeoutError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise AssertionError("%s: the control socket did not answer in %.0f s:\n%s"
+                                         % (self.label, timeout, self.log_text()))
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=TIMEOUT):
+        """SIGTERM; waits for the exit and returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.returncode = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("%s did not exit within %.0f s of SIGTERM:\n%s"
+                                 % (self.label, timeout, self.log_text()))
+        self._release()
+        return self.returncode
+
+    def stop_ok(self):
+        """SIGTERM and assert exit code 0."""
+        rc = self.stop()
+        if rc != 0:
+            raise AssertionError("%s exited with %s after SIGTERM:\n%s"
+                                 % (self.label, rc, self.log_text()))
+
+    def kill9(self):
+        """SIGKILL (a crash) and reap."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc is not None:
+            self.returncode = self.proc.wait()
+        self._release()
+
+    def _release(self):
+        _LIVE.discard(self)
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def cleanup(self):
+        """Kills the process if it still runs (no leak even on failure)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                pass
+        self._release()
+
+    def log_text(self, tail=80):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(lines[-tail:])
+
+
+class SinkProcess(RunProcess):
     """One `swmrbus run` process with one sink component.
 
     Endpoints are ipc:// sockets inside the sink's own temp dir unless
@@ -271,13 +388,10 @@ class SinkProcess:
         self.config_path = os.path.join(self.tmp, "sink.yaml")
         with open(self.config_path, "w") as f:
             f.write(self.config_text)
-        self.log_path = os.path.join(self.tmp, "sink.log")
         self.rlimit_fsize = rlimit_fsize
-        self.log_level = log_level
-        self.proc = None
-        self.returncode = None
-
-    # -- life cycle --
+        RunProcess.__init__(self, self.config_path, os.path.join(self.tmp, "sink.log"),
+                            self.control_ep, label="sink (swmrbus run)",
+                            run_args=["--log-level", log_level])
 
     def _preexec(self):
         _die_with_parent()
@@ -285,104 +399,12 @@ class SinkProcess:
             import resource
             resource.setrlimit(resource.RLIMIT_FSIZE, (self.rlimit_fsize, self.rlimit_fsize))
 
-    def start(self, timeout=TIMEOUT):
-        """Starts the process and waits until its control socket answers."""
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [BIN, "run", self.config_path, "--log-level", self.log_level],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            preexec_fn=self._preexec, close_fds=True)
-        _LIVE.add(self)
-        if self.control_ep:
-            deadline = time.monotonic() + timeout
-            while True:
-                if self.proc.poll() is not None:
-                    raise AssertionError("swmrbus run exited with %s before answering:\n%s"
-                                         % (self.proc.returncode, self.log_text()))
-                try:
-                    st = self.request({"cmd": "status"}, timeout=1.0)
-                    if st.get("ok"):
-                        break
-                except TimeoutError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise AssertionError("sink's control socket did not answer in %.0f s:\n%s"
-                                         % (timeout, self.log_text()))
-        return self
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=TIMEOUT):
-        """SIGTERM; waits for the exit and returns the exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.returncode = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("sink did not exit within %.0f s of SIGTERM:\n%s"
-                                 % (timeout, self.log_text()))
-        self._release()
-        return self.returncode
-
-    def stop_ok(self):
-        """SIGTERM and assert exit code 0."""
-        rc = self.stop()
-        if rc != 0:
-            raise AssertionError("swmrbus run exited with %s after SIGTERM:\n%s"
-                                 % (rc, self.log_text()))
-
-    def kill9(self):
-        """SIGKILL (a crash) and reap."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc is not None:
-            self.returncode = self.proc.wait()
-        self._release()
-
-    def _release(self):
-        _LIVE.discard(self)
-        if getattr(self, "_log", None):
-            self._log.close()
-            self._log = None
-
-    def cleanup(self):
-        """Kills the process if it still runs (no leak even on failure)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                pass
-        self._release()
-
-    def log_text(self, tail=80):
-        try:
-            with open(self.log_path, "rb") as f:
-                lines = f.read().decode("utf-8", "replace").splitlines()
-        except OSError:
-            return "(no log)"
-        return "\n".join(lines[-tail:])
 
     # -- control --
 
     def request(self, req, timeout=TIMEOUT):
-        """One control request (a map) and its decoded reply. A fresh REQ
-        socket each time, so a timeout never leaves a stuck socket."""
-        s = _CTX.socket(zmq.REQ)
-        s.setsockopt(zmq.LINGER, 0)
-        try:
-            s.connect(self.control_ep)
-            s.send(pack(req))
-            if not s.poll(int(timeout * 1000)):
-                raise TimeoutError("no reply to %r in %.0f s" % (req, timeout))
-            return unpack(s.recv())
-        finally:
-            s.close()
+        """One control request (a map) and its decoded reply."""
+        return request(self.control_ep, req, timeout)
 
     def request_raw(self, parts, timeout=TIMEOUT):
         """A control request from raw bytes (a list of parts)."""
