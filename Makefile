@@ -7,7 +7,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
-       libmsgpack-dev libcyaml-dev libcmocka-dev hdf5-filter-plugin bitshuffle \
+       libmsgpack-dev libcyaml-dev libyaml-dev libcmocka-dev hdf5-filter-plugin bitshuffle \
        python3-h5py python3-zmq python3-msgpack python3-numpy
 FUZZ_DEBS = clang libclang-rt-14-dev
 

@@ -8,9 +8,10 @@
 #include <zmq.h>
 
 #include "names.h"
-#include "notify.h"
 #include "sink_internal.h"
 #include "swmrbus/log.h"
+#include "swmrbus/loop.h"
+#include "swmrbus/notify.h"
 #include "writer.h"
 
 #define MS_NS 1000000ull
@@ -43,7 +44,7 @@ typedef struct core {
     uint64_t closed_ids[CLOSED_IDS];   /* a ring of the last closed ids */
     bool closed_valid[CLOSED_IDS];     /* false: forgotten (reopened) */
     size_t n_closed, closed_head;
-    swmrbus__notifier nt;
+    swmrbus_notifier *nt;
     char err[1024];
     /* progress line */
     uint64_t last_status_ns, frames_since, bytes_since, total_frames;
@@ -92,16 +93,15 @@ static void reject(core *c, series *s, swmrbus_reason r, bool has_series, uint64
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     swmrbus__stats_reject(&c->sk->stats, s ? s->st : NULL, r);
-    swmrbus__notify_error(&c->nt, r, has_series, id, s ? s->path : NULL, text);
+    swmrbus_notifier_error(c->nt, r, has_series, id, s ? s->path : NULL, text);
 }
 
-static void note_of(const series *s, const swmrbus__flush_info *fi, swmrbus__series_note *n)
+/* Publishes open / flushed / closed for s with the figures of fi. */
+static void notify_series(core *c, const series *s, swmrbus_topic topic,
+                          const swmrbus__flush_info *fi)
 {
-    n->series = s->id;
-    n->file = s->path;
-    n->frames = fi->frames;
-    n->written = fi->written;
-    n->complete = fi->complete;
+    swmrbus_notifier_series(c->nt, topic, s->id, s->path, fi->frames, fi->written,
+                            fi->complete);
 }
 
 static void update_stats(core *c, series *s, const swmrbus__flush_info *fi, bool flushed)
@@ -134,9 +134,7 @@ static void fail_series(core *c, series *s, swmrbus_err rc, const char *why)
     s->state = SWMRBUS__FAILED;
     s->first_unflushed_ns = 0;
     update_stats(c, s, &fi, false);
-    swmrbus__series_note n;
-    note_of(s, &fi, &n);
-    swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_CLOSED, &n);
+    notify_series(c, s, SWMRBUS_NOTICE_CLOSED, &fi);
     swmrbus_log(SWMRBUS_LOG_ERROR, c->name, "series %" PRIu64 " failed; %s keeps %" PRIu64
                 " notified frames", s->id, s->path, fi.frames);
 }
@@ -157,9 +155,7 @@ static void flush_series(core *c, series *s)
     s->notified_frames = fi.frames;
     s->notified_complete = fi.complete;
     c->latest_n = fi.frames;
-    swmrbus__series_note n;
-    note_of(s, &fi, &n);
-    swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_FLUSHED, &n);
+    notify_series(c, s, SWMRBUS_NOTICE_FLUSHED, &fi);
 }
 
 static void close_series(core *c, series *s, const char *why)
@@ -171,9 +167,7 @@ static void close_series(core *c, series *s, const char *why)
             reject(c, s, SWMRBUS_R_IO, true, s->id, "closing %s: %s", s->path, c->err);
         s->state = SWMRBUS__CLOSED;
         update_stats(c, s, &fi, false);
-        swmrbus__series_note n;
-        note_of(s, &fi, &n);
-        swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_CLOSED, &n);
+        notify_series(c, s, SWMRBUS_NOTICE_CLOSED, &fi);
         swmrbus_log(SWMRBUS_LOG_INFO, c->name,
                     "series %" PRIu64 " closed (%s): %s, %" PRIu64 " frames, %" PRIu64
                     " written, %" PRIu64 " gaps",
@@ -264,9 +258,7 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     c->files_opened++;
     swmrbus__flush_info zero = {0};
     update_stats(c, s, &zero, false);
-    swmrbus__series_note n;
-    note_of(s, &zero, &n);
-    swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_OPEN, &n);
+    notify_series(c, s, SWMRBUS_NOTICE_OPEN, &zero);
     char shape[64];
     int k = 0;
     for (uint32_t i = 0; i < h->format.ndim; i++)
@@ -421,10 +413,13 @@ static void close_all(core *c, const char *why)
         if (c->slots[i].used) close_series(c, &c->slots[i], why);
 }
 
-/* Runs the timers; returns ms until the next one is due (-1: none). */
-static long timers(core *c, uint64_t now)
+/* Runs the timers (the writer loop's work handler); returns the monotonic
+ * ns when the next one is due. */
+static uint64_t timers(swmrbus_loop *loop, uint64_t now, void *user)
 {
-    uint64_t next = swmrbus__notify_tick(&c->nt, now);
+    core *c = user;
+    (void)loop;
+    uint64_t next = swmrbus_notifier_tick(c->nt, now);
     for (size_t i = 0; i < c->n_slots; i++) {
         series *s = &c->slots[i];
         if (!s->used) continue;
@@ -467,12 +462,12 @@ static long timers(core *c, uint64_t now)
         c->frames_since = c->bytes_since = 0;
         c->last_status_ns = now;
     }
-    if (next == UINT64_MAX) return STATUS_EVERY_NS / MS_NS;
-    return (long)(next / MS_NS) + 1;
+    if (next > STATUS_EVERY_NS) next = STATUS_EVERY_NS;
+    return now + next;
 }
 
 /* Takes one item from the hand-off; false when none is waiting. */
-static bool handle_item(core *c, bool *stop)
+static bool handle_item(core *c, swmrbus_loop *loop)
 {
     swmrbus__sink *sk = c->sk;
     zmq_msg_t parts[3];
@@ -523,13 +518,22 @@ static bool handle_item(core *c, bool *stop)
         break;
     }
     case SWMRBUS__ITEM_STOP:
-        *stop = true;
+        swmrbus_loop_end(loop);
         break;
     }
     atomic_fetch_sub(&sk->queue_bytes, it.queued);
 out:
     for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
     return true;
+}
+
+/* The hand-off has items: take a batch before the timers run again. */
+static int on_items(swmrbus_loop *loop, void *socket, short revents, void *user)
+{
+    (void)socket;
+    (void)revents;
+    for (int k = 0; k < 256 && handle_item(user, loop); k++) {}
+    return 0;
 }
 
 void *swmrbus__core_main(void *arg)
@@ -539,33 +543,27 @@ void *swmrbus__core_main(void *arg)
     c.sk = sk;
     c.cfg = sk->cfg;
     c.name = sk->name;
+    c.nt = sk->nt;
     c.n_slots = (size_t)sk->cfg->limits.max_open_series;
     c.slots = calloc(c.n_slots, sizeof *c.slots);
-    swmrbus__notifier_init(&c.nt, sk->notify, sk->name);
     c.last_status_ns = swmrbus_mono_ns();
-    bool stop = false;
     if (!c.slots) {
         swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "out of memory for the series table");
         c.n_slots = 0;
     }
-    while (!stop) {
-        long timeout = timers(&c, swmrbus_mono_ns());
-        zmq_pollitem_t pi = {sk->pair_wx, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&pi, 1, timeout);
-        if (rc < 0 && zmq_errno() != EINTR) {
-            swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "writer poll: %s", zmq_strerror(zmq_errno()));
-            break;
-        }
-        /* Take a batch before looking at the timers again. */
-        for (int k = 0; rc > 0 && k < 256 && !stop; k++)
-            if (!handle_item(&c, &stop)) break;
+    /* The writer's loop ends at the STOP item the receive thread sends
+     * last (it has no stop handler of its own: stop() reaches the receive
+     * thread's loop). */
+    if (swmrbus_loop_add(sk->writer_loop, sk->pair_wx, ZMQ_POLLIN, on_items, &c) ==
+        SWMRBUS_OK) {
+        swmrbus_loop_set_work(sk->writer_loop, timers, &c);
+        swmrbus_loop_run(sk->writer_loop);
     }
     close_all(&c, "shutdown");
     swmrbus_log(SWMRBUS_LOG_INFO, c.name,
                 "writer done: %" PRIu64 " frames written, %" PRIu64 " files, %" PRIu64
                 " notifications",
-                c.total_frames, c.files_opened, c.nt.published);
-    swmrbus__notifier_fini(&c.nt);
+                c.total_frames, c.files_opened, swmrbus_notifier_published(c.nt));
     free(c.slots);
     return NULL;
 }

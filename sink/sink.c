@@ -5,22 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include "sink_internal.h"
 #include "swmrbus/log.h"
 #include "swmrbus/socket.h"
 #include "swmrbus/sink.h"
+#include "swmrbus/stream.h"
 #include "writer.h"
 
 #define RECV_BATCH 256
 #define MSG_OVERHEAD 64 /* bytes ZeroMQ allocates per queued message part, about */
 #define DRAIN_MAX 100000          /* messages still taken from the input at stop */
 #define DRAIN_NS 10000000000ull   /* ... for at most 10 s */
+#define FULL_RETRY_NS 5000000ull  /* queue full: look again this soon */
 
 /* mkdir -p */
 static int make_dirs(const char *path)
@@ -37,6 +37,10 @@ static int make_dirs(const char *path)
 }
 
 static void sink_destroy(void **self);
+static int on_input(swmrbus_loop *loop, void *socket, short revents, void *user);
+static uint64_t on_tick(swmrbus_loop *loop, uint64_t now, void *user);
+static swmrbus_err on_request(const swmrbus_request *rq, swmrbus_buf *reply, char *why,
+                              size_t whylen, void *user);
 
 static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, char *err,
                                size_t errlen)
@@ -47,7 +51,6 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
     if (!sk) return SWMRBUS_ENOMEM;
     sk->cfg = cfg;
     sk->name = cfg->name;
-    sk->stop_fd = -1;
     if (!cfg->dir || !cfg->in.present || cfg->limits.max_open_series == 0) {
         snprintf(err, errlen, "a sink needs dir and in");
         rc = SWMRBUS_ECONFIG;
@@ -62,10 +65,9 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         rc = SWMRBUS_ENOMEM;
         goto out;
     }
-    sk->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (sk->stop_fd < 0) {
-        snprintf(err, errlen, "eventfd: %s", strerror(errno));
-        rc = SWMRBUS_EIO;
+    if ((rc = swmrbus_loop_create(cfg->name, "sink", &sk->loop)) != SWMRBUS_OK ||
+        (rc = swmrbus_loop_create(cfg->name, "sink-writer", &sk->writer_loop)) != SWMRBUS_OK) {
+        snprintf(err, errlen, "loop: %s", swmrbus_strerror(rc));
         goto out;
     }
     /* ZeroMQ drops a message over this size before allocating it (the
@@ -88,6 +90,7 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
                                  errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
+    if ((rc = swmrbus_notifier_create(sk->notify, cfg->name, &sk->nt)) != SWMRBUS_OK) goto out;
     if (cfg->control.present) {
         const swmrbus_socket_opts o = {.name = "control"};
         rc = swmrbus_socket_open(args->zmq_ctx, ZMQ_REP, &cfg->control, &o, &sk->control, err,
@@ -115,6 +118,11 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         rc = SWMRBUS_EZMQ;
         goto out;
     }
+    if ((rc = swmrbus_loop_add(sk->loop, sk->in, ZMQ_POLLIN, on_input, sk)) != SWMRBUS_OK ||
+        (rc = swmrbus_loop_control(sk->loop, sk->control, on_request, sk,
+                                   (size_t)cfg->limits.max_header_bytes)) != SWMRBUS_OK)
+        goto out;
+    swmrbus_loop_set_work(sk->loop, on_tick, sk);
     swmrbus_log(SWMRBUS_LOG_INFO, cfg->name, "sink ready: in %s (%s, %s), files in %s",
                 cfg->in.endpoints[0], swmrbus_pattern_name(cfg->in.pattern),
                 cfg->in.bind ? "bind" : "connect", sk->dir);
@@ -135,20 +143,15 @@ static void sink_destroy(void **self)
     void *socks[] = {sk->in, sk->control, sk->notify, sk->pair_rx, sk->pair_wx};
     for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
         if (socks[i]) zmq_close(socks[i]);
-    if (sk->stop_fd >= 0) close(sk->stop_fd);
+    swmrbus_notifier_destroy(&sk->nt);
+    swmrbus_loop_destroy(&sk->loop);
+    swmrbus_loop_destroy(&sk->writer_loop);
     swmrbus__stats_destroy(&sk->stats);
     free(sk);
     *self = NULL;
 }
 
-static void sink_stop(void *self)
-{
-    swmrbus__sink *sk = self;
-    atomic_store(&sk->stopping, true);
-    uint64_t one = 1;
-    ssize_t w = write(sk->stop_fd, &one, sizeof one);
-    (void)w;
-}
+static void sink_stop(void *self) { swmrbus_loop_stop(((swmrbus__sink *)self)->loop); }
 
 /* Sends an item (and moves the given message parts) to the writer. */
 static void hand_off(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *part1, zmq_msg_t *part2)
@@ -163,17 +166,14 @@ static void hand_off(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *part1, zmq
     if (part2) zmq_msg_send(part2, sk->pair_rx, 0);
 }
 
-static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, const swmrbus_header *h,
-                      const char *why)
+static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, uint64_t series, const char *why)
 {
     swmrbus__item it;
     memset(&it, 0, sizeof it);
     it.kind = SWMRBUS__ITEM_REJECT;
     it.reason = r;
-    if (h) {
-        it.has_series = true;
-        it.series = h->series;
-    }
+    it.has_series = series != 0;
+    it.series = series;
     zmq_msg_t text;
     zmq_msg_init_size(&text, strlen(why) + 1);
     memcpy(zmq_msg_data(&text), why, strlen(why) + 1);
@@ -185,112 +185,79 @@ static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, const swmrbus_header 
  * Returns false when nothing could be received. */
 static bool receive_one(swmrbus__sink *sk, int flags)
 {
-    zmq_msg_t hdr, payload;
-    zmq_msg_init(&hdr);
-    if (zmq_msg_recv(&hdr, sk->in, flags) < 0) {
-        zmq_msg_close(&hdr);
-        return false;
-    }
-    int parts = 1;
-    bool has_payload = false;
-    zmq_msg_init(&payload);
-    if (zmq_msg_more(&hdr)) {
-        zmq_msg_recv(&payload, sk->in, 0);
-        has_payload = true;
-        parts++;
-        zmq_msg_t extra;
-        zmq_msg_init(&extra);
-        bool more = zmq_msg_more(&payload);
-        while (more && zmq_msg_recv(&extra, sk->in, 0) >= 0) {
-            parts++;
-            more = zmq_msg_more(&extra);
-        }
-        zmq_msg_close(&extra);
+    swmrbus_frame_msg m;
+    swmrbus_reason reason;
+    char why[240];
+    swmrbus_err rc = swmrbus_frame_recv(sk->in, flags, &sk->cfg->limits, &m, &reason, why,
+                                        sizeof why);
+    if (rc == SWMRBUS_EAGAIN) return false;
+    if (rc != SWMRBUS_OK) {
+        /* m.h.series is set when the message had a valid one. */
+        reject_rx(sk, reason, m.h.series, why);
+        return true;
     }
     swmrbus__item it;
     memset(&it, 0, sizeof it);
     it.kind = SWMRBUS__ITEM_MSG;
-    char why[240];
-    swmrbus_reason reason;
-    if (swmrbus_header_decode(zmq_msg_data(&hdr), zmq_msg_size(&hdr), &sk->cfg->limits, &it.h,
-                              &reason, why, sizeof why) != SWMRBUS_OK) {
-        /* The decoder leaves series set when the message had a valid one. */
-        reject_rx(sk, reason, it.h.series ? &it.h : NULL, why);
-    } else if (parts != (it.h.type == SWMRBUS_MSG_FRAME ? 2 : 1)) {
-        snprintf(why, sizeof why, "%s message with %d parts (a frame has 2: header, payload; "
-                 "start and end have 1)", it.h.type == SWMRBUS_MSG_FRAME ? "frame" :
-                 it.h.type == SWMRBUS_MSG_START ? "start" : "end", parts);
-        reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, &it.h, why);
-    } else {
-        it.hdr_base = zmq_msg_data(&hdr);
-        it.has_payload = has_payload;
-        hand_off(sk, &it, &hdr, has_payload ? &payload : NULL);
-    }
-    zmq_msg_close(&payload);
-    zmq_msg_close(&hdr);
+    it.h = m.h;
+    it.hdr_base = zmq_msg_data(&m.header);
+    it.has_payload = m.has_payload;
+    hand_off(sk, &it, &m.header, m.has_payload ? &m.payload : NULL);
+    swmrbus_frame_msg_close(&m);
     return true;
 }
 
-static void reply(swmrbus__sink *sk, bool ok, const char *error)
+static bool queue_full(const swmrbus__sink *sk)
 {
-    char buf[300];
-    size_t n = 0;
-    /* {ok: bool[, error: str]} by hand: two keys at most. */
-    buf[n++] = (char)(ok ? 0x81 : 0x82);
-    buf[n++] = (char)0xa2;
-    memcpy(buf + n, "ok", 2);
-    n += 2;
-    buf[n++] = (char)(ok ? 0xc3 : 0xc2);
-    if (!ok) {
-        size_t el = strlen(error);
-        if (el > 255) el = 255;
-        buf[n++] = (char)0xa5;
-        memcpy(buf + n, "error", 5);
-        n += 5;
-        buf[n++] = (char)0xd9;
-        buf[n++] = (char)el;
-        memcpy(buf + n, error, el);
-        n += el;
-    }
-    zmq_send(sk->control, buf, n, 0);
+    return atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes;
 }
 
-static void control_one(swmrbus__sink *sk, swmrbus_buf *out)
+static int on_input(swmrbus_loop *loop, void *socket, short revents, void *user)
 {
-    zmq_msg_t req;
-    zmq_msg_init(&req);
-    if (zmq_msg_recv(&req, sk->control, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&req);
-        return;
+    swmrbus__sink *sk = user;
+    (void)socket;
+    (void)revents;
+    for (int k = 0; k < RECV_BATCH && receive_one(sk, ZMQ_DONTWAIT); k++)
+        if (queue_full(sk)) break;
+    /* When the queue is full, stop reading (the sender's HWM pushes back)
+     * and look again soon (on_tick). */
+    if (queue_full(sk)) swmrbus_loop_set_events(loop, sk->in, 0);
+    return 0;
+}
+
+static uint64_t on_tick(swmrbus_loop *loop, uint64_t now, void *user)
+{
+    swmrbus__sink *sk = user;
+    if (!queue_full(sk)) {
+        swmrbus_loop_set_events(loop, sk->in, ZMQ_POLLIN);
+        return SWMRBUS_LOOP_IDLE;
     }
-    bool multipart = zmq_msg_more(&req);
-    while (zmq_msg_more(&req)) zmq_msg_recv(&req, sk->control, 0);
-    swmrbus_request rq;
-    char why[240];
-    if (multipart) {
-        reply(sk, false, "a request is one msgpack map in one part");
-    } else if (swmrbus_request_decode(zmq_msg_data(&req), zmq_msg_size(&req),
-                                      (size_t)sk->cfg->limits.max_header_bytes, &rq, why,
-                                      sizeof why) != SWMRBUS_OK) {
-        reply(sk, false, why);
-    } else if (rq.cmd == SWMRBUS_CMD_STATUS) {
-        if (swmrbus__stats_encode(&sk->stats, sk->name, "sink", out))
-            zmq_send(sk->control, out->data, out->len, 0);
-        else
-            reply(sk, false, "out of memory");
-    } else {
-        swmrbus__item it;
-        memset(&it, 0, sizeof it);
-        it.kind = SWMRBUS__ITEM_CMD;
-        it.req = rq;
-        hand_off(sk, &it, NULL, NULL);
-        swmrbus__ack ack = {0};
-        /* The writer answers every command, after the items before it. */
-        if (zmq_recv(sk->pair_rx, &ack, sizeof ack, 0) != (int)sizeof ack)
-            snprintf(ack.error, sizeof ack.error, "no answer from the writer");
-        reply(sk, ack.ok, ack.error);
+    return now + FULL_RETRY_NS;
+}
+
+static swmrbus_err on_request(const swmrbus_request *rq, swmrbus_buf *reply, char *why,
+                              size_t whylen, void *user)
+{
+    swmrbus__sink *sk = user;
+    if (rq->cmd == SWMRBUS_CMD_STATUS) {
+        if (swmrbus__stats_encode(&sk->stats, sk->name, "sink", reply)) return SWMRBUS_OK;
+        snprintf(why, whylen, "out of memory");
+        return SWMRBUS_ENOMEM;
     }
-    zmq_msg_close(&req);
+    swmrbus__item it;
+    memset(&it, 0, sizeof it);
+    it.kind = SWMRBUS__ITEM_CMD;
+    it.req = *rq;
+    hand_off(sk, &it, NULL, NULL);
+    swmrbus__ack ack = {0};
+    /* The writer answers every command, after the items before it. */
+    if (zmq_recv(sk->pair_rx, &ack, sizeof ack, 0) != (int)sizeof ack) {
+        snprintf(why, whylen, "no answer from the writer");
+        return SWMRBUS_ESTATE;
+    }
+    if (ack.ok) return SWMRBUS_OK;
+    snprintf(why, whylen, "%.*s", (int)sizeof ack.error, ack.error);
+    return SWMRBUS_ENOTFOUND;
 }
 
 static swmrbus_err sink_run(void *self)
@@ -298,32 +265,12 @@ static swmrbus_err sink_run(void *self)
     swmrbus__sink *sk = self;
     pthread_t writer;
     if (pthread_create(&writer, NULL, swmrbus__core_main, sk) != 0) return SWMRBUS_ENOMEM;
-    swmrbus_buf out = {0};
-    /* Poll only the sockets that exist (a NULL socket would be fd 0). */
-    zmq_pollitem_t pi[3] = {{NULL, sk->stop_fd, ZMQ_POLLIN, 0}, {sk->in, 0, ZMQ_POLLIN, 0}};
-    int n_pi = 2;
-    if (sk->control) pi[n_pi++] = (zmq_pollitem_t){sk->control, 0, ZMQ_POLLIN, 0};
-    while (!atomic_load(&sk->stopping)) {
-        bool full = atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes;
-        /* When the queue is full, stop reading (the sender's HWM pushes
-         * back) and look again soon. */
-        pi[1].events = (short)(full ? 0 : ZMQ_POLLIN);
-        int rc = zmq_poll(pi, n_pi, full ? 5 : 1000);
-        if (rc < 0) {
-            if (zmq_errno() == EINTR) continue;
-            swmrbus_log(SWMRBUS_LOG_ERROR, sk->name, "poll: %s", zmq_strerror(zmq_errno()));
-            break;
-        }
-        if (n_pi > 2 && (pi[2].revents & ZMQ_POLLIN)) control_one(sk, &out);
-        if (pi[1].revents & ZMQ_POLLIN)
-            for (int k = 0; k < RECV_BATCH && receive_one(sk, ZMQ_DONTWAIT); k++)
-                if (atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes) break;
-    }
+    swmrbus_err rc = swmrbus_loop_run(sk->loop);
     /* Take what already arrived, then let the writer close every file. */
     /* (still within max_queue_bytes: wait for the writer when it is full) */
     uint64_t until = swmrbus_mono_ns() + DRAIN_NS;
     for (int k = 0; k < DRAIN_MAX && swmrbus_mono_ns() < until;) {
-        if (atomic_load(&sk->queue_bytes) >= sk->cfg->limits.max_queue_bytes) {
+        if (queue_full(sk)) {
             struct timespec ms = {0, 1000000L};
             nanosleep(&ms, NULL);
             continue;
@@ -336,8 +283,7 @@ static swmrbus_err sink_run(void *self)
     it.kind = SWMRBUS__ITEM_STOP;
     hand_off(sk, &it, NULL, NULL);
     pthread_join(writer, NULL);
-    swmrbus_buf_free(&out);
-    return SWMRBUS_OK;
+    return rc;
 }
 
 static const swmrbus_component_vtable sink_vtable = {
@@ -351,4 +297,3 @@ static const swmrbus_component_vtable sink_vtable = {
 };
 
 const swmrbus_component_vtable *swmrbus_sink_component(void) { return &sink_vtable; }
-

@@ -16,6 +16,8 @@
 #include "stats.h"
 #include "swmrbus/clock.h"
 #include "swmrbus/config.h"
+#include "swmrbus/loop.h"
+#include "swmrbus/notify.h"
 #include "swmrbus/wire.h"
 
 typedef enum swmrbus__item_kind {
@@ -53,8 +55,9 @@ typedef struct swmrbus__sink {
     void *notify;      /* PUB or NULL: writer thread */
     void *pair_rx;     /* receive thread's end of the hand-off */
     void *pair_wx;     /* writer thread's end */
-    int stop_fd;       /* eventfd; stop() writes it */
-    atomic_bool stopping;
+    swmrbus_loop *loop;        /* the receive thread's (stop() ends it) */
+    swmrbus_loop *writer_loop; /* the writer thread's (ends at the STOP item) */
+    swmrbus_notifier *nt;      /* notifications on notify: writer thread */
     _Atomic uint64_t queue_bytes;
     swmrbus__stats stats;
     char dir[PATH_MAX]; /* canonical absolute data directory */

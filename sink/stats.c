@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pack.h"
+#include "swmrbus/pack.h"
 #include "sink_internal.h"
 #include "stats.h"
 
@@ -86,44 +86,44 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
     msgpack_pack_map(&pk, 7);
-    swmrbus__pack_str(&pk, "ok");
+    swmrbus_pack_cstr(&pk, "ok");
     msgpack_pack_true(&pk);
-    swmrbus__pack_str(&pk, "name");
-    swmrbus__pack_str(&pk, name);
-    swmrbus__pack_str(&pk, "kind");
-    swmrbus__pack_str(&pk, kind);
-    swmrbus__pack_str(&pk, "uptime_s");
+    swmrbus_pack_cstr(&pk, "name");
+    swmrbus_pack_cstr(&pk, name);
+    swmrbus_pack_cstr(&pk, "kind");
+    swmrbus_pack_cstr(&pk, kind);
+    swmrbus_pack_cstr(&pk, "uptime_s");
     msgpack_pack_double(&pk, (double)(swmrbus_mono_ns() - s->start_ns) / 1e9);
-    swmrbus__pack_str(&pk, "series");
+    swmrbus_pack_cstr(&pk, "series");
     msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < s->cap; i++) {
         const swmrbus__series_stats *e = &s->ents[i];
         if (!e->used) continue;
         msgpack_pack_map(&pk, e->last_flush_t ? 15 : 14);
-        swmrbus__pack_str(&pk, "series"); msgpack_pack_uint64(&pk, e->series);
-        swmrbus__pack_str(&pk, "file"); swmrbus__pack_str(&pk, e->file);
-        swmrbus__pack_str(&pk, "received"); msgpack_pack_uint64(&pk, e->received);
-        swmrbus__pack_str(&pk, "written"); msgpack_pack_uint64(&pk, e->written);
-        swmrbus__pack_str(&pk, "gaps"); msgpack_pack_uint64(&pk, e->gaps);
-        swmrbus__pack_str(&pk, "duplicates"); msgpack_pack_uint64(&pk, e->duplicates);
-        swmrbus__pack_str(&pk, "restarts"); msgpack_pack_uint64(&pk, e->restarts);
-        swmrbus__pack_str(&pk, "rejected"); swmrbus__pack_rejected(&pk, e->rejected);
-        swmrbus__pack_str(&pk, "bytes"); msgpack_pack_uint64(&pk, e->bytes);
-        swmrbus__pack_str(&pk, "flushes"); msgpack_pack_uint64(&pk, e->flushes);
-        swmrbus__pack_str(&pk, "frames"); msgpack_pack_uint64(&pk, e->frames);
-        swmrbus__pack_str(&pk, "complete"); msgpack_pack_uint64(&pk, e->complete);
-        swmrbus__pack_str(&pk, "state"); swmrbus__pack_str(&pk, swmrbus__state_name(e->state));
-        swmrbus__pack_str(&pk, "dataset"); swmrbus__pack_str(&pk, SWMRBUS_DATASET_PATH);
+        swmrbus_pack_cstr(&pk, "series"); msgpack_pack_uint64(&pk, e->series);
+        swmrbus_pack_cstr(&pk, "file"); swmrbus_pack_cstr(&pk, e->file);
+        swmrbus_pack_cstr(&pk, "received"); msgpack_pack_uint64(&pk, e->received);
+        swmrbus_pack_cstr(&pk, "written"); msgpack_pack_uint64(&pk, e->written);
+        swmrbus_pack_cstr(&pk, "gaps"); msgpack_pack_uint64(&pk, e->gaps);
+        swmrbus_pack_cstr(&pk, "duplicates"); msgpack_pack_uint64(&pk, e->duplicates);
+        swmrbus_pack_cstr(&pk, "restarts"); msgpack_pack_uint64(&pk, e->restarts);
+        swmrbus_pack_cstr(&pk, "rejected"); swmrbus_pack_rejected(&pk, e->rejected);
+        swmrbus_pack_cstr(&pk, "bytes"); msgpack_pack_uint64(&pk, e->bytes);
+        swmrbus_pack_cstr(&pk, "flushes"); msgpack_pack_uint64(&pk, e->flushes);
+        swmrbus_pack_cstr(&pk, "frames"); msgpack_pack_uint64(&pk, e->frames);
+        swmrbus_pack_cstr(&pk, "complete"); msgpack_pack_uint64(&pk, e->complete);
+        swmrbus_pack_cstr(&pk, "state"); swmrbus_pack_cstr(&pk, swmrbus__state_name(e->state));
+        swmrbus_pack_cstr(&pk, "dataset"); swmrbus_pack_cstr(&pk, SWMRBUS_DATASET_PATH);
         if (e->last_flush_t) {
-            swmrbus__pack_str(&pk, "last_flush_t");
+            swmrbus_pack_cstr(&pk, "last_flush_t");
             msgpack_pack_uint64(&pk, e->last_flush_t);
         }
     }
-    swmrbus__pack_str(&pk, "rejected");
-    swmrbus__pack_rejected(&pk, s->rejected);
+    swmrbus_pack_cstr(&pk, "rejected");
+    swmrbus_pack_rejected(&pk, s->rejected);
     uint64_t total = 0;
     for (int i = 0; i < SWMRBUS_R_COUNT; i++) total += s->rejected[i];
-    swmrbus__pack_str(&pk, "rejected_total");
+    swmrbus_pack_cstr(&pk, "rejected_total");
     msgpack_pack_uint64(&pk, total);
     pthread_mutex_unlock(&s->mu);
     return out->data != NULL;

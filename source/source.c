@@ -7,15 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #include "h5util.h"
-#include "pack.h"
+#include "swmrbus/pack.h"
 #include "source_internal.h"
 #include "swmrbus/log.h"
+#include "swmrbus/pack.h"
 #include "swmrbus/socket.h"
 #include "swmrbus/source.h"
 
@@ -28,6 +28,12 @@
 /* ---- create / destroy / stop ------------------------------------------------ */
 
 static void source_destroy(void **self);
+static int on_notices(swmrbus_loop *loop, void *socket, short revents, void *user);
+static int on_room(swmrbus_loop *loop, void *socket, short revents, void *user);
+static uint64_t on_work(swmrbus_loop *loop, uint64_t now, void *user);
+static void on_stop(swmrbus_loop *loop, void *user);
+static swmrbus_err on_request(const swmrbus_request *rq, swmrbus_buf *reply, char *why,
+                              size_t whylen, void *user);
 
 static swmrbus_err source_create(const swmrbus_component_args *args, void **self, char *err,
                                  size_t errlen)
@@ -38,9 +44,8 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
     if (!s) return SWMRBUS_ENOMEM;
     s->cfg = cfg;
     s->name = cfg->name;
-    s->stop_fd = -1;
     s->alt_next = 1ull << 32;
-    s->start_ns = s->last_tick_ns = swmrbus_mono_ns();
+    s->last_tick_ns = swmrbus_mono_ns();
     if (!cfg->in.present || cfg->limits.max_open_series == 0) {
         snprintf(err, errlen, "a source needs in (the notify endpoint(s) of a sink or source)");
         rc = SWMRBUS_ECONFIG;
@@ -61,9 +66,8 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         rc = SWMRBUS_ENOMEM;
         goto out;
     }
-    if ((s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "eventfd: %s", strerror(errno));
-        rc = SWMRBUS_EIO;
+    if ((rc = swmrbus_loop_create(cfg->name, "source", &s->loop)) != SWMRBUS_OK) {
+        snprintf(err, errlen, "loop: %s", swmrbus_strerror(rc));
         goto out;
     }
     /* Notifications are small: ZeroMQ drops anything far larger unread. */
@@ -95,6 +99,14 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
                                  errlen);
         if (rc != SWMRBUS_OK) goto out;
     }
+    if ((rc = swmrbus_notifier_create(s->notify, cfg->name, &s->nt)) != SWMRBUS_OK ||
+        (rc = swmrbus_loop_add(s->loop, s->in, ZMQ_POLLIN, on_notices, s)) != SWMRBUS_OK ||
+        (s->out && (rc = swmrbus_loop_add(s->loop, s->out, 0, on_room, s)) != SWMRBUS_OK) ||
+        (rc = swmrbus_loop_control(s->loop, s->control, on_request, s,
+                                   (size_t)cfg->limits.max_header_bytes)) != SWMRBUS_OK)
+        goto out;
+    swmrbus_loop_set_work(s->loop, on_work, s);
+    swmrbus_loop_on_stop(s->loop, on_stop, s);
     swmrbus_log(SWMRBUS_LOG_INFO, cfg->name, "source ready: notifications from %s%s, frames %s %s",
                 cfg->in.endpoints[0], cfg->in.n_endpoints > 1 ? " (and more)" : "",
                 cfg->out.present ? swmrbus_pattern_name(cfg->out.pattern) : "(no out)",
@@ -116,7 +128,8 @@ static void source_destroy(void **self)
     void *socks[] = {s->in, s->out, s->notify, s->control};
     for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
         if (socks[i]) zmq_close(socks[i]);
-    if (s->stop_fd >= 0) close(s->stop_fd);
+    swmrbus_notifier_destroy(&s->nt);
+    swmrbus_loop_destroy(&s->loop);
     if (s->slots) {
         for (size_t i = 0; i < s->n_slots; i++) {
             swmrbus__series *se = &s->slots[i];
@@ -130,27 +143,13 @@ static void source_destroy(void **self)
     }
     free(s->slots);
     swmrbus_buf_free(&s->hbuf);
-    swmrbus_buf_free(&s->rbuf);
     free(s);
     *self = NULL;
 }
 
-static void source_stop(void *self)
-{
-    swmrbus__source *s = self;
-    atomic_store(&s->stopping, true);
-    uint64_t one = 1;
-    ssize_t w = write(s->stop_fd, &one, sizeof one);
-    (void)w;
-}
+static void source_stop(void *self) { swmrbus_loop_stop(((swmrbus__source *)self)->loop); }
 
 /* ---- control ------------------------------------------------------------------ */
-
-static void pack_kv_u64(msgpack_packer *pk, const char *k, uint64_t v)
-{
-    swmrbus__pack_str(pk, k);
-    msgpack_pack_uint64(pk, v);
-}
 
 static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
 {
@@ -161,124 +160,84 @@ static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
     size_t n = 0, np = 0;
     for (size_t i = 0; i < s->n_slots; i++) n += s->slots[i].used;
     for (size_t i = 0; i < SWMRBUS__PUBLISHERS; i++) np += s->pubs[i].used;
-    msgpack_pack_map(&pk, 17); /* the keys below */
-    swmrbus__pack_str(&pk, "ok");
-    msgpack_pack_true(&pk);
-    swmrbus__pack_str(&pk, "name");
-    swmrbus__pack_str(&pk, s->name);
-    swmrbus__pack_str(&pk, "kind");
-    swmrbus__pack_str(&pk, "source");
-    swmrbus__pack_str(&pk, "uptime_s");
-    msgpack_pack_double(&pk, (double)(now - s->start_ns) / 1e9);
-    swmrbus__pack_str(&pk, "series");
+    swmrbus_pack_status_head(&pk, s->name, "source", swmrbus_loop_uptime_ns(s->loop),
+                             13); /* the keys below */
+    swmrbus_pack_cstr(&pk, "series");
     msgpack_pack_array(&pk, n);
     uint64_t no_rej[SWMRBUS_R_COUNT] = {0};
     for (size_t i = 0; i < s->n_slots; i++) {
         const swmrbus__series *se = &s->slots[i];
         if (!se->used) continue;
         msgpack_pack_map(&pk, 19 + (se->last_flush_t != 0) + (se->why[0] != 0));
-        pack_kv_u64(&pk, "series", se->out_id);
-        swmrbus__pack_str(&pk, "file"); swmrbus__pack_str(&pk, se->file);
-        swmrbus__pack_str(&pk, "dataset"); swmrbus__pack_str(&pk, SWMRBUS_DATASET_PATH);
-        swmrbus__pack_str(&pk, "origin");
+        swmrbus_pack_kv_u64(&pk, "series", se->out_id);
+        swmrbus_pack_cstr(&pk, "file"); swmrbus_pack_cstr(&pk, se->file);
+        swmrbus_pack_cstr(&pk, "dataset"); swmrbus_pack_cstr(&pk, SWMRBUS_DATASET_PATH);
+        swmrbus_pack_cstr(&pk, "origin");
         msgpack_pack_map(&pk, 2 + se->has_orig);
-        swmrbus__pack_str(&pk, "sink"); swmrbus__pack_str(&pk, se->sink);
-        if (se->has_orig) pack_kv_u64(&pk, "series", se->orig);
-        swmrbus__pack_str(&pk, "file"); swmrbus__pack_str(&pk, se->file);
+        swmrbus_pack_cstr(&pk, "sink"); swmrbus_pack_cstr(&pk, se->sink);
+        if (se->has_orig) swmrbus_pack_kv_u64(&pk, "series", se->orig);
+        swmrbus_pack_cstr(&pk, "file"); swmrbus_pack_cstr(&pk, se->file);
         /* received: notifications of the series; written: frames sent */
-        pack_kv_u64(&pk, "received", se->notices);
-        pack_kv_u64(&pk, "written", se->sent);
-        pack_kv_u64(&pk, "sent", se->sent);
-        pack_kv_u64(&pk, "gaps", se->gaps);
-        pack_kv_u64(&pk, "duplicates", 0);
-        swmrbus__pack_str(&pk, "rejected"); swmrbus__pack_rejected(&pk, no_rej);
-        pack_kv_u64(&pk, "bytes", se->bytes);
-        pack_kv_u64(&pk, "flushes", se->flushes);
-        pack_kv_u64(&pk, "frames", se->frames);
-        pack_kv_u64(&pk, "complete", se->complete);
-        pack_kv_u64(&pk, "next", se->next);
-        pack_kv_u64(&pk, "errors", se->errors);
-        pack_kv_u64(&pk, "dropped", se->dropped);
-        pack_kv_u64(&pk, "relays_waiting", se->rq_n);
-        swmrbus__pack_str(&pk, "state"); swmrbus__pack_str(&pk, swmrbus__src_state_name(s, se, now));
-        if (se->last_flush_t) pack_kv_u64(&pk, "last_flush_t", se->last_flush_t);
+        swmrbus_pack_kv_u64(&pk, "received", se->notices);
+        swmrbus_pack_kv_u64(&pk, "written", se->sent);
+        swmrbus_pack_kv_u64(&pk, "sent", se->sent);
+        swmrbus_pack_kv_u64(&pk, "gaps", se->gaps);
+        swmrbus_pack_kv_u64(&pk, "duplicates", 0);
+        swmrbus_pack_cstr(&pk, "rejected"); swmrbus_pack_rejected(&pk, no_rej);
+        swmrbus_pack_kv_u64(&pk, "bytes", se->bytes);
+        swmrbus_pack_kv_u64(&pk, "flushes", se->flushes);
+        swmrbus_pack_kv_u64(&pk, "frames", se->frames);
+        swmrbus_pack_kv_u64(&pk, "complete", se->complete);
+        swmrbus_pack_kv_u64(&pk, "next", se->next);
+        swmrbus_pack_kv_u64(&pk, "errors", se->errors);
+        swmrbus_pack_kv_u64(&pk, "dropped", se->dropped);
+        swmrbus_pack_kv_u64(&pk, "relays_waiting", se->rq_n);
+        swmrbus_pack_cstr(&pk, "state"); swmrbus_pack_cstr(&pk, swmrbus__src_state_name(s, se, now));
+        if (se->last_flush_t) swmrbus_pack_kv_u64(&pk, "last_flush_t", se->last_flush_t);
         if (se->why[0]) {
-            swmrbus__pack_str(&pk, "error");
-            swmrbus__pack_str(&pk, se->why);
+            swmrbus_pack_cstr(&pk, "error");
+            swmrbus_pack_cstr(&pk, se->why);
         }
     }
-    swmrbus__pack_str(&pk, "rejected");
-    swmrbus__pack_rejected(&pk, s->rejected);
+    swmrbus_pack_cstr(&pk, "rejected");
+    swmrbus_pack_rejected(&pk, s->rejected);
     uint64_t total = 0;
     for (int i = 0; i < SWMRBUS_R_COUNT; i++) total += s->rejected[i];
-    pack_kv_u64(&pk, "rejected_total", total);
-    pack_kv_u64(&pk, "notices", s->notices);
-    pack_kv_u64(&pk, "missed", s->missed);
-    pack_kv_u64(&pk, "relayed", s->relayed);
-    pack_kv_u64(&pk, "relays_dropped", s->relays_dropped);
-    pack_kv_u64(&pk, "relays_unsent", s->relays_unsent);
-    pack_kv_u64(&pk, "frames_sent", s->frames_sent);
-    pack_kv_u64(&pk, "bytes_sent", s->bytes_sent);
-    pack_kv_u64(&pk, "dropped", s->dropped);
-    pack_kv_u64(&pk, "refused", s->refused);
-    swmrbus__pack_str(&pk, "publishers");
+    swmrbus_pack_kv_u64(&pk, "rejected_total", total);
+    swmrbus_pack_kv_u64(&pk, "notices", s->notices);
+    swmrbus_pack_kv_u64(&pk, "missed", s->missed);
+    swmrbus_pack_kv_u64(&pk, "relayed", s->relayed);
+    swmrbus_pack_kv_u64(&pk, "relays_dropped", s->relays_dropped);
+    swmrbus_pack_kv_u64(&pk, "relays_unsent", s->relays_unsent);
+    swmrbus_pack_kv_u64(&pk, "frames_sent", s->frames_sent);
+    swmrbus_pack_kv_u64(&pk, "bytes_sent", s->bytes_sent);
+    swmrbus_pack_kv_u64(&pk, "dropped", s->dropped);
+    swmrbus_pack_kv_u64(&pk, "refused", s->refused);
+    swmrbus_pack_cstr(&pk, "publishers");
     msgpack_pack_array(&pk, np);
     for (size_t i = 0; i < SWMRBUS__PUBLISHERS; i++) {
         const swmrbus__publisher *p = &s->pubs[i];
         if (!p->used) continue;
         msgpack_pack_map(&pk, 4);
-        swmrbus__pack_str(&pk, "name"); swmrbus__pack_str(&pk, p->name);
-        pack_kv_u64(&pk, "seq", p->last_seq);
-        pack_kv_u64(&pk, "notices", p->notices);
-        pack_kv_u64(&pk, "missed", p->missed);
+        swmrbus_pack_cstr(&pk, "name"); swmrbus_pack_cstr(&pk, p->name);
+        swmrbus_pack_kv_u64(&pk, "seq", p->last_seq);
+        swmrbus_pack_kv_u64(&pk, "notices", p->notices);
+        swmrbus_pack_kv_u64(&pk, "missed", p->missed);
     }
     return out->data != NULL;
 }
 
-static void reply_error(swmrbus__source *s, const char *error)
+static swmrbus_err on_request(const swmrbus_request *rq, swmrbus_buf *reply, char *why,
+                              size_t whylen, void *user)
 {
-    swmrbus_buf b = {0};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &b, swmrbus_buf_write);
-    msgpack_pack_map(&pk, 2);
-    swmrbus__pack_str(&pk, "ok");
-    msgpack_pack_false(&pk);
-    swmrbus__pack_str(&pk, "error");
-    swmrbus__pack_str(&pk, error);
-    if (b.data)
-        zmq_send(s->control, b.data, b.len, 0);
-    else
-        zmq_send(s->control, "\x82\xa2ok\xc2\xa5""error\xa3oom", 16, 0);
-    swmrbus_buf_free(&b);
-}
-
-static void control_one(swmrbus__source *s, swmrbus_buf *out)
-{
-    zmq_msg_t req;
-    zmq_msg_init(&req);
-    if (zmq_msg_recv(&req, s->control, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&req);
-        return;
+    swmrbus__source *s = user;
+    if (rq->cmd != SWMRBUS_CMD_STATUS) {
+        snprintf(why, whylen, "a source takes only {cmd: status} (flush and close are a sink's)");
+        return SWMRBUS_EINVAL;
     }
-    bool multipart = zmq_msg_more(&req);
-    while (zmq_msg_more(&req)) zmq_msg_recv(&req, s->control, 0);
-    swmrbus_request rq;
-    char why[240];
-    if (multipart) {
-        reply_error(s, "a request is one msgpack map in one part");
-    } else if (swmrbus_request_decode(zmq_msg_data(&req), zmq_msg_size(&req),
-                                      (size_t)s->cfg->limits.max_header_bytes, &rq, why,
-                                      sizeof why) != SWMRBUS_OK) {
-        reply_error(s, why);
-    } else if (rq.cmd == SWMRBUS_CMD_STATUS) {
-        if (status_encode(s, out))
-            zmq_send(s->control, out->data, out->len, 0);
-        else
-            reply_error(s, "out of memory");
-    } else {
-        reply_error(s, "a source takes only {cmd: status} (flush and close are a sink's)");
-    }
-    zmq_msg_close(&req);
+    if (status_encode(s, reply)) return SWMRBUS_OK;
+    snprintf(why, whylen, "out of memory");
+    return SWMRBUS_ENOMEM;
 }
 
 /* ---- notifications in ---------------------------------------------------------- */
@@ -286,36 +245,19 @@ static void control_one(swmrbus__source *s, swmrbus_buf *out)
 /* Takes one notification. Returns false when none was waiting. */
 static bool receive_one(swmrbus__source *s, uint64_t now)
 {
-    zmq_msg_t topic, map;
-    zmq_msg_init(&topic);
-    if (zmq_msg_recv(&topic, s->in, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&topic);
-        return false;
-    }
-    zmq_msg_init(&map);
-    int parts = 1;
-    if (zmq_msg_more(&topic)) {
-        zmq_msg_recv(&map, s->in, 0);
-        parts++;
-        if (zmq_msg_more(&map)) {
-            zmq_msg_t extra;
-            zmq_msg_init(&extra);
-            bool more = true;
-            while (more && zmq_msg_recv(&extra, s->in, 0) >= 0) {
-                parts++;
-                more = zmq_msg_more(&extra);
-            }
-            zmq_msg_close(&extra);
-        }
-    }
+    zmq_msg_t part[2];
+    int parts = swmrbus_socket_recv(s->in, part, 2, ZMQ_DONTWAIT);
+    if (parts < 0) return false;
+    zmq_msg_t *topic = &part[0], *map = &part[1];
+    if (parts < 2) zmq_msg_init(map);
     swmrbus_notice n;
     char why[240];
     if (parts != 2) {
         s->rejected[SWMRBUS_R_BAD_PAYLOAD]++;
         swmrbus_log(SWMRBUS_LOG_DEBUG, s->name, "notification of %d parts dropped (2: topic, map)",
                     parts);
-    } else if (swmrbus_notice_decode(zmq_msg_data(&topic), zmq_msg_size(&topic),
-                                     zmq_msg_data(&map), zmq_msg_size(&map),
+    } else if (swmrbus_notice_decode(zmq_msg_data(topic), zmq_msg_size(topic),
+                                     zmq_msg_data(map), zmq_msg_size(map),
                                      (size_t)s->cfg->limits.max_header_bytes, &n, why,
                                      sizeof why) != SWMRBUS_OK) {
         s->rejected[n.topic == SWMRBUS_TOPIC_NONE ? SWMRBUS_R_BAD_HEADER
@@ -325,10 +267,10 @@ static bool receive_one(swmrbus__source *s, uint64_t now)
             swmrbus_log(SWMRBUS_LOG_WARN, s->name, "notification dropped: %s", why);
         }
     } else {
-        swmrbus__src_on_notice(s, &n, zmq_msg_data(&map), zmq_msg_size(&map), now);
+        swmrbus__src_on_notice(s, &n, zmq_msg_data(map), zmq_msg_size(map), now);
     }
-    zmq_msg_close(&map);
-    zmq_msg_close(&topic);
+    zmq_msg_close(map);
+    zmq_msg_close(topic);
     return true;
 }
 
@@ -353,69 +295,74 @@ static void tick(swmrbus__source *s, uint64_t now)
     s->last_tick_ns = now;
 }
 
+static int on_notices(swmrbus_loop *loop, void *socket, short revents, void *user)
+{
+    swmrbus__source *s = user;
+    uint64_t now = swmrbus_mono_ns();
+    (void)loop;
+    (void)socket;
+    (void)revents;
+    for (int k = 0; k < RECV_BATCH && receive_one(s, now); k++) s->last_input = now;
+    return 0;
+}
+
+/* A PUSH output had no room and now has some: the work handler goes on. */
+static int on_room(swmrbus_loop *loop, void *socket, short revents, void *user)
+{
+    (void)loop;
+    (void)socket;
+    (void)revents;
+    (void)user;
+    return 0;
+}
+
+/* Stop: take what the sinks said last (a sink in this process has already
+ * stopped and published `closed`), finish, then go (on_work ends the loop). */
+static void on_stop(swmrbus_loop *loop, void *user)
+{
+    swmrbus__source *s = user;
+    (void)loop;
+    s->draining = true;
+    s->drain_until = swmrbus_mono_ns() + DRAIN_NS;
+}
+
+static uint64_t on_work(swmrbus_loop *loop, uint64_t now, void *user)
+{
+    swmrbus__source *s = user;
+    uint64_t due = SWMRBUS_LOOP_IDLE;
+    s->more = swmrbus__src_work(s, now, &s->blocked, &due, &s->pending);
+    /* A PUSH with no room: wake when a consumer takes some. */
+    if (s->out && !s->out_pub)
+        swmrbus_loop_set_events(loop, s->out, (short)(s->blocked ? ZMQ_POLLOUT : 0));
+    if (now - s->last_second >= 1000 * MS_NS) {
+        tick(s, now);
+        s->last_second = now;
+    }
+    if (s->draining) {
+        if (now >= s->drain_until ||
+            (!s->pending && !s->more && now - s->last_input >= QUIET_NS)) {
+            swmrbus_loop_end(loop);
+            return SWMRBUS_LOOP_IDLE;
+        }
+        if (due > now + 50 * MS_NS) due = now + 50 * MS_NS;
+    }
+    if (s->more) return now;
+    uint64_t second = s->last_second + 1000 * MS_NS; /* stale checks, progress */
+    return due < second ? due : second;
+}
+
 static swmrbus_err source_run(void *self)
 {
     swmrbus__source *s = self;
-    swmrbus_buf status = {0};
     swmrbus__h5_init();
-    bool draining = false, more = false, blocked = false, pending = false;
-    uint64_t drain_until = 0, last_input = swmrbus_mono_ns(), last_tick = 0;
-    uint64_t due = UINT64_MAX;
-    for (;;) {
-        uint64_t now = swmrbus_mono_ns();
-        if (!draining && atomic_load(&s->stopping)) {
-            /* Take what the sinks said last (a sink in this process has
-             * already stopped and published `closed`), finish, then go. */
-            draining = true;
-            drain_until = now + DRAIN_NS;
-        }
-        if (draining && (now >= drain_until || (!pending && !more && now - last_input >= QUIET_NS)))
-            break;
-        long timeout = 1000;
-        if (more) {
-            timeout = 0;
-        } else if (due != UINT64_MAX) {
-            timeout = due > now ? (long)((due - now) / MS_NS) + 1 : 0;
-            if (timeout > 1000) timeout = 1000;
-        }
-        if (draining && timeout > 50) timeout = 50;
-        zmq_pollitem_t pi[4];
-        int npi = 0, i_control = -1;
-        pi[npi++] = (zmq_pollitem_t){NULL, s->stop_fd, ZMQ_POLLIN, 0};
-        pi[npi++] = (zmq_pollitem_t){s->in, 0, ZMQ_POLLIN, 0};
-        if (s->control) {
-            i_control = npi;
-            pi[npi++] = (zmq_pollitem_t){s->control, 0, ZMQ_POLLIN, 0};
-        }
-        /* A PUSH with no room: wake when a consumer takes some. */
-        if (s->out && blocked && !s->out_pub) pi[npi++] = (zmq_pollitem_t){s->out, 0, ZMQ_POLLOUT, 0};
-        int rc = zmq_poll(pi, npi, timeout);
-        if (rc < 0) {
-            if (zmq_errno() == EINTR) continue;
-            swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "poll: %s", zmq_strerror(zmq_errno()));
-            break;
-        }
-        now = swmrbus_mono_ns();
-        if (pi[0].revents & ZMQ_POLLIN) {
-            uint64_t v;
-            ssize_t r = read(s->stop_fd, &v, sizeof v);
-            (void)r;
-        }
-        if (i_control >= 0 && (pi[i_control].revents & ZMQ_POLLIN)) control_one(s, &status);
-        for (int k = 0; k < RECV_BATCH && receive_one(s, now); k++) last_input = now;
-        more = swmrbus__src_work(s, now, &blocked, &due, &pending);
-        if (now - last_tick >= 1000 * MS_NS) {
-            tick(s, now);
-            last_tick = now;
-        }
-    }
+    s->last_input = swmrbus_mono_ns();
+    swmrbus_err rc = swmrbus_loop_run(s->loop);
     swmrbus__src_close_all(s);
     swmrbus_log(SWMRBUS_LOG_INFO, s->name,
                 "source done: %" PRIu64 " frames sent (%" PRIu64 " bytes), %" PRIu64
                 " notifications, %" PRIu64 " relayed, %" PRIu64 " missed upstream",
                 s->frames_sent, s->bytes_sent, s->notices, s->relayed, s->missed);
-    swmrbus_buf_free(&status);
-    return SWMRBUS_OK;
+    return rc;
 }
 
 static const swmrbus_component_vtable source_vtable = {

@@ -19,6 +19,8 @@
 #include "sfile.h"
 #include "swmrbus/clock.h"
 #include "swmrbus/config.h"
+#include "swmrbus/loop.h"
+#include "swmrbus/notify.h"
 #include "swmrbus/wire.h"
 
 #define SWMRBUS__PUBLISHERS 64    /* publishers whose seq is followed */
@@ -88,9 +90,12 @@ typedef struct swmrbus__source {
     const char *name;
     void *in, *out, *notify, *control;
     bool out_pub;             /* out is a PUB (else a PUSH) */
-    int stop_fd;              /* eventfd; stop() writes it */
-    atomic_bool stopping;
-    uint64_t start_ns;
+    swmrbus_loop *loop;       /* the component's loop (stop() ends it) */
+    swmrbus_notifier *nt;     /* relays on notify */
+    bool draining;            /* stop seen: finishing what waits */
+    uint64_t drain_until, last_input;
+    bool more, blocked, pending;
+    uint64_t last_second;     /* mono ns of the last once-a-second tick */
 
     swmrbus__series *slots;
     size_t n_slots;
@@ -98,11 +103,9 @@ typedef struct swmrbus__source {
     uint64_t finished_counter;
     size_t relay_bytes;       /* bytes of relays waiting */
 
-    uint64_t seq;             /* this source's notification counter */
     swmrbus__publisher pubs[SWMRBUS__PUBLISHERS];
 
     swmrbus_buf hbuf;         /* header encoding */
-    swmrbus_buf rbuf;         /* relay encoding */
 
     /* counters for status (this thread only) */
     uint64_t notices, relayed, relays_dropped, relays_unsent, missed;

@@ -14,6 +14,7 @@
 
 #include "swmrbus/config.h"
 #include "config_schema.h"
+#include "options.h"
 
 #define CONFIG_MAX_BYTES (1u << 20) /* a config file larger than this is a mistake */
 #define DEFAULT_HWM 1000
@@ -599,6 +600,20 @@ static swmrbus_err check_bytes(const char *text, size_t len, char *err, size_t e
     return SWMRBUS_OK;
 }
 
+/* Gives outside plugins their `options:` maps; a built-in kind has none. */
+static swmrbus_err attach_options(const char *text, size_t len, swmrbus_config *cfg,
+                                  char *err, size_t errlen)
+{
+    swmrbus_err rc = swmrbus__options_attach(text, len, cfg, err, errlen);
+    for (size_t i = 0; rc == SWMRBUS_OK && i < cfg->n_components; i++) {
+        cfg->components[i].index = i;
+        if (cfg->components[i].options && kind_class(cfg->components[i].kind) != K_PLUGIN)
+            rc = fail(err, errlen, "components[%zu].options: only outside plugins take options "
+                      "(kind %s is built in)", i, show(cfg->components[i].kind).s);
+    }
+    return rc;
+}
+
 /* ---- public API ------------------------------------------------------------ */
 
 swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **out,
@@ -622,6 +637,8 @@ swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **
     rc = swmrbus__config_raw_load(text, len, &raw, err, errlen);
     if (rc == SWMRBUS_OK) rc = build(raw, out, err, errlen);
     swmrbus__config_raw_free(raw);
+    if (rc == SWMRBUS_OK) rc = attach_options(text, len, *out, err, errlen);
+    if (rc != SWMRBUS_OK) swmrbus_config_destroy(out);
     return rc;
 }
 
@@ -737,6 +754,7 @@ void swmrbus_component_cfg_clear(swmrbus_component_cfg *c)
     socket_clear(&c->out);
     socket_clear(&c->notify);
     socket_clear(&c->control);
+    swmrbus__options_free(&c->options);
     memset(c, 0, sizeof *c);
 }
 

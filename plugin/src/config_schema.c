@@ -79,6 +79,8 @@ static const cyaml_schema_field_t component_fields[] = {
     STR_FIELD("dtype", swmrbus__raw_component, dtype),
     STR_FIELD("encoding", swmrbus__raw_component, encoding),
     STR_FIELD("rate_hz", swmrbus__raw_component, rate_hz),
+    /* an outside plugin's own settings, any map: read by options.c */
+    CYAML_FIELD_IGNORE("options", OPT),
     CYAML_FIELD_END,
 };
 

@@ -16,6 +16,7 @@ const char *swmrbus_strerror(swmrbus_err err)
     case SWMRBUS_ESTATE: return "invalid state";
     case SWMRBUS_ETIMEDOUT: return "timed out";
     case SWMRBUS_ESTOPPED: return "stopped";
+    case SWMRBUS_EAGAIN: return "nothing to take now";
     }
     return "unknown error";
 }

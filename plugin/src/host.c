@@ -1,5 +1,6 @@
 /* host.c — runs the components of a config, one thread each, sharing one
  * ZeroMQ context; loads outside plugins with dlopen. */
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "swmrbus/host.h"
@@ -45,8 +47,17 @@ struct swmrbus_host {
 static bool abi_ok(const swmrbus_component_vtable *vt)
 {
     return vt && vt->abi_version == SWMRBUS_ABI_VERSION &&
-           vt->struct_size >= sizeof(swmrbus_component_vtable) && vt->kind && vt->create &&
+           vt->struct_size >= SWMRBUS_VTABLE_V1_MIN_SIZE && vt->kind && vt->create &&
            vt->run && vt->stop && vt->destroy;
+}
+
+/* The table's check(), when its struct_size says it has one. */
+static swmrbus_err (*vt_check(const swmrbus_component_vtable *vt))(
+    const swmrbus_component_args *, char *, size_t)
+{
+    return vt->struct_size >= offsetof(swmrbus_component_vtable, check) + sizeof vt->check
+               ? vt->check
+               : NULL;
 }
 
 swmrbus_err swmrbus_host_create(swmrbus_host **out)
@@ -76,6 +87,70 @@ swmrbus_err swmrbus_host_register(swmrbus_host *h, const swmrbus_component_vtabl
 
 void *swmrbus_host_zmq_ctx(swmrbus_host *h) { return h->zctx; }
 
+/* <libdir>/swmrbus/plugins beside the libswmrbus.so this code runs from
+ * (so an install under any prefix finds its plugins), else the directory
+ * configured at build time. */
+static pthread_once_t plugin_dir_once = PTHREAD_ONCE_INIT;
+static char plugin_dir[4096] = SWMRBUS_PLUGIN_DIR;
+
+static void find_plugin_dir(void)
+{
+    Dl_info info;
+    if (!dladdr((void *)swmrbus_plugin_dir, &info) || !info.dli_fname) return;
+    const char *slash = strrchr(info.dli_fname, '/');
+    if (!slash || !strstr(slash, "libswmrbus.so")) return; /* linked statically */
+    snprintf(plugin_dir, sizeof plugin_dir, "%.*s/swmrbus/plugins",
+             (int)(slash - info.dli_fname), info.dli_fname);
+}
+
+const char *swmrbus_plugin_dir(void)
+{
+    pthread_once(&plugin_dir_once, find_plugin_dir);
+    return plugin_dir;
+}
+
+/* A plugin name (kind: foo) is a plain word: no path games. */
+static bool plain_name(const char *kind)
+{
+    if (!kind[0] || strlen(kind) > 128) return false;
+    for (const char *p = kind; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') return false;
+    return true;
+}
+
+/* Where kind's .so is: the path itself (kind holds a '/'), else the first
+ * libswmrbus_<kind>.so in SWMRBUS_PLUGIN_PATH, then the plugin directory. */
+static swmrbus_err plugin_path(const char *kind, char *path, size_t cap, char *err,
+                               size_t errlen)
+{
+    if (strchr(kind, '/')) {
+        if (snprintf(path, cap, "%s", kind) >= (int)cap) {
+            snprintf(err, errlen, "plugin path too long");
+            return SWMRBUS_EINVAL;
+        }
+        return SWMRBUS_OK;
+    }
+    if (!plain_name(kind)) {
+        snprintf(err, errlen, "kind '%s': not built in (sink, source, sim); a plugin is named "
+                 "by a word of letters, digits, _ and - (libswmrbus_<kind>.so) or by a path "
+                 "to its .so", kind);
+        return SWMRBUS_ENOTFOUND;
+    }
+    const char *env = getenv("SWMRBUS_PLUGIN_PATH");
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s%s%s", env ? env : "", env && env[0] ? ":" : "",
+             swmrbus_plugin_dir());
+    char *save = NULL;
+    for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        if (snprintf(path, cap, "%s/libswmrbus_%s.so", d, kind) >= (int)cap) continue;
+        if (access(path, F_OK) == 0) return SWMRBUS_OK;
+    }
+    snprintf(err, errlen, "kind '%s': not built in (sink, source, sim) and no "
+             "libswmrbus_%s.so in SWMRBUS_PLUGIN_PATH (%s) or %s", kind, kind,
+             env && env[0] ? env : "unset", swmrbus_plugin_dir());
+    return SWMRBUS_ENOTFOUND;
+}
+
 /* Finds a registered kind, or loads an outside plugin for it. */
 static swmrbus_err find_kind(swmrbus_host *h, const char *kind, host_comp *c, char *err,
                              size_t errlen)
@@ -86,29 +161,60 @@ static swmrbus_err find_kind(swmrbus_host *h, const char *kind, host_comp *c, ch
             return SWMRBUS_OK;
         }
     char path[4096];
-    if (strchr(kind, '/') || strstr(kind, ".so"))
-        snprintf(path, sizeof path, "%s", kind);
-    else
-        snprintf(path, sizeof path, "libswmrbus_%s.so", kind);
+    swmrbus_err rc = plugin_path(kind, path, sizeof path, err, errlen);
+    if (rc != SWMRBUS_OK) return rc;
     c->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!c->dl) {
-        snprintf(err, errlen, "unknown kind '%s' (not built in; as a plugin: %s)", kind,
-                 dlerror());
+        snprintf(err, errlen, "plugin %s: cannot load: %s", path, dlerror());
         return SWMRBUS_ENOTFOUND;
     }
     swmrbus_plugin_entry_fn entry;
     *(void **)&entry = dlsym(c->dl, SWMRBUS_PLUGIN_ENTRY_NAME);
     const swmrbus_component_vtable *vt = entry ? entry() : NULL;
+    if (!entry)
+        snprintf(err, errlen, "plugin %s: no symbol %s (is it a swmrbus plugin? see "
+                 "swmrbus/plugin.h)", path, SWMRBUS_PLUGIN_ENTRY_NAME);
+    else if (!vt)
+        snprintf(err, errlen, "plugin %s: %s() returned no table", path,
+                 SWMRBUS_PLUGIN_ENTRY_NAME);
+    else if (vt->abi_version != SWMRBUS_ABI_VERSION)
+        snprintf(err, errlen, "plugin %s: built for plugin ABI %u, this swmrbus has ABI %u "
+                 "(rebuild it against these headers)", path, vt->abi_version,
+                 SWMRBUS_ABI_VERSION);
+    else if (!abi_ok(vt))
+        snprintf(err, errlen, "plugin %s: incomplete component table (struct_size %u; kind, "
+                 "create, run, stop and destroy are required)", path, vt->struct_size);
     if (!abi_ok(vt)) {
-        snprintf(err, errlen, "plugin %s: %s", path,
-                 entry ? "ABI version mismatch or incomplete table"
-                       : "no " SWMRBUS_PLUGIN_ENTRY_NAME " symbol");
         dlclose(c->dl);
         c->dl = NULL;
         return SWMRBUS_EABI;
     }
     c->vt = vt;
     return SWMRBUS_OK;
+}
+
+size_t swmrbus_host_check(swmrbus_host *h, const swmrbus_config *cfg, swmrbus_problem_fn fn,
+                          void *user)
+{
+    size_t problems = 0;
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        host_comp c = {0};
+        char why[4608] = "", line[4800];
+        c.cfg = &cfg->components[i];
+        swmrbus_err rc = find_kind(h, c.cfg->kind, &c, why, sizeof why);
+        if (rc == SWMRBUS_OK && vt_check(c.vt)) {
+            swmrbus_component_args args = {SWMRBUS_ABI_VERSION, h->zctx, c.cfg};
+            rc = vt_check(c.vt)(&args, why, sizeof why);
+        }
+        if (rc != SWMRBUS_OK) {
+            snprintf(line, sizeof line, "components[%zu] (%s): %s", i, c.cfg->name,
+                     why[0] ? why : swmrbus_strerror(rc));
+            if (fn) fn(line, user);
+            problems++;
+        }
+        if (c.dl) dlclose(c.dl);
+    }
+    return problems;
 }
 
 static void *comp_main(void *arg)

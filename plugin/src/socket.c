@@ -1,5 +1,6 @@
 /* plugin/src/socket.c — a component's ZeroMQ socket from its config: create,
  * set options, then bind or connect every endpoint. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <zmq.h>
 
@@ -51,4 +52,31 @@ swmrbus_err swmrbus_socket_open(void *zctx, int zmq_type, const swmrbus_socket_c
 out:
     if (s) zmq_close(s);
     return rc;
+}
+
+int swmrbus_socket_recv(void *sock, zmq_msg_t *parts, int max_parts, int flags)
+{
+    if (max_parts < 1) return -1;
+    zmq_msg_init(&parts[0]);
+    if (zmq_msg_recv(&parts[0], sock, flags) < 0) {
+        zmq_msg_close(&parts[0]);
+        return -1;
+    }
+    int n = 1;
+    bool more = zmq_msg_more(&parts[0]);
+    zmq_msg_t extra;
+    zmq_msg_init(&extra);
+    while (more) {
+        zmq_msg_t *m = n < max_parts ? &parts[n] : &extra;
+        if (n < max_parts) zmq_msg_init(m);
+        if (zmq_msg_recv(m, sock, 0) < 0) {
+            /* Only at context termination: the message is cut short. */
+            if (n < max_parts) zmq_msg_close(m);
+            break;
+        }
+        n++;
+        more = zmq_msg_more(m);
+    }
+    zmq_msg_close(&extra);
+    return n;
 }

@@ -48,7 +48,8 @@ typedef enum swmrbus_from {
 
 /* One component's settings. Strings are owned by the config. Keys that do
  * not apply to the kind keep their defaults; so do absent sockets. An outside
- * plugin takes name, kind, the four sockets and limits. */
+ * plugin takes name, kind, the four sockets, limits and `options` (any map,
+ * read through swmrbus/options.h). */
 typedef struct swmrbus_component_cfg {
     char *name;                  /* required, unique */
     char *kind;                  /* required: sink | source | sim | plugin */
@@ -70,6 +71,10 @@ typedef struct swmrbus_component_cfg {
     uint64_t sim_frames;         /* "frames": 1000 */
     swmrbus_format sim_format;   /* shape [64,128], dtype uint16, encoding raw */
     double sim_rate_hz;          /* "rate_hz": 0 = as fast as possible */
+    /* outside plugins */
+    size_t index;                /* position in the config's list (key paths) */
+    struct swmrbus_options *options; /* the `options:` map, NULL when absent:
+                                  * read it with swmrbus/options.h */
 } swmrbus_component_cfg;
 
 typedef struct swmrbus_config {

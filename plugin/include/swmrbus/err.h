@@ -25,6 +25,7 @@ typedef enum swmrbus_err {
     SWMRBUS_ESTATE = 9,    /* operation not valid in the object's state */
     SWMRBUS_ETIMEDOUT = 10,/* a wait ran out */
     SWMRBUS_ESTOPPED = 11, /* the object was asked to stop */
+    SWMRBUS_EAGAIN = 12,   /* nothing to take now (a non-blocking receive) */
 } swmrbus_err;
 
 /* Returns a static, human-readable text for err (never NULL; unknown values

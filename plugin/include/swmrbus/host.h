@@ -35,11 +35,25 @@ SWMRBUS_API void *swmrbus_host_zmq_ctx(swmrbus_host *h);
 
 /* Creates every component of cfg in order (binding their sockets), then
  * runs each in its own thread. cfg must outlive the host's run. A kind that
- * is not registered is looked up as a plugin: a path to a .so, or
- * "libswmrbus_<kind>.so" on the loader path. On error nothing runs, the
- * components created so far are destroyed and err names the component. */
+ * is not registered is loaded as a plugin (see plugin.h for where it is
+ * looked for). On error nothing runs, the components created so far are
+ * destroyed and err names the component and, for a plugin, its file. */
 SWMRBUS_API swmrbus_err swmrbus_host_start(swmrbus_host *h, const swmrbus_config *cfg,
                                            char *err, size_t errlen);
+
+/* The install's plugin directory, searched after SWMRBUS_PLUGIN_PATH. */
+SWMRBUS_API const char *swmrbus_plugin_dir(void);
+
+/* Called by swmrbus_host_check with one problem (one line, naming the
+ * component and key path). */
+typedef void (*swmrbus_problem_fn)(const char *problem, void *user);
+
+/* Checks cfg without running anything: every kind resolves (outside plugins
+ * are loaded, their ABI checked, then unloaded) and every component whose
+ * table has a check() accepts its config. Nothing is bound or created.
+ * Calls fn for each problem; returns how many there were (0: all good). */
+SWMRBUS_API size_t swmrbus_host_check(swmrbus_host *h, const swmrbus_config *cfg,
+                                      swmrbus_problem_fn fn, void *user);
 
 /* Asks every component to stop, in config order, each after the one before
  * it has returned (so a sink's last notifications reach a source behind it).

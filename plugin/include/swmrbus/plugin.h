@@ -7,9 +7,17 @@
  * after run() has returned. An outside plugin exports a function named
  * SWMRBUS_PLUGIN_ENTRY_NAME of type swmrbus_plugin_entry_fn.
  *
+ * Finding a plugin: `kind: /path/to/libfoo.so` loads that file; `kind: foo`
+ * loads libswmrbus_foo.so from the directories of SWMRBUS_PLUGIN_PATH
+ * (colon-separated), then from the install's plugin directory
+ * (swmrbus_plugin_dir() in host.h; pkg-config --variable=plugindir swmrbus). A
+ * plugin links libswmrbus.so and uses its public headers (the SDK: loop.h,
+ * socket.h, stream.h, notify.h, pack.h, options.h, log.h).
+ *
  * Compatibility: the host refuses a table whose abi_version differs from its
- * own SWMRBUS_ABI_VERSION, or whose struct_size is smaller than the v1 table.
- * Fields are only ever appended; struct_size tells the host which exist. */
+ * own SWMRBUS_ABI_VERSION, or whose struct_size is smaller than the first v1
+ * table (up to destroy). Fields are only ever appended; struct_size tells the
+ * host which exist (check, for one). */
 #ifndef SWMRBUS_PLUGIN_H
 #define SWMRBUS_PLUGIN_H
 
@@ -58,7 +66,17 @@ typedef struct swmrbus_component_vtable {
     /* Frees the component and sets *self to NULL; run() has returned (or
      * never started). */
     void (*destroy)(void **self);
+
+    /* Optional (NULL, or absent from a shorter table): validates the
+     * component's config, its options included, WITHOUT binding, connecting
+     * or creating anything (`swmrbus check`). On a problem returns non-OK
+     * and writes one line naming the key path to err. */
+    swmrbus_err (*check)(const swmrbus_component_args *args, char *err, size_t errlen);
 } swmrbus_component_vtable;
+
+/* The size of the first v1 table (the four functions); a table at least
+ * this large is accepted. */
+#define SWMRBUS_VTABLE_V1_MIN_SIZE offsetof(swmrbus_component_vtable, check)
 
 /* The symbol an outside plugin exports. */
 typedef const swmrbus_component_vtable *(*swmrbus_plugin_entry_fn)(void);

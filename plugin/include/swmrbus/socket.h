@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "swmrbus/config.h"
 #include "swmrbus/err.h"
@@ -34,6 +35,18 @@ SWMRBUS_API swmrbus_err swmrbus_socket_open(void *zctx, int zmq_type,
                                             const swmrbus_socket_cfg *sc,
                                             const swmrbus_socket_opts *opts, void **out,
                                             char *err, size_t errlen);
+
+/* Receives one whole multipart message from sock: its first max_parts parts
+ * into parts[0 .. max_parts) (each initialised here; the caller closes the
+ * ones returned with zmq_msg_close, or moves them on with zmq_msg_send), any
+ * further parts read and dropped, so the next call starts at a message
+ * boundary. flags: 0 or ZMQ_DONTWAIT (for the first part; the rest of a
+ * message is always there once its first part is). Returns the message's
+ * total number of parts (may exceed max_parts: the caller can reject a
+ * message with too many), or -1 when nothing could be received (zmq_errno():
+ * EAGAIN, ETERM, EINTR); then no part needs closing. One thread per socket,
+ * as ZeroMQ requires. */
+SWMRBUS_API int swmrbus_socket_recv(void *sock, zmq_msg_t *parts, int max_parts, int flags);
 
 #ifdef __cplusplus
 }
