@@ -16,6 +16,7 @@
 #include "swmrbus/log.h"
 
 #define MAX_KINDS 32
+#define MAX_DLS 64
 
 typedef struct host_comp {
     swmrbus_host *host;
@@ -33,6 +34,8 @@ struct swmrbus_host {
     void *zctx;
     const swmrbus_component_vtable *kinds[MAX_KINDS];
     size_t n_kinds;
+    void *dls[MAX_DLS];   /* plugins to unload after the context is gone */
+    size_t n_dls;
     host_comp *comps;
     size_t n_comps;
     pthread_mutex_t mu;
@@ -58,6 +61,18 @@ static swmrbus_err (*vt_check(const swmrbus_component_vtable *vt))(
     return vt->struct_size >= offsetof(swmrbus_component_vtable, check) + sizeof vt->check
                ? vt->check
                : NULL;
+}
+
+/* "components[i] (name): why", or "why (name)" when why names its own key
+ * path below components[i] already. */
+static void name_error(char *err, size_t errlen, size_t i, const char *name, const char *why)
+{
+    char own[48];
+    int n = snprintf(own, sizeof own, "components[%zu]", i);
+    if (strncmp(why, own, (size_t)n) == 0 && (why[n] == '.' || why[n] == ':'))
+        snprintf(err, errlen, "%s (%s)", why, name);
+    else
+        snprintf(err, errlen, "components[%zu] (%s): %s", i, name, why);
 }
 
 swmrbus_err swmrbus_host_create(swmrbus_host **out)
@@ -207,8 +222,7 @@ size_t swmrbus_host_check(swmrbus_host *h, const swmrbus_config *cfg, swmrbus_pr
             rc = vt_check(c.vt)(&args, why, sizeof why);
         }
         if (rc != SWMRBUS_OK) {
-            snprintf(line, sizeof line, "components[%zu] (%s): %s", i, c.cfg->name,
-                     why[0] ? why : swmrbus_strerror(rc));
+            name_error(line, sizeof line, i, c.cfg->name, why[0] ? why : swmrbus_strerror(rc));
             if (fn) fn(line, user);
             problems++;
         }
@@ -233,12 +247,18 @@ static void *comp_main(void *arg)
     return NULL;
 }
 
+/* Destroys the components. Their plugins stay loaded until the context is
+ * terminated: a message a plugin sent zero-copy may still sit in a pipe with
+ * a free function in the plugin's code. */
 static void destroy_comps(swmrbus_host *h)
 {
     for (size_t i = h->n_comps; i-- > 0;) {
         host_comp *c = &h->comps[i];
         if (c->self) c->vt->destroy(&c->self);
-        if (c->dl) dlclose(c->dl);
+        if (c->dl && h->n_dls < MAX_DLS)
+            h->dls[h->n_dls++] = c->dl;
+        else if (c->dl)
+            dlclose(c->dl);
     }
     free(h->comps);
     h->comps = NULL;
@@ -253,6 +273,8 @@ swmrbus_err swmrbus_host_start(swmrbus_host *h, const swmrbus_config *cfg, char 
     h->comps = calloc(cfg->n_components ? cfg->n_components : 1, sizeof *h->comps);
     if (!h->comps) return SWMRBUS_ENOMEM;
     h->n_comps = cfg->n_components;
+    /* Every kind first (plugins loaded, their tables checked), so that a
+     * plugin that does not load stops the run before any component binds. */
     for (size_t i = 0; i < cfg->n_components; i++) {
         host_comp *c = &h->comps[i];
         char why[4608] = "";
@@ -263,11 +285,25 @@ swmrbus_err swmrbus_host_start(swmrbus_host *h, const swmrbus_config *cfg, char 
             snprintf(err, errlen, "components[%zu] (%s): %s", i, c->cfg->name, why);
             goto out;
         }
+    }
+    /* Then every config a component can check without binding (a plugin's
+     * options): a typo stops the run before anything is bound or created. */
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        host_comp *c = &h->comps[i];
+        char why[4608] = "";
+        swmrbus_component_args args = {SWMRBUS_ABI_VERSION, h->zctx, c->cfg};
+        if (vt_check(c->vt) && (rc = vt_check(c->vt)(&args, why, sizeof why)) != SWMRBUS_OK) {
+            name_error(err, errlen, i, c->cfg->name, why[0] ? why : swmrbus_strerror(rc));
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        host_comp *c = &h->comps[i];
+        char why[4608] = "";
         swmrbus_component_args args = {SWMRBUS_ABI_VERSION, h->zctx, c->cfg};
         rc = c->vt->create(&args, &c->self, why, sizeof why);
         if (rc != SWMRBUS_OK) {
-            snprintf(err, errlen, "components[%zu] (%s): %s", i, c->cfg->name,
-                     why[0] ? why : swmrbus_strerror(rc));
+            name_error(err, errlen, i, c->cfg->name, why[0] ? why : swmrbus_strerror(rc));
             goto out;
         }
     }
@@ -375,6 +411,7 @@ void swmrbus_host_destroy(swmrbus_host **hp)
         destroy_comps(h);
     }
     zmq_ctx_term(h->zctx);
+    for (size_t i = 0; i < h->n_dls; i++) dlclose(h->dls[i]);
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
     free(h);

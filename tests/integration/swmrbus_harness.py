@@ -230,7 +230,9 @@ class RunProcess:
     never leaks it. Its output goes to log_path."""
 
     def __init__(self, config_path, log_path, control_ep=None, label="swmrbus run",
-                 run_args=()):
+                 run_args=(), bin=None, env=None):
+        self.bin = bin or BIN  # another swmrbus (an installed one) when given
+        self.env = env
         self.config_path = config_path
         self.log_path = log_path
         self.control_ep = control_ep
@@ -247,7 +249,7 @@ class RunProcess:
         """Starts the process and waits until its control socket answers."""
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [BIN, "run", self.config_path] + self.run_args,
+            [self.bin, "run", self.config_path] + self.run_args, env=self.env,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             preexec_fn=self._preexec, close_fds=True)
         _LIVE.add(self)
