@@ -167,8 +167,8 @@ notice_seeds = {
     "ok_str8_keys": notice("swmrbus.open", b"\x81\xd9\x06series\x05"),
     "ok_signed_series": notice("swmrbus.open", b"\x81\xa6series\xd3" + struct.pack(">q", 5)),
     "ok_unknown_reason": notice("swmrbus.error", {"reason": "disk_on_fire", "error": "x"}),
-    "ok_deep_unknown_8": notice("swmrbus.open", {"deep": [[[[[[[[]]]]]]]]}),
-    "bad_deep_unknown_9": notice("swmrbus.open", {"deep": [[[[[[[[[]]]]]]]]]}),
+    "ok_deep_unknown_8": notice("swmrbus.open", {"deep": [[[[[[[]]]]]]]}),  # map + 7
+    "bad_deep_unknown_9": notice("swmrbus.open", {"deep": [[[[[[[[]]]]]]]]}),
     "bad_topic_unknown": notice("swmrbus.opened", OPEN),
     "bad_topic_prefix": notice("swmrbus.ope", OPEN),
     "bad_topic_nul": notice("swmrbus.open\x00", OPEN),
@@ -214,8 +214,8 @@ request_seeds = {
     "ok_unknown_keys": p({"cmd": "status", "x-client": {"a": [1, None, b"b", 2.5]}}),
     "ok_str8_cmd": b"\x81\xd9\x03cmd\xd9\x06status",
     "ok_signed_series": b"\x82\xa3cmd\xa5flush\xa6series\xd0\x07",
-    "ok_deep_8": p({"cmd": "status", "deep": [[[[[[[[]]]]]]]]}),
-    "bad_deep_9": p({"cmd": "status", "deep": [[[[[[[[[]]]]]]]]]}),
+    "ok_deep_8": p({"cmd": "status", "deep": [[[[[[[]]]]]]]}),  # the map + 7 arrays
+    "bad_deep_9": p({"cmd": "status", "deep": [[[[[[[[]]]]]]]]}),
     "bad_unknown_cmd": p({"cmd": "reboot"}),
     "bad_cmd_case": p({"cmd": "STATUS"}),
     "bad_cmd_nul": p({"cmd": "status\x00"}),
@@ -358,7 +358,7 @@ config_seeds = {
     + b", kind: sim, out: {endpoints: [" + b", ".join([b"*s"] * 16) + b"]}}\n",
     "bad_deep_flow": b"components: [" + b"[" * 5000 + b"]" * 5000 + b"]\n",
     "bad_deep_flow_unclosed": b"components: " + b"{a: " * 3000,
-    "bad_deep_block": b"components:\n" + b"".join(b" " * (2 * i) + b"- \n" for i in range(1, 400)),
+    "bad_deep_block": b"components:\n" + b"".join(b" " * (2 * i) + b"- \n" for i in range(1, 250)),
     "bad_deep_unknown_key": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, x: "
                                   + "[" * 2000 + "]" * 2000 + "}"),
     "bad_unknown_key": comps("{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, "
@@ -383,7 +383,7 @@ config_seeds = {
     "bad_rate_nan": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, rate_hz: .nan}"),
     "bad_endpoints_17": comps("{name: s, kind: sim, out: {endpoints: ["
                               + ", ".join(f"'inproc://f{i}'" for i in range(17)) + "]}}"),
-    "bad_two_documents": comps(SIM) + b"---\n" + comps(SINK),
+    "edge_two_documents": comps(SIM) + b"---\n" + comps(SINK),
     "bad_nul": b"components: [\x00]\n",
     "bad_utf8": b"components: [{name: \xc3\x28}]\n",
     "bad_tab_indent": b"components:\n\t- name: s\n",
