@@ -74,6 +74,7 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
      * sender's connection is reset; such a message cannot be counted).
      * Nothing valid comes near it: a compressed frame is at most a little
      * over its raw size. Set before bind: listeners copy options then. */
+    /* config.c bounds both limits (SWMRBUS_CFG_*): <= 32 GiB + 16 MiB + 64 KiB, no wrap */
     const uint64_t huge = (uint64_t)INT64_MAX / 16;
     int64_t maxsize = cfg->limits.max_frame_bytes > huge || cfg->limits.max_header_bytes > huge
                           ? -1 /* no limit */

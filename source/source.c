@@ -71,6 +71,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         goto out;
     }
     /* Notifications are small: ZeroMQ drops anything far larger unread. */
+    /* max_header_bytes <= 16 MiB (config.c bounds it): the sum cannot wrap */
     const swmrbus_socket_opts in_opts = {
         .name = "in", .hwm_opt = ZMQ_RCVHWM,
         .max_msg_bytes = (int64_t)cfg->limits.max_header_bytes + 4096};

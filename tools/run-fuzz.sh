@@ -14,7 +14,12 @@ for bin in "$build"/bin/fuzz_*; do
     scratch="$build/fuzz-corpus/$name"
     mkdir -p "$scratch"
     echo "fuzz: $name for ${seconds}s"
-    "$bin" -max_total_time="$seconds" -max_len=70000 -artifact_prefix="$build/crash-$name-" \
+    dict=
+    [ -f "$src/tests/fuzz/$name.dict" ] && dict="-dict=$src/tests/fuzz/$name.dict"
+    # -timeout: one input may take at most 25 s (a slow input is a finding:
+    # decoding is linear, the config loader refuses alias bombs)
+    "$bin" -max_total_time="$seconds" -max_len=70000 -timeout=25 $dict \
+        -artifact_prefix="$build/crash-$name-" \
         "$scratch" "$src/tests/fuzz/corpus/$name" || status=1
 done
 exit $status

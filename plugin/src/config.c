@@ -98,13 +98,14 @@ static swmrbus_err parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t
 bad:
     return fail(err, errlen, "%s.%s: expected a non-negative integer, got %s", path, key,
                 show(v).s);
-big:
-    return fail(err, errlen, "%s.%s: too large (at most %llu), got %s", path, key,
-                (unsigned long long)max, show(v).s);
+big: /* the allowed range in every out-of-range message (issue 9) */
+    return fail(err, errlen, "%s.%s: too large (allowed %llu..%llu), got %s", path, key,
+                (unsigned long long)min, (unsigned long long)max, show(v).s);
 range:
     if (n > max) goto big;
-    return fail(err, errlen, "%s.%s: must be >= %llu, got %s", path, key,
-                (unsigned long long)min, show(v).s);
+    return fail(err, errlen, "%s.%s: must be >= %llu (allowed %llu..%llu), got %s", path, key,
+                (unsigned long long)min, (unsigned long long)min, (unsigned long long)max,
+                show(v).s);
 }
 
 /* true | false (YAML 1.2 core spellings); not yes/no/on/off/1/0. */
@@ -302,7 +303,8 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
     }
     if (rs->hwm) {
         uint64_t v;
-        rc = parse_u64(rs->hwm, 0, INT_MAX, &v, path, "hwm", err, errlen);
+        rc = parse_u64(rs->hwm, SWMRBUS_CFG_HWM_MIN, SWMRBUS_CFG_HWM_MAX, &v, path, "hwm", err,
+                       errlen);
         if (rc != SWMRBUS_OK) return rc;
         s->hwm = (int)v;
     }
@@ -384,19 +386,19 @@ static swmrbus_err load_limits(const swmrbus__raw_limits *rl, swmrbus_limits *l,
     swmrbus_err rc = SWMRBUS_OK;
     snprintf(path, sizeof path, "%s.limits", cpath);
     if (rl->max_header_bytes)
-        TRY(parse_u64(rl->max_header_bytes, 1, UINT64_MAX, &l->max_header_bytes, path,
+        TRY(parse_u64(rl->max_header_bytes, SWMRBUS_CFG_HEADER_BYTES_MIN, SWMRBUS_CFG_HEADER_BYTES_MAX, &l->max_header_bytes, path,
                       "max_header_bytes", err, errlen));
     if (rl->max_frame_bytes)
-        TRY(parse_u64(rl->max_frame_bytes, 1, UINT64_MAX, &l->max_frame_bytes, path,
+        TRY(parse_u64(rl->max_frame_bytes, 1, SWMRBUS_CFG_FRAME_BYTES_MAX, &l->max_frame_bytes, path,
                       "max_frame_bytes", err, errlen));
     if (rl->max_frames)
-        TRY(parse_u64(rl->max_frames, 1, UINT64_MAX, &l->max_frames, path, "max_frames", err,
+        TRY(parse_u64(rl->max_frames, 1, SWMRBUS_CFG_FRAMES_MAX, &l->max_frames, path, "max_frames", err,
                       errlen));
     if (rl->max_open_series)
-        TRY(parse_u64(rl->max_open_series, 1, UINT64_MAX, &l->max_open_series, path,
+        TRY(parse_u64(rl->max_open_series, 1, SWMRBUS_CFG_OPEN_SERIES_MAX, &l->max_open_series, path,
                       "max_open_series", err, errlen));
     if (rl->max_queue_bytes)
-        TRY(parse_u64(rl->max_queue_bytes, 1, UINT64_MAX, &l->max_queue_bytes, path,
+        TRY(parse_u64(rl->max_queue_bytes, 1, SWMRBUS_CFG_QUEUE_BYTES_MAX, &l->max_queue_bytes, path,
                       "max_queue_bytes", err, errlen));
 out:
     return rc;
@@ -407,8 +409,8 @@ static swmrbus_err load_sim(const swmrbus__raw_component *r, swmrbus_component_c
 {
     swmrbus_err rc = SWMRBUS_OK;
 
-    if (r->series) TRY(parse_u64(r->series, 0, UINT64_MAX, &c->sim_series, path, "series", err, errlen));
-    if (r->frames) TRY(parse_u64(r->frames, 0, UINT64_MAX, &c->sim_frames, path, "frames", err, errlen));
+    if (r->series) TRY(parse_u64(r->series, 0, SWMRBUS_CFG_SIM_SERIES_MAX, &c->sim_series, path, "series", err, errlen));
+    if (r->frames) TRY(parse_u64(r->frames, 0, SWMRBUS_CFG_SIM_FRAMES_MAX, &c->sim_frames, path, "frames", err, errlen));
     if (r->shape) {
         swmrbus_format f = c->sim_format;
         f.ndim = r->shape_count;
@@ -438,6 +440,9 @@ static swmrbus_err load_sim(const swmrbus__raw_component *r, swmrbus_component_c
     }
     if (swmrbus_format_raw_bytes(&c->sim_format) == 0)
         TRY(fail(err, errlen, "%s.shape: frame size overflows", path));
+    if (swmrbus_format_raw_bytes(&c->sim_format) > SWMRBUS_CFG_FRAME_BYTES_MAX) /* issue 9 */
+        TRY(fail(err, errlen, "%s.shape: frame larger than %llu bytes", path,
+                 (unsigned long long)SWMRBUS_CFG_FRAME_BYTES_MAX));
     if (r->rate_hz) TRY(parse_rate(r->rate_hz, &c->sim_rate_hz, path, "rate_hz", err, errlen));
 out:
     return rc;
@@ -485,15 +490,15 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
         char fpath[64];
         snprintf(fpath, sizeof fpath, "%s.flush", path);
         if (r->flush->frames)
-            TRY(parse_u64(r->flush->frames, 1, UINT64_MAX, &c->flush_frames, fpath, "frames",
+            TRY(parse_u64(r->flush->frames, 1, SWMRBUS_CFG_FLUSH_FRAMES_MAX, &c->flush_frames, fpath, "frames",
                           err, errlen));
         if (r->flush->ms)
-            TRY(parse_u64(r->flush->ms, 0, UINT64_MAX, &c->flush_ms, fpath, "ms", err, errlen));
+            TRY(parse_u64(r->flush->ms, 0, SWMRBUS_CFG_MS_MAX, &c->flush_ms, fpath, "ms", err, errlen));
     }
     if (r->linger_ms)
-        TRY(parse_u64(r->linger_ms, 0, UINT64_MAX, &c->linger_ms, path, "linger_ms", err, errlen));
+        TRY(parse_u64(r->linger_ms, 0, SWMRBUS_CFG_MS_MAX, &c->linger_ms, path, "linger_ms", err, errlen));
     if (r->idle_close_ms)
-        TRY(parse_u64(r->idle_close_ms, 0, UINT64_MAX, &c->idle_close_ms, path, "idle_close_ms",
+        TRY(parse_u64(r->idle_close_ms, 0, SWMRBUS_CFG_MS_MAX, &c->idle_close_ms, path, "idle_close_ms",
                       err, errlen));
     if (r->compression) {
         if (!strcmp(r->compression, "none")) c->compression = SWMRBUS_ENC_NONE;
@@ -514,7 +519,7 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
                      show(r->from).s));
     }
     if (r->stale_ms)
-        TRY(parse_u64(r->stale_ms, 0, UINT64_MAX, &c->stale_ms, path, "stale_ms", err, errlen));
+        TRY(parse_u64(r->stale_ms, 0, SWMRBUS_CFG_MS_MAX, &c->stale_ms, path, "stale_ms", err, errlen));
 
     /* sim */
     TRY(load_sim(r, c, path, err, errlen));
@@ -778,4 +783,26 @@ const char *swmrbus_pattern_name(swmrbus_pattern p)
     case SWMRBUS_PATTERN_PUB: return "pub";
     }
     return "unknown";
+}
+
+/* ---- message size caps from bounded limits (issue 9) ---------------------- */
+
+static bool limits_in_bounds(const swmrbus_limits *l)
+{
+    return l && l->max_header_bytes >= SWMRBUS_CFG_HEADER_BYTES_MIN &&
+           l->max_header_bytes <= SWMRBUS_CFG_HEADER_BYTES_MAX && l->max_frame_bytes >= 1 &&
+           l->max_frame_bytes <= SWMRBUS_CFG_FRAME_BYTES_MAX;
+}
+
+int64_t swmrbus_limits_frame_msg_max(const swmrbus_limits *l)
+{
+    /* <= 8 * 2^32 + 2^24 + 2^16 < 2^36: no wrap in uint64_t nor int64_t */
+    if (!limits_in_bounds(l)) return -1;
+    return (int64_t)(8 * l->max_frame_bytes + l->max_header_bytes + 65536);
+}
+
+int64_t swmrbus_limits_notice_msg_max(const swmrbus_limits *l)
+{
+    if (!limits_in_bounds(l)) return -1;
+    return (int64_t)(l->max_header_bytes + 4096);
 }

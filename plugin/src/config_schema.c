@@ -219,6 +219,8 @@ static void describe(const capture *c, cyaml_err_t cerr, char *err, size_t errle
     for (unsigned i = c->n_seg; i-- > innermost;) {
         if (!c->seg[i].is_index)
             path_add(path, sizeof path, "%s%s", path[0] ? "." : "", c->seg[i].key);
+        else if (i == 0 && cerr == CYAML_ERR_ALIAS) /* refused before it is counted */
+            path_add(path, sizeof path, "[%lu]", c->seg[i].index);
         else /* libcyaml counts the entry before reading it: 1-based */
             path_add(path, sizeof path, "[%lu]", c->seg[i].index ? c->seg[i].index - 1 : 0);
     }
@@ -235,6 +237,8 @@ static void describe(const capture *c, cyaml_err_t cerr, char *err, size_t errle
         snprintf(what, sizeof what, "too many entries (at most %lu)", u1);
     else if (sscanf(msg, "Insufficient entries (%lu of %lu min)", &u1, &u2) == 2)
         snprintf(what, sizeof what, "too few entries (at least %lu)", u2);
+    else if (cerr == CYAML_ERR_ALIAS) /* CYAML_CFG_NO_ALIAS: see make_config */
+        snprintf(what, sizeof what, "YAML aliases (*name) are not allowed in a config");
     else if (sscanf(msg, "No anchor found for alias: '%63[^']'", a) == 1)
         snprintf(what, sizeof what, "unknown alias *%s", a);
     else if (strncmp(msg, "libyaml: ", 9) == 0 && c->line > 0)
@@ -254,7 +258,11 @@ static cyaml_config_t make_config(capture *c)
         .mem_fn = cyaml_mem,
         .mem_ctx = NULL,
         .log_level = CYAML_LOG_ERROR,
-        .flags = CYAML_CFG_DEFAULT,
+        /* libcyaml expands an alias by replaying (and allocating) its
+         * anchor's events again: a small file of nested aliases ("billion
+         * laughs") would take unbounded time and memory. A config needs
+         * none: aliases are rejected (issue 9). */
+        .flags = CYAML_CFG_NO_ALIAS,
     };
     return cfg;
 }

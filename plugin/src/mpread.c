@@ -272,3 +272,15 @@ void swmrbus__wire_why(char *why, size_t whylen, const char *fmt, ...)
     for (char *c = why; *c; c++)
         if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) *c = '?';
 }
+
+const char *swmrbus__wire_quote(swmrbus_str s, char *q)
+{
+    size_t n = s.len > 32 ? 32 : s.len;
+    for (size_t i = 0; i < n; i++) q[i] = s.ptr[i] == '\0' ? '?' : s.ptr[i];
+    if (s.len > n) {
+        memcpy(q + n, "...", 3);
+        n += 3;
+    }
+    q[n] = '\0';
+    return q;
+}

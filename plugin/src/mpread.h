@@ -84,4 +84,10 @@ __attribute__((format(printf, 3, 4)))
 #endif
 void swmrbus__wire_why(char *why, size_t whylen, const char *fmt, ...);
 
+/* A wire string quoted in a why text: its first 32 bytes, each NUL shown as
+ * '?' (so that "status\0x" does not read as "status"), "..." when longer.
+ * Writes into q (at least SWMRBUS__QUOTE_CAP bytes) and returns it. */
+#define SWMRBUS__QUOTE_CAP 40
+const char *swmrbus__wire_quote(swmrbus_str s, char *q);
+
 #endif

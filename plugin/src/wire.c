@@ -316,6 +316,7 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
 
     for (size_t k = 0; k < pairs; k++) {
         swmrbus_str key, s;
+        char q[SWMRBUS__QUOTE_CAP];
         size_t n;
         if (swmrbus__mp_str(&mp, &key) != SWMRBUS_OK)
             FAIL(rr, SWMRBUS_EINVAL, "header key %zu is not a string", k);
@@ -360,16 +361,14 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
                 FAIL(rr, SWMRBUS_EINVAL, "dtype: must be a string");
             out->format.dtype = swmrbus_dtype_parse(s.ptr, s.len);
             if (out->format.dtype == SWMRBUS_DTYPE_NONE)
-                FAIL(rr, SWMRBUS_EINVAL, "dtype: unknown \"%.*s\"",
-                     (int)(s.len > 32 ? 32 : s.len), s.ptr);
+                FAIL(rr, SWMRBUS_EINVAL, "dtype: unknown \"%s\"", swmrbus__wire_quote(s, q));
             break;
         case K_ENCODING:
             if (swmrbus__mp_str(&mp, &s) != SWMRBUS_OK)
                 FAIL(rr, SWMRBUS_EINVAL, "encoding: must be a string");
             out->format.encoding = swmrbus_encoding_parse(s.ptr, s.len);
             if (out->format.encoding == SWMRBUS_ENC_NONE)
-                FAIL(rr, SWMRBUS_EINVAL, "encoding: unknown \"%.*s\"",
-                     (int)(s.len > 32 ? 32 : s.len), s.ptr);
+                FAIL(rr, SWMRBUS_EINVAL, "encoding: unknown \"%s\"", swmrbus__wire_quote(s, q));
             break;
         case K_SHAPE:
             if (swmrbus__mp_array(&mp, &n) != SWMRBUS_OK)
@@ -541,6 +540,7 @@ swmrbus_err swmrbus_request_decode(const void *buf, size_t len, size_t max_bytes
         FAIL(rr, SWMRBUS_EINVAL, "request is not a msgpack map");
     for (size_t k = 0; k < pairs; k++) {
         swmrbus_str key, s;
+        char q[SWMRBUS__QUOTE_CAP];
         if (swmrbus__mp_str(&mp, &key) != SWMRBUS_OK)
             FAIL(rr, SWMRBUS_EINVAL, "request key %zu is not a string", k);
         if (swmrbus__str_is(key, "cmd")) {
@@ -551,8 +551,7 @@ swmrbus_err swmrbus_request_decode(const void *buf, size_t len, size_t max_bytes
             if (swmrbus__str_is(s, "status")) out->cmd = SWMRBUS_CMD_STATUS;
             else if (swmrbus__str_is(s, "flush")) out->cmd = SWMRBUS_CMD_FLUSH;
             else if (swmrbus__str_is(s, "close")) out->cmd = SWMRBUS_CMD_CLOSE;
-            else FAIL(rr, SWMRBUS_EINVAL, "unknown cmd \"%.*s\"",
-                      (int)(s.len > 32 ? 32 : s.len), s.ptr);
+            else FAIL(rr, SWMRBUS_EINVAL, "unknown cmd \"%s\"", swmrbus__wire_quote(s, q));
         } else if (swmrbus__str_is(key, "series")) {
             if (out->has_series) FAIL(rr, SWMRBUS_EINVAL, "duplicate key \"series\"");
             if (swmrbus__mp_uint(&mp, &out->series) != SWMRBUS_OK)

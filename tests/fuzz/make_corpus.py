@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""Writes the seed corpus of fuzz_header (run once; the seeds are committed).
+"""Writes the seed corpora of every fuzz target (run once; the seeds are
+committed; re-running rewrites the same files).
 
-A seed is one msgpack object (header / notice map / request) followed by
-optional payload bytes, as fuzz_header.c splits it. Names: ok_* decode, bad_*
-are rejected, edge_* probe corners."""
+fuzz_header: one msgpack object (header / notice map / request) followed by
+optional payload bytes, as fuzz_header.c splits it. fuzz_notice: one byte
+topic length, the topic, the map. fuzz_request: the request bytes.
+fuzz_config: config text (YAML or JSON). Names: ok_* decode, bad_* are
+rejected, edge_* probe corners."""
 import os
 import struct
 import msgpack
@@ -116,8 +119,285 @@ seeds = {
     "edge_trailing_nil": p(frame()) + b"\xc0",
 }
 
-os.makedirs(OUT, exist_ok=True)
-for name, data in seeds.items():
-    with open(os.path.join(OUT, name), "wb") as f:
-        f.write(data)
-print(f"wrote {len(seeds)} seeds to {OUT}")
+
+
+def write(target, corpus):
+    out = os.path.join(os.path.dirname(OUT), target)
+    os.makedirs(out, exist_ok=True)
+    for name, data in corpus.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    print(f"wrote {len(corpus)} seeds to {out}")
+
+
+write("fuzz_header", seeds)
+
+
+# ---- fuzz_notice: byte 0 = topic length, the topic, the map ----------------
+
+def notice(topic, m):
+    t = topic.encode() if isinstance(topic, str) else topic
+    body = m if isinstance(m, bytes) else p(m)
+    return bytes([len(t) % 256]) + t + body
+
+
+OPEN = {"series": 1, "file": "/data/run42/det_1.h5", "dataset": "/entry/data/data",
+        "frames": 0, "seq": 0, "t": 1700000000000000000, "sink": "writer"}
+FLUSHED = {"series": 1, "file": "/data/run42/det_1.h5", "dataset": "/entry/data/data",
+           "frames": 100, "written": 98, "complete": 90, "seq": 5, "t": 1, "sink": "writer"}
+CLOSED = dict(FLUSHED, frames=120, written=120, complete=120, seq=6)
+ERROR = {"series": 1, "error": "frame index out of range", "reason": "limit", "count": 3,
+         "seq": 9, "t": 2, "sink": "writer"}
+flushed_bytes = p(FLUSHED)
+
+notice_seeds = {
+    "ok_open": notice("swmrbus.open", OPEN),
+    "ok_flushed": notice("swmrbus.flushed", FLUSHED),
+    "ok_closed": notice("swmrbus.closed", CLOSED),
+    "ok_error": notice("swmrbus.error", ERROR),
+    "ok_relayed": notice("swmrbus.flushed", dict(FLUSHED, via="reader", seq=0)),
+    "ok_every_reason": notice("swmrbus.error", {"reason": "closed_series", "error": "x",
+                                                "count": 2**64 - 1}),
+    "ok_max_uints": notice("swmrbus.flushed", {k: 2**64 - 1 for k in
+                                               ("series", "frames", "written", "complete",
+                                                "seq", "t", "count")}),
+    "ok_unknown_keys": notice("swmrbus.open", dict(OPEN, **{"x-future": {"a": [None, 1.5]},
+                                                            "bin": b"\x00\x01"})),
+    "ok_empty_map": notice("swmrbus.closed", b"\x80"),
+    "ok_str8_keys": notice("swmrbus.open", b"\x81\xd9\x06series\x05"),
+    "ok_signed_series": notice("swmrbus.open", b"\x81\xa6series\xd3" + struct.pack(">q", 5)),
+    "ok_unknown_reason": notice("swmrbus.error", {"reason": "disk_on_fire", "error": "x"}),
+    "ok_deep_unknown_8": notice("swmrbus.open", {"deep": [[[[[[[]]]]]]]}),  # map + 7
+    "bad_deep_unknown_9": notice("swmrbus.open", {"deep": [[[[[[[[]]]]]]]]}),
+    "bad_topic_unknown": notice("swmrbus.opened", OPEN),
+    "bad_topic_prefix": notice("swmrbus.ope", OPEN),
+    "bad_topic_nul": notice("swmrbus.open\x00", OPEN),
+    "bad_topic_empty": notice("", OPEN),
+    "bad_topic_len_past_end": bytes([31]) + b"swmrbus.open",
+    "bad_not_a_map": notice("swmrbus.open", p([1, 2])),
+    "bad_series_str": notice("swmrbus.open", {"series": "1"}),
+    "bad_series_negative": notice("swmrbus.open", {"series": -1}),
+    "bad_series_float": notice("swmrbus.open", {"series": 1.0}),
+    "bad_series_nil": notice("swmrbus.open", {"series": None}),
+    "bad_file_bin": notice("swmrbus.open", {"file": b"/x.h5"}),
+    "bad_file_int": notice("swmrbus.open", {"file": 5}),
+    "bad_reason_int": notice("swmrbus.error", {"reason": 3}),
+    "bad_key_int": notice("swmrbus.open", b"\x81\x01\x02"),
+    "bad_duplicate_series": notice("swmrbus.open", b"\x82" + p("series") + p(1) + p("series")
+                                   + p(2)),
+    "bad_duplicate_via": notice("swmrbus.open", b"\x82" + p("via") + p("a") + p("via") + p("b")),
+    "bad_map_2p32": notice("swmrbus.open", b"\xdf\xff\xff\xff\xff"),
+    "bad_str_2p32": notice("swmrbus.open", b"\x81\xa4file\xdb\xff\xff\xff\xff"),
+    "bad_array_2p32_unknown": notice("swmrbus.open", b"\x81\xa1x\xdd\xff\xff\xff\xff"),
+    "bad_trailing": notice("swmrbus.open", p(OPEN) + b"\xc0"),
+    "bad_garbage": notice("swmrbus.open", b"\xc1\xc1\xc1"),
+    "bad_over_65536": notice("swmrbus.open", {"x": "y" * 66000}),
+    "edge_empty": b"",
+    "edge_only_topic_len": b"\x0c",
+    "edge_just_65536": notice("swmrbus.open", {"x": "y" * (65536 - 8)}),
+}
+for cut in (1, 2, 9, len(flushed_bytes) // 2, len(flushed_bytes) - 1):
+    notice_seeds[f"bad_truncated_{cut}"] = notice("swmrbus.flushed", flushed_bytes[:cut])
+write("fuzz_notice", notice_seeds)
+
+
+# ---- fuzz_request: the request bytes -----------------------------------------
+
+status_series = p({"cmd": "flush", "series": 42})
+request_seeds = {
+    "ok_status": p({"cmd": "status"}),
+    "ok_flush": p({"cmd": "flush"}),
+    "ok_flush_series": status_series,
+    "ok_close_series_0": p({"cmd": "close", "series": 0}),
+    "ok_close_series_max": p({"cmd": "close", "series": 2**64 - 1}),
+    "ok_series_first": p({"series": 3, "cmd": "close"}),
+    "ok_unknown_keys": p({"cmd": "status", "x-client": {"a": [1, None, b"b", 2.5]}}),
+    "ok_str8_cmd": b"\x81\xd9\x03cmd\xd9\x06status",
+    "ok_signed_series": b"\x82\xa3cmd\xa5flush\xa6series\xd0\x07",
+    "ok_deep_8": p({"cmd": "status", "deep": [[[[[[[]]]]]]]}),  # the map + 7 arrays
+    "bad_deep_9": p({"cmd": "status", "deep": [[[[[[[[]]]]]]]]}),
+    "bad_unknown_cmd": p({"cmd": "reboot"}),
+    "bad_cmd_case": p({"cmd": "STATUS"}),
+    "bad_cmd_nul": p({"cmd": "status\x00"}),
+    "bad_cmd_bin": p({"cmd": b"status"}),
+    "bad_cmd_int": p({"cmd": 1}),
+    "bad_cmd_nil": p({"cmd": None}),
+    "bad_no_cmd": p({"series": 1}),
+    "bad_duplicate_cmd": b"\x82" + p("cmd") + p("status") + p("cmd") + p("flush"),
+    "bad_duplicate_series": b"\x83" + p("cmd") + p("flush") + p("series") + p(1)
+    + p("series") + p(2),
+    "bad_series_negative": p({"cmd": "flush", "series": -1}),
+    "bad_series_str": p({"cmd": "flush", "series": "1"}),
+    "bad_series_float": p({"cmd": "flush", "series": 1.0}),
+    "bad_not_a_map": p(["cmd", "status"]),
+    "bad_key_int": b"\x81\x01" + p("status"),
+    "bad_map_2p32": b"\xdf\xff\xff\xff\xff",
+    "bad_str_2p32": b"\x81\xa3cmd\xdb\xff\xff\xff\xff",
+    "bad_array_2p32_unknown": b"\x82\xa3cmd\xa6status\xa1x\xdd\xff\xff\xff\xff",
+    "bad_trailing": p({"cmd": "status"}) + b"\x00",
+    "bad_over_4096": p({"cmd": "status", "pad": "x" * 5000}),
+    "bad_garbage": b"\xc1",
+    "edge_empty": b"",
+    "edge_just_4096": p({"cmd": "status", "pad": "x" * (4096 - 20)}),
+    "edge_long_unknown_cmd": p({"cmd": "c" * 300}),
+    "edge_cmd_control_chars": p({"cmd": "\x1b[31mred\n"}),
+}
+for cut in range(1, len(status_series)):
+    request_seeds[f"bad_truncated_{cut}"] = status_series[:cut]
+write("fuzz_request", request_seeds)
+
+
+# ---- fuzz_config: config text (YAML, JSON) ------------------------------------
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIGS = os.path.join(HERE, "..", "..", "configs")
+SINK = "{name: w, kind: sink, dir: /tmp/d, in: {endpoint: 'tcp://127.0.0.1:5555'}}"
+SOURCE = "{name: r, kind: source, in: {endpoint: 'tcp://127.0.0.1:5556'}}"
+SIM = "{name: s, kind: sim, out: {endpoint: 'inproc://frames'}}"
+
+
+def comps(*c):
+    return ("components: [" + ", ".join(c) + "]\n").encode()
+
+
+def sink_with(extra):
+    return comps("{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, " + extra + "}")
+
+
+EVERY_KEY = b"""components:
+  - name: writer
+    kind: sink
+    in:
+      endpoints: ['tcp://127.0.0.1:5555', 'ipc:///tmp/x', 'inproc://y']
+      pattern: sub
+      bind: true
+      hwm: 7
+    notify: {endpoint: 'tcp://127.0.0.1:5556', bind: false, hwm: 8}
+    control: {endpoint: 'tcp://127.0.0.1:5557', bind: false, hwm: 9}
+    dir: /data/run42
+    file: 'run_{series}_{name}.h5'
+    flush: {frames: 10, ms: 20}
+    linger_ms: 30
+    idle_close_ms: 40
+    compression: bslz4
+    limits:
+      max_header_bytes: 64
+      max_frame_bytes: 4294967296
+      max_frames: 1099511627776
+      max_open_series: 4096
+      max_queue_bytes: 1099511627776
+  - name: reader
+    kind: source
+    in: {endpoint: 'tcp://127.0.0.1:5556', pattern: sub, bind: true, hwm: 1000000}
+    out: {endpoint: 'tcp://127.0.0.1:5600', pattern: pub, bind: false, hwm: 11}
+    notify: {endpoints: ['tcp://127.0.0.1:5601']}
+    control: {endpoint: 'tcp://127.0.0.1:5602'}
+    from: latest
+    stale_ms: 86400000
+    limits: {max_open_series: 2}
+  - name: sim
+    kind: sim
+    out: {endpoint: 'inproc://frames', pattern: push, bind: false, hwm: 12}
+    series: 1000000
+    frames: 0
+    shape: [3, 4, 5]
+    dtype: float64
+    encoding: lz4
+    rate_hz: 2.5
+  - name: plug
+    kind: /usr/lib/swmrbus/plugins/libthing.so
+    in: {endpoint: 'tcp://h:1'}
+    limits: {max_frames: 5}
+"""
+
+
+def lol(levels, fan, where):
+    """A 'billion laughs' document: fan**levels copies of one string."""
+    lines = ["components:", "  - {name: &l0 lol, kind: sim, out: {endpoint: 'inproc://f'}}"]
+    for lvl in range(1, levels + 1):
+        lines.append(f"  - &l{lvl} [" + ", ".join([f"*l{lvl - 1}"] * fan) + "]")
+    if where == "top":
+        lines = ["l0: &l0 lol"] + [f"l{k}: &l{k} [" + ", ".join([f"*l{k - 1}"] * fan) + "]"
+                                   for k in range(1, levels + 1)] + ["components: *l9"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+config_seeds = {
+    "ok_sink": comps(SINK),
+    "ok_source": comps(SOURCE),
+    "ok_sim": comps(SIM),
+    "ok_three": comps(SINK, SOURCE, SIM),
+    "ok_every_key": EVERY_KEY,
+    "ok_json": b'{"components": [{"name": "w", "kind": "sink", "dir": "/d", '
+               b'"in": {"endpoint": "tcp://h:1", "hwm": "1000"}, "flush": {"frames": "5"}}]}\n',
+    "ok_block_comments": b"# a comment\ncomponents:\n  - name: s   # the sim\n    kind: sim\n"
+                         b"    out:\n      endpoint: 'inproc://f'\n",
+    "ok_crlf_bom": b"\xef\xbb\xbfcomponents:\r\n  - " + SIM.encode() + b"\r\n",
+    "ok_doc_markers": b"%YAML 1.2\n---\n" + comps(SIM) + b"...\n",
+    "ok_tags": comps("{name: !!str s, kind: sim, out: {endpoint: 'inproc://f'}, frames: !!int 5}"),
+    "ok_anchor_no_alias": comps("{name: &n s, kind: sim, out: &o {endpoint: 'inproc://f'}}"),
+    "ok_utf8_name": comps("{name: 'd\u00e9tecteur-\u03bb', kind: sim, out: {endpoint: 'inproc://f'}}"),
+    "ok_max_bounds": sink_with("flush: {frames: 1099511627776, ms: 86400000}, linger_ms: 86400000,"
+                               " idle_close_ms: 86400000, limits: {max_header_bytes: 16777216, "
+                               "max_frame_bytes: 4294967296, max_frames: 1099511627776, "
+                               "max_open_series: 4096, max_queue_bytes: 1099511627776}"),
+    "ok_min_bounds": sink_with("flush: {frames: 1, ms: 0}, linger_ms: 0, limits: "
+                               "{max_header_bytes: 64, max_frame_bytes: 1, max_frames: 1, "
+                               "max_open_series: 1, max_queue_bytes: 1}"),
+    "ok_sim_4gib": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, "
+                         "shape: [65536, 32768], dtype: uint16}"),
+    "ok_many_components": comps(*[f"{{name: s{i}, kind: sim, out: {{endpoint: 'inproc://f{i}'}}}}"
+                                  for i in range(300)]),
+    "bad_alias_component": b"components:\n  - &c " + SIM.encode() + b"\n  - *c\n",
+    "bad_alias_scalar": comps("{name: &n w, kind: sink, dir: *n, in: {endpoint: 'tcp://h:1'}}"),
+    "bad_alias_unknown": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, frames: *nope}"),
+    "bad_merge_key": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, <<: {dir: x}}"),
+    "bad_billion_laughs": lol(9, 9, "components"),
+    "bad_billion_laughs_top": lol(9, 9, "top"),
+    "bad_alias_endpoints": b"components:\n  - {name: &s " + b"w" * 20000
+    + b", kind: sim, out: {endpoints: [" + b", ".join([b"*s"] * 16) + b"]}}\n",
+    "bad_deep_flow": b"components: [" + b"[" * 5000 + b"]" * 5000 + b"]\n",
+    "bad_deep_flow_unclosed": b"components: " + b"{a: " * 3000,
+    "bad_deep_block": b"components:\n" + b"".join(b" " * (2 * i) + b"- \n" for i in range(1, 250)),
+    "bad_deep_unknown_key": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, x: "
+                                  + "[" * 2000 + "]" * 2000 + "}"),
+    "bad_unknown_key": comps("{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, "
+                             "flush: {frmaes: 1}}"),
+    "bad_duplicate_key": comps("{name: w, name: v, kind: sink}"),
+    "bad_duplicate_json": b'{"components": [], "components": []}',
+    "bad_duplicate_names": comps(SIM, SIM),
+    "bad_wrong_type_map": comps("{name: w, kind: {a: b}}"),
+    "bad_wrong_type_list": comps("{name: [w], kind: sink}"),
+    "bad_wrong_type_top": b"- a\n- b\n",
+    "bad_hwm_0": sink_with("notify: {endpoint: 'tcp://h:2', hwm: 0}"),
+    "bad_ms_over_a_day": sink_with("flush: {ms: 86400001}"),
+    "bad_header_63": sink_with("limits: {max_header_bytes: 63}"),
+    "bad_frame_bytes_over": sink_with("limits: {max_frame_bytes: 4294967297}"),
+    "bad_u64_overflow": sink_with("limits: {max_queue_bytes: 18446744073709551616}"),
+    "bad_digits_1000": sink_with("linger_ms: " + "9" * 1000),
+    "bad_number_forms": sink_with("flush: {frames: 0x10, ms: 1e3}, linger_ms: -1"),
+    "bad_shape_overflow": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, "
+                                "shape: [4294967296, 4294967296, 4294967296]}"),
+    "bad_sim_over_4gib": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, "
+                               "shape: [65536, 32769], dtype: uint16}"),
+    "bad_rate_nan": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, rate_hz: .nan}"),
+    "bad_endpoints_17": comps("{name: s, kind: sim, out: {endpoints: ["
+                              + ", ".join(f"'inproc://f{i}'" for i in range(17)) + "]}}"),
+    "edge_two_documents": comps(SIM) + b"---\n" + comps(SINK),
+    "bad_nul": b"components: [\x00]\n",
+    "bad_utf8": b"components: [{name: \xc3\x28}]\n",
+    "bad_tab_indent": b"components:\n\t- name: s\n",
+    "bad_syntax": b"components: [\n",
+    "bad_long_value": comps("{name: r, kind: source, in: {endpoint: 'tcp://h:1'}, from: "
+                            + "x" * 60000 + "}"),
+    "bad_binary_tag": comps("{name: !!binary aGVsbG8=, kind: sim}"),
+    "edge_empty": b"",
+    "edge_null_doc": b"~\n",
+    "edge_components_null": b"components:\n",
+    "edge_components_empty": b"components: []\n",
+    "edge_comment_only": b"# nothing\n",
+}
+for name in sorted(os.listdir(CONFIGS)):
+    with open(os.path.join(CONFIGS, name), "rb") as f:
+        config_seeds["ok_example_" + name.replace(".", "_")] = f.read()
+write("fuzz_config", config_seeds)

@@ -245,14 +245,14 @@ static const char every_key[] =
     "    idle_close_ms: 40\n"
     "    compression: bslz4\n"
     "    limits:\n"
-    "      max_header_bytes: 1\n"
+    "      max_header_bytes: 64\n"
     "      max_frame_bytes: 2\n"
     "      max_frames: 3\n"
     "      max_open_series: 4\n"
-    "      max_queue_bytes: 18446744073709551615\n"
+    "      max_queue_bytes: 1099511627776\n"
     "  - name: reader\n"
     "    kind: source\n"
-    "    in: {endpoint: 'tcp://127.0.0.1:5556', pattern: sub, bind: true, hwm: 0}\n"
+    "    in: {endpoint: 'tcp://127.0.0.1:5556', pattern: sub, bind: true, hwm: 1}\n"
     "    out: {endpoint: 'tcp://127.0.0.1:5600', pattern: pub, bind: false, hwm: 11}\n"
     "    notify: {endpoints: ['tcp://127.0.0.1:5601']}\n"
     "    control: {endpoint: 'tcp://127.0.0.1:5602'}\n"
@@ -313,17 +313,17 @@ static void test_every_key(void **state)
     assert_int_equal(c->linger_ms, 30);
     assert_int_equal(c->idle_close_ms, 40);
     assert_int_equal(c->compression, SWMRBUS_ENC_BSLZ4);
-    assert_int_equal(c->limits.max_header_bytes, 1);
+    assert_int_equal(c->limits.max_header_bytes, 64);
     assert_int_equal(c->limits.max_frame_bytes, 2);
     assert_int_equal(c->limits.max_frames, 3);
     assert_int_equal(c->limits.max_open_series, 4);
-    assert_true(c->limits.max_queue_bytes == UINT64_MAX);
+    assert_true(c->limits.max_queue_bytes == 1ull << 40);
 
     c = &cfg->components[1];
     assert_string_equal(c->kind, "source");
     assert_int_equal(c->in.pattern, SWMRBUS_PATTERN_SUB);
     assert_true(c->in.bind);
-    assert_int_equal(c->in.hwm, 0);
+    assert_int_equal(c->in.hwm, 1);
     assert_true(c->out.present);
     assert_string_equal(c->out.endpoints[0], "tcp://127.0.0.1:5600");
     assert_int_equal(c->out.pattern, SWMRBUS_PATTERN_PUB);
@@ -512,7 +512,7 @@ static void test_syntax_error(void **state)
     parse_bad("components:\n  - {name: a, kind: sim\n  - b\n", "YAML syntax error", NULL);
     parse_bad("components: [\n", "YAML syntax error", NULL);
     parse_bad(one("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, frames: *nope}"),
-              "unknown alias", NULL);
+              "components[0].frames: YAML aliases (*name) are not allowed", NULL);
     /* bytes libyaml refuses: told with line and column */
     parse_bad("components:\n  - {name: \x01}\n", "line 2, column 12: control character 0x01",
               NULL);
@@ -631,7 +631,7 @@ static void test_values(void **state)
         snprintf(comp, sizeof comp,
                  "{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, limits: {%s: 0}}",
                  limits[i]);
-        snprintf(want, sizeof want, "components[0].limits.%s: must be >= 1", limits[i]);
+        snprintf(want, sizeof want, "components[0].limits.%s: must be >= ", limits[i]);
         parse_bad(one(comp), want, NULL);
     }
     parse_bad(one("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, shape: []}"),
@@ -659,6 +659,179 @@ static void test_values(void **state)
     big[sizeof big - 1] = '\0';
     snprintf(comp, sizeof comp, "{name: r, kind: source, in: {endpoint: 'tcp://h:1'}, from: %s}", big);
     parse_bad(one(comp), "components[0].from: expected start or latest", "...");
+}
+
+/* ---- bounds of numbers (issue 9) ------------------------------------------ */
+
+/* One bounded key: a component with "%s" where the value goes, the key's
+ * path, its range. */
+typedef struct bound_case {
+    const char *comp;
+    const char *path;
+    unsigned long long min, max;
+} bound_case;
+
+#define SINK_WITH(x) "{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, " x "}"
+#define SINK_IN_WITH(x) "{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1', " x "}}"
+#define SOURCE_WITH(x) "{name: r, kind: source, in: {endpoint: 'tcp://h:1'}, " x "}"
+#define SIM_WITH(x) "{name: s, kind: sim, out: {endpoint: 'inproc://f'}, " x "}"
+
+static const bound_case bound_cases[] = {
+    {SINK_WITH("flush: {frames: %s}"), "flush.frames", 1, SWMRBUS_CFG_FLUSH_FRAMES_MAX},
+    {SINK_WITH("flush: {ms: %s}"), "flush.ms", 0, SWMRBUS_CFG_MS_MAX},
+    {SINK_WITH("linger_ms: %s"), "linger_ms", 0, SWMRBUS_CFG_MS_MAX},
+    {SINK_WITH("idle_close_ms: %s"), "idle_close_ms", 0, SWMRBUS_CFG_MS_MAX},
+    {SOURCE_WITH("stale_ms: %s"), "stale_ms", 0, SWMRBUS_CFG_MS_MAX},
+    {SINK_IN_WITH("hwm: %s"), "in.hwm", 1, SWMRBUS_CFG_HWM_MAX},
+    {SOURCE_WITH("out: {endpoint: 'tcp://h:2', hwm: %s}"), "out.hwm", 1, SWMRBUS_CFG_HWM_MAX},
+    {SINK_WITH("notify: {endpoint: 'tcp://h:2', hwm: %s}"), "notify.hwm", 1,
+     SWMRBUS_CFG_HWM_MAX},
+    {SINK_WITH("control: {endpoint: 'tcp://h:2', hwm: %s}"), "control.hwm", 1,
+     SWMRBUS_CFG_HWM_MAX},
+    {SINK_WITH("limits: {max_header_bytes: %s}"), "limits.max_header_bytes",
+     SWMRBUS_CFG_HEADER_BYTES_MIN, SWMRBUS_CFG_HEADER_BYTES_MAX},
+    {SINK_WITH("limits: {max_frame_bytes: %s}"), "limits.max_frame_bytes", 1,
+     SWMRBUS_CFG_FRAME_BYTES_MAX},
+    {SINK_WITH("limits: {max_frames: %s}"), "limits.max_frames", 1, SWMRBUS_CFG_FRAMES_MAX},
+    {SOURCE_WITH("limits: {max_open_series: %s}"), "limits.max_open_series", 1,
+     SWMRBUS_CFG_OPEN_SERIES_MAX},
+    {SINK_WITH("limits: {max_queue_bytes: %s}"), "limits.max_queue_bytes", 1,
+     SWMRBUS_CFG_QUEUE_BYTES_MAX},
+    {SIM_WITH("series: %s"), "series", 0, SWMRBUS_CFG_SIM_SERIES_MAX},
+    {SIM_WITH("frames: %s"), "frames", 0, SWMRBUS_CFG_SIM_FRAMES_MAX},
+};
+
+/* The parsed value of the key a bound_case sets. */
+static unsigned long long bound_value(const swmrbus_component_cfg *c, const char *path)
+{
+    if (!strcmp(path, "flush.frames")) return c->flush_frames;
+    if (!strcmp(path, "flush.ms")) return c->flush_ms;
+    if (!strcmp(path, "linger_ms")) return c->linger_ms;
+    if (!strcmp(path, "idle_close_ms")) return c->idle_close_ms;
+    if (!strcmp(path, "stale_ms")) return c->stale_ms;
+    if (!strcmp(path, "in.hwm")) return (unsigned long long)c->in.hwm;
+    if (!strcmp(path, "out.hwm")) return (unsigned long long)c->out.hwm;
+    if (!strcmp(path, "notify.hwm")) return (unsigned long long)c->notify.hwm;
+    if (!strcmp(path, "control.hwm")) return (unsigned long long)c->control.hwm;
+    if (!strcmp(path, "limits.max_header_bytes")) return c->limits.max_header_bytes;
+    if (!strcmp(path, "limits.max_frame_bytes")) return c->limits.max_frame_bytes;
+    if (!strcmp(path, "limits.max_frames")) return c->limits.max_frames;
+    if (!strcmp(path, "limits.max_open_series")) return c->limits.max_open_series;
+    if (!strcmp(path, "limits.max_queue_bytes")) return c->limits.max_queue_bytes;
+    if (!strcmp(path, "series")) return c->sim_series;
+    if (!strcmp(path, "frames")) return c->sim_frames;
+    fail_msg("no such bound: %s", path);
+    return 0;
+}
+
+static const char *with_value(const bound_case *bc, unsigned long long v)
+{
+    static char comp[512];
+    char num[32];
+    const char *at = strstr(bc->comp, "%s");
+    assert_non_null(at);
+    snprintf(num, sizeof num, "%llu", v);
+    snprintf(comp, sizeof comp, "%.*s%s%s", (int)(at - bc->comp), bc->comp, num, at + 2);
+    return one(comp);
+}
+
+/* Below the minimum, at both ends, above the maximum: the ends load with
+ * their value, the others fail naming the key path and the allowed range. */
+static void test_bounds(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof bound_cases / sizeof bound_cases[0]; i++) {
+        const bound_case *bc = &bound_cases[i];
+        char want_path[96], want_range[96];
+        snprintf(want_path, sizeof want_path, "components[0].%s: ", bc->path);
+        snprintf(want_range, sizeof want_range, "(allowed %llu..%llu)", bc->min, bc->max);
+
+        const unsigned long long ok[] = {bc->min, bc->max, bc->min + (bc->max - bc->min) / 2};
+        for (size_t k = 0; k < 3; k++) {
+            swmrbus_config *cfg = parse_ok(with_value(bc, ok[k]));
+            assert_int_equal(bound_value(&cfg->components[0], bc->path), ok[k]);
+            swmrbus_config_destroy(&cfg);
+        }
+        if (bc->min > 0) parse_bad(with_value(bc, bc->min - 1), want_path, want_range);
+        parse_bad(with_value(bc, bc->max + 1), want_path, want_range);
+        parse_bad(with_value(bc, bc->max * 2 + 7), want_path, want_range);
+        parse_bad(with_value(bc, UINT64_MAX), want_path, want_range);
+    }
+    /* a sim frame over max_frame_bytes' bound is refused too */
+    swmrbus_config *cfg = parse_ok(one(SIM_WITH("shape: [65536, 32768], dtype: uint16")));
+    assert_int_equal(swmrbus_format_raw_bytes(&cfg->components[0].sim_format), 4ull << 30);
+    swmrbus_config_destroy(&cfg);
+    parse_bad(one(SIM_WITH("shape: [65536, 32769], dtype: uint16")),
+              "components[0].shape: frame larger than 4294967296 bytes", NULL);
+}
+
+/* The largest limits a config may give make a sink's and a source's
+ * ZMQ_MAXMSGSIZE exact and positive (no wrap); out-of-bound limits that a
+ * program sets by hand give -1 (no cap), never a wrapped size. */
+static void test_msg_max(void **state)
+{
+    (void)state;
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             SINK_WITH("limits: {max_header_bytes: %llu, max_frame_bytes: %llu, "
+                       "max_frames: %llu, max_open_series: %llu, max_queue_bytes: %llu}"),
+             SWMRBUS_CFG_HEADER_BYTES_MAX, SWMRBUS_CFG_FRAME_BYTES_MAX, SWMRBUS_CFG_FRAMES_MAX,
+             SWMRBUS_CFG_OPEN_SERIES_MAX, SWMRBUS_CFG_QUEUE_BYTES_MAX);
+    swmrbus_config *cfg = parse_ok(one(yaml));
+    const swmrbus_limits *l = &cfg->components[0].limits;
+    int64_t frame = swmrbus_limits_frame_msg_max(l);
+    int64_t notice = swmrbus_limits_notice_msg_max(l);
+    /* 8 x 4 GiB + 16 MiB + 64 KiB, computed without the helper */
+    assert_true(frame == (int64_t)34376581120LL);
+    assert_true(frame > 0 && (uint64_t)frame > 8 * l->max_frame_bytes);
+    assert_true(notice == (int64_t)(16777216 + 4096));
+    swmrbus_config_destroy(&cfg);
+
+    swmrbus_limits d;
+    swmrbus_limits_default(&d);
+    assert_true(swmrbus_limits_frame_msg_max(&d) == 8 * 67108864LL + 65536 + 65536);
+    assert_true(swmrbus_limits_notice_msg_max(&d) == 65536 + 4096);
+    d.max_header_bytes = SWMRBUS_CFG_HEADER_BYTES_MIN;
+    d.max_frame_bytes = 1;
+    assert_true(swmrbus_limits_frame_msg_max(&d) == 8 + 64 + 65536);
+    assert_true(swmrbus_limits_notice_msg_max(&d) == 64 + 4096);
+
+    swmrbus_limits_default(&d);
+    d.max_frame_bytes = UINT64_MAX / 8 + 1; /* 8 x this wraps to 0 */
+    assert_true(swmrbus_limits_frame_msg_max(&d) == -1);
+    d.max_frame_bytes = SWMRBUS_CFG_FRAME_BYTES_MAX + 1;
+    assert_true(swmrbus_limits_frame_msg_max(&d) == -1);
+    swmrbus_limits_default(&d);
+    d.max_header_bytes = UINT64_MAX - 100;
+    assert_true(swmrbus_limits_frame_msg_max(&d) == -1);
+    assert_true(swmrbus_limits_notice_msg_max(&d) == -1);
+    assert_true(swmrbus_limits_frame_msg_max(NULL) == -1);
+}
+
+/* libcyaml expands aliases by replaying their anchor's events: a few
+ * hundred bytes could ask for gigabytes. Aliases are refused, at once. */
+static void test_aliases_refused(void **state)
+{
+    (void)state;
+    parse_bad(one("{name: &n w, kind: sink, dir: *n, in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].dir: YAML aliases (*name) are not allowed", NULL);
+    parse_bad("components:\n  - &c " SIM_MIN "\n  - *c\n",
+              "components[1]: YAML aliases (*name) are not allowed", NULL);
+    parse_bad(one("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, <<: {dir: x}}"),
+              "components[0].<<: unknown key", NULL);
+    /* "billion laughs": 9 levels of 9 aliases each, 9^9 names */
+    char bomb[4096] = "components:\n  - {name: &a0 w, kind: sim, out: {endpoint: 'inproc://f'}}\n";
+    for (int lvl = 1; lvl <= 9; lvl++) {
+        size_t n = strlen(bomb);
+        snprintf(bomb + n, sizeof bomb - n, "  - &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, "
+                 "*a%d, *a%d]\n", lvl, lvl - 1, lvl - 1, lvl - 1, lvl - 1, lvl - 1, lvl - 1,
+                 lvl - 1, lvl - 1, lvl - 1);
+    }
+    parse_bad(bomb, "components[1]: expected a map, got a list", NULL);
+    /* the same with the list where a list is taken, and a long anchored name */
+    parse_bad("components:\n  - {name: &s wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww, kind: sim, "
+              "out: {endpoints: [*s, *s, *s, *s, *s, *s, *s, *s, *s, *s, *s, *s, *s]}}\n",
+              "components[0].out.endpoints[0]: YAML aliases (*name) are not allowed", NULL);
 }
 
 static void test_duplicate_names(void **state)
@@ -1009,6 +1182,9 @@ int main(void)
         cmocka_unit_test(test_not_a_key_of_kind),
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_values),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_msg_max),
+        cmocka_unit_test(test_aliases_refused),
         cmocka_unit_test(test_duplicate_names),
         cmocka_unit_test(test_error_buffer),
         cmocka_unit_test(test_json_file),

@@ -1416,6 +1416,18 @@ static void test_request(void **state)
     static const uint8_t garbage[] = {0xc1};
     assert_int_equal(swmrbus_request_decode(garbage, 1, 4096, &q, why, sizeof why),
                      SWMRBUS_EINVAL);
+    /* a NUL inside a quoted wire string does not cut the quote short (found
+     * fuzzing: "status\0x" read as unknown cmd "status") */
+    static const uint8_t nul_cmd[] = "\x81\xa3" "cmd\xa8" "status\0x";
+    assert_int_equal(swmrbus_request_decode(nul_cmd, sizeof nul_cmd - 1, 4096, &q, why,
+                                            sizeof why), SWMRBUS_EINVAL);
+    assert_string_equal(why, "unknown cmd \"status?x\"");
+    static const uint8_t nul_dtype[] = "\x82\xa4" "type\xa5" "start\xa5" "dtype\xa6" "uint8\0";
+    swmrbus_header h;
+    swmrbus_reason reason;
+    assert_int_equal(swmrbus_header_decode(nul_dtype, sizeof nul_dtype - 1, NULL, &h, &reason,
+                                           why, sizeof why), SWMRBUS_EINVAL);
+    assert_string_equal(why, "dtype: unknown \"uint8?\"");
     mb_done(&m);
 }
 

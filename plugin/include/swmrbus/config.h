@@ -115,6 +115,32 @@ SWMRBUS_API void swmrbus_config_destroy(swmrbus_config **cfg);
 
 SWMRBUS_API const char *swmrbus_pattern_name(swmrbus_pattern p);
 
+/* ---- bounds of config numbers (issue 9) ---------------------------------
+ * swmrbus_config_parse rejects a value outside these, naming the key path
+ * and the range. They keep every size derived from the limits (socket
+ * message caps, queue accounting, chunk bounds) far from wrapping. */
+#define SWMRBUS_CFG_MS_MAX 86400000ull                  /* every *_ms: a day */
+#define SWMRBUS_CFG_HWM_MIN 1ull                        /* in/out/notify/control.hwm */
+#define SWMRBUS_CFG_HWM_MAX 1000000ull
+#define SWMRBUS_CFG_FLUSH_FRAMES_MAX (1ull << 40)       /* flush.frames >= 1 */
+#define SWMRBUS_CFG_HEADER_BYTES_MIN 64ull              /* limits.max_header_bytes */
+#define SWMRBUS_CFG_HEADER_BYTES_MAX (16ull << 20)      /* 16 MiB */
+#define SWMRBUS_CFG_FRAME_BYTES_MAX (4ull << 30)        /* limits.max_frame_bytes: 4 GiB */
+#define SWMRBUS_CFG_FRAMES_MAX (1ull << 40)             /* limits.max_frames >= 1 */
+#define SWMRBUS_CFG_OPEN_SERIES_MAX 4096ull             /* limits.max_open_series >= 1 */
+#define SWMRBUS_CFG_QUEUE_BYTES_MAX (1ull << 40)        /* limits.max_queue_bytes: 1 TiB */
+#define SWMRBUS_CFG_SIM_SERIES_MAX 1000000ull           /* sim series */
+#define SWMRBUS_CFG_SIM_FRAMES_MAX (1ull << 40)         /* sim frames (per series) */
+
+/* ZMQ_MAXMSGSIZE of a frame-stream input (a sink's in): 8 x max_frame_bytes
+ * + max_header_bytes + 65536 (a compressed frame is at most a little over its
+ * raw size). Of a notification input (a source's in): max_header_bytes +
+ * 4096. For limits within the bounds above the result is exact and positive
+ * (at most 32 GiB + 16 MiB + 64 KiB); for limits outside them it is -1 (no
+ * cap), never a wrapped value. Pure; thread-safe. */
+SWMRBUS_API int64_t swmrbus_limits_frame_msg_max(const swmrbus_limits *l);
+SWMRBUS_API int64_t swmrbus_limits_notice_msg_max(const swmrbus_limits *l);
+
 #ifdef __cplusplus
 }
 #endif
