@@ -77,6 +77,27 @@ static shown show(const char *v)
     return out;
 }
 
+/* ---- every problem, not only the first (swmrbus_config_check) ----------- */
+
+/* Loading stops at the first problem. Checking passes a collector down: a
+ * configuration problem is reported through it and the walk goes on (other
+ * errors, out of memory, still stop). NULL when loading. */
+typedef struct collect {
+    swmrbus_config_problem_fn fn;
+    void *user;
+    size_t n; /* problems reported */
+} collect;
+
+/* After a failed step: true when the walk goes on (the problem in err was
+ * reported to col), false when it stops. */
+static bool keep_going(collect *col, swmrbus_err rc, const char *err)
+{
+    if (!col || rc != SWMRBUS_ECONFIG) return false;
+    col->fn(err, col->user);
+    col->n++;
+    return true;
+}
+
 /* ---- strict scalars ---------------------------------------------------- */
 
 /* Decimal digits only: no sign, no spaces, no 0x, no 1e3. */
@@ -245,11 +266,22 @@ static void socket_clear(swmrbus_socket_cfg *s)
     s->present = false;
 }
 
+/* A step of loading: on failure goes to out, or with a collector (col in
+ * scope) reports a configuration problem and goes on. */
+#define TRY(expr)                                                  \
+    do {                                                           \
+        rc = (expr);                                               \
+        if (rc != SWMRBUS_OK) {                                    \
+            if (!keep_going(col, rc, err)) goto out;               \
+            rc = SWMRBUS_OK;                                       \
+        }                                                          \
+    } while (0)
+
 /* ---- one socket ----------------------------------------------------------- */
 
 static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg *s,
                                socket_role role, unsigned k, const char *cpath, char *err,
-                               size_t errlen)
+                               size_t errlen, collect *col)
 {
     char path[64];
     swmrbus_err rc = SWMRBUS_OK;
@@ -258,22 +290,20 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
 
     snprintf(path, sizeof path, "%s.%s", cpath, role_names[role]);
     if (rs->endpoint && rs->endpoints)
-        return fail(err, errlen, "%s: give endpoint or endpoints, not both", path);
+        TRY(fail(err, errlen, "%s: give endpoint or endpoints, not both", path));
     if (!rs->endpoint && !rs->endpoints)
-        return fail(err, errlen, "%s: endpoint or endpoints required", path);
+        TRY(fail(err, errlen, "%s: endpoint or endpoints required", path));
     if (rs->endpoint) {
-        rc = check_endpoint(rs->endpoint, path, "endpoint", err, errlen);
-        if (rc != SWMRBUS_OK) return rc;
+        TRY(check_endpoint(rs->endpoint, path, "endpoint", err, errlen));
         eps[n++] = rs->endpoint;
-    } else {
+    } else if (rs->endpoints) {
         for (unsigned i = 0; i < rs->endpoints_count && i < SWMRBUS_MAX_ENDPOINTS; i++) {
             char key[32];
             snprintf(key, sizeof key, "endpoints[%u]", i);
-            rc = check_endpoint(rs->endpoints[i], path, key, err, errlen);
-            if (rc != SWMRBUS_OK) return rc;
+            TRY(check_endpoint(rs->endpoints[i], path, key, err, errlen));
             for (unsigned j = 0; j < i; j++)
                 if (!strcmp(rs->endpoints[i], rs->endpoints[j]))
-                    return fail(err, errlen, "%s.%s: duplicate of endpoints[%u]", path, key, j);
+                    TRY(fail(err, errlen, "%s.%s: duplicate of endpoints[%u]", path, key, j));
             eps[n++] = rs->endpoints[i];
         }
     }
@@ -284,25 +314,23 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "push")) s->pattern = SWMRBUS_PATTERN_PUSH;
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "pub")) s->pattern = SWMRBUS_PATTERN_PUB;
         else if (role == ROLE_IN)
-            return fail(err, errlen, "%s.pattern: expected pull or sub, got %s", path,
-                        show(rs->pattern).s);
+            TRY(fail(err, errlen, "%s.pattern: expected pull or sub, got %s", path,
+                     show(rs->pattern).s));
         else if (role == ROLE_OUT)
-            return fail(err, errlen, "%s.pattern: expected push or pub, got %s", path,
-                        show(rs->pattern).s);
+            TRY(fail(err, errlen, "%s.pattern: expected push or pub, got %s", path,
+                     show(rs->pattern).s));
         else
-            return fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
-                        role_names[role], role == ROLE_NOTIFY ? "pub" : "rep");
+            TRY(fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
+                     role_names[role], role == ROLE_NOTIFY ? "pub" : "rep"));
     }
     if (rs->bind) {
-        rc = parse_bool(rs->bind, &s->bind, path, "bind", err, errlen);
-        if (rc != SWMRBUS_OK) return rc;
+        TRY(parse_bool(rs->bind, &s->bind, path, "bind", err, errlen));
     } else if (role == ROLE_IN) {
         s->bind = k == K_SINK && s->pattern == SWMRBUS_PATTERN_PULL;
     }
     if (rs->hwm) {
-        uint64_t v;
-        rc = parse_u64(rs->hwm, 0, INT_MAX, &v, path, "hwm", err, errlen);
-        if (rc != SWMRBUS_OK) return rc;
+        uint64_t v = (uint64_t)s->hwm;
+        TRY(parse_u64(rs->hwm, 0, INT_MAX, &v, path, "hwm", err, errlen));
         s->hwm = (int)v;
     }
 
@@ -315,7 +343,8 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
     }
     s->n_endpoints = n;
     s->present = true;
-    return SWMRBUS_OK;
+out:
+    return rc;
 }
 
 /* ---- one component -------------------------------------------------------- */
@@ -348,36 +377,34 @@ static const struct {
 };
 #define N_KEY_KINDS (sizeof key_kinds / sizeof key_kinds[0])
 
-static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *rc, unsigned k,
-                                       const char *path, char *err, size_t errlen)
+static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *r, unsigned k,
+                                       const char *path, char *err, size_t errlen,
+                                       collect *col)
 {
+    swmrbus_err rc = SWMRBUS_OK;
     const void *present[N_KEY_KINDS] = {
-        rc->in,        rc->out,         rc->notify,      rc->control, rc->dir,
-        rc->file,      rc->flush,       rc->linger_ms,   rc->idle_close_ms,
-        rc->compression, rc->limits,    rc->from,        rc->stale_ms,
-        rc->series,    rc->frames,      rc->shape,       rc->dtype,
-        rc->encoding,  rc->rate_hz,
+        r->in,        r->out,         r->notify,      r->control, r->dir,
+        r->file,      r->flush,       r->linger_ms,   r->idle_close_ms,
+        r->compression, r->limits,    r->from,        r->stale_ms,
+        r->series,    r->frames,      r->shape,       r->dtype,
+        r->encoding,  r->rate_hz,
     };
     for (size_t i = 0; i < N_KEY_KINDS; i++) {
         if (!present[i] || (key_kinds[i].kinds & k)) continue;
         if (k != K_PLUGIN)
-            return fail(err, errlen, "%s.%s: not a key of kind %s", path, key_kinds[i].key,
-                        rc->kind);
-        return fail(err, errlen,
-                    "%s.%s: not a key of kind %s (an outside plugin takes name, kind, in, out, "
-                    "notify, control, limits)", path, key_kinds[i].key, show(rc->kind).s);
+            TRY(fail(err, errlen, "%s.%s: not a key of kind %s", path, key_kinds[i].key,
+                     r->kind));
+        else
+            TRY(fail(err, errlen,
+                     "%s.%s: not a key of kind %s (an outside plugin takes name, kind, in, "
+                     "out, notify, control, limits)", path, key_kinds[i].key, show(r->kind).s));
     }
-    return SWMRBUS_OK;
+out:
+    return rc;
 }
 
-#define TRY(expr)                          \
-    do {                                   \
-        rc = (expr);                       \
-        if (rc != SWMRBUS_OK) goto out;    \
-    } while (0)
-
 static swmrbus_err load_limits(const swmrbus__raw_limits *rl, swmrbus_limits *l,
-                               const char *cpath, char *err, size_t errlen)
+                               const char *cpath, char *err, size_t errlen, collect *col)
 {
     char path[64];
     swmrbus_err rc = SWMRBUS_OK;
@@ -402,9 +429,10 @@ out:
 }
 
 static swmrbus_err load_sim(const swmrbus__raw_component *r, swmrbus_component_cfg *c,
-                            const char *path, char *err, size_t errlen)
+                            const char *path, char *err, size_t errlen, collect *col)
 {
     swmrbus_err rc = SWMRBUS_OK;
+    size_t problems = col ? col->n : 0; /* the size check needs a valid format */
 
     if (r->series) TRY(parse_u64(r->series, 0, UINT64_MAX, &c->sim_series, path, "series", err, errlen));
     if (r->frames) TRY(parse_u64(r->frames, 0, UINT64_MAX, &c->sim_frames, path, "frames", err, errlen));
@@ -435,7 +463,7 @@ static swmrbus_err load_sim(const swmrbus__raw_component *r, swmrbus_component_c
             TRY(fail(err, errlen, "%s.encoding: expected raw, bslz4 or lz4, got %s", path,
                      show(r->encoding).s));
     }
-    if (swmrbus_format_raw_bytes(&c->sim_format) == 0)
+    if ((!col || col->n == problems) && swmrbus_format_raw_bytes(&c->sim_format) == 0)
         TRY(fail(err, errlen, "%s.shape: frame size overflows", path));
     if (r->rate_hz) TRY(parse_rate(r->rate_hz, &c->sim_rate_hz, path, "rate_hz", err, errlen));
 out:
@@ -443,35 +471,36 @@ out:
 }
 
 static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
-                                  swmrbus_component_cfg *c, char *err, size_t errlen)
+                                  swmrbus_component_cfg *c, char *err, size_t errlen,
+                                  collect *col)
 {
     char path[48];
     swmrbus_err rc = SWMRBUS_OK;
     unsigned k;
 
     snprintf(path, sizeof path, "components[%zu]", idx);
-    if (!r->name) return fail(err, errlen, "%s.name: required", path);
-    TRY(check_text(r->name, SWMRBUS_NAME_MAX, path, "name", err, errlen));
-    if (!r->kind) return fail(err, errlen, "%s.kind: required", path);
-    TRY(check_text(r->kind, 0, path, "kind", err, errlen));
-    k = kind_class(r->kind);
-    TRY(check_keys_for_kind(r, k, path, err, errlen));
+    if (!r->name) TRY(fail(err, errlen, "%s.name: required", path));
+    else TRY(check_text(r->name, SWMRBUS_NAME_MAX, path, "name", err, errlen));
+    if (!r->kind) TRY(fail(err, errlen, "%s.kind: required", path));
+    else TRY(check_text(r->kind, 0, path, "kind", err, errlen));
+    k = r->kind ? kind_class(r->kind) : 0; /* 0: no kind, no kind rules (checking) */
+    if (k) TRY(check_keys_for_kind(r, k, path, err, errlen, col));
 
-    if (k == K_SINK && !r->dir) return fail(err, errlen, "%s.dir: required for kind sink", path);
+    if (k == K_SINK && !r->dir) TRY(fail(err, errlen, "%s.dir: required for kind sink", path));
     if ((k == K_SINK || k == K_SOURCE) && !r->in)
-        return fail(err, errlen, "%s.in: required for kind %s", path, r->kind);
-    if (k == K_SIM && !r->out) return fail(err, errlen, "%s.out: required for kind sim", path);
+        TRY(fail(err, errlen, "%s.in: required for kind %s", path, r->kind));
+    if (k == K_SIM && !r->out) TRY(fail(err, errlen, "%s.out: required for kind sim", path));
 
     apply_defaults(c, k);
-    c->name = strdup(r->name);
-    c->kind = strdup(r->kind);
+    c->name = strdup(r->name ? r->name : "");
+    c->kind = strdup(r->kind ? r->kind : "");
     c->file = strdup(r->file ? r->file : DEFAULT_FILE);
     if (!c->name || !c->kind || !c->file) TRY(SWMRBUS_ENOMEM);
 
-    if (r->in) TRY(load_socket(r->in, &c->in, ROLE_IN, k, path, err, errlen));
-    if (r->out) TRY(load_socket(r->out, &c->out, ROLE_OUT, k, path, err, errlen));
-    if (r->notify) TRY(load_socket(r->notify, &c->notify, ROLE_NOTIFY, k, path, err, errlen));
-    if (r->control) TRY(load_socket(r->control, &c->control, ROLE_CONTROL, k, path, err, errlen));
+    if (r->in) TRY(load_socket(r->in, &c->in, ROLE_IN, k, path, err, errlen, col));
+    if (r->out) TRY(load_socket(r->out, &c->out, ROLE_OUT, k, path, err, errlen, col));
+    if (r->notify) TRY(load_socket(r->notify, &c->notify, ROLE_NOTIFY, k, path, err, errlen, col));
+    if (r->control) TRY(load_socket(r->control, &c->control, ROLE_CONTROL, k, path, err, errlen, col));
 
     /* sink */
     if (r->dir) {
@@ -502,7 +531,7 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
             TRY(fail(err, errlen, "%s.compression: expected none, bslz4 or lz4, got %s", path,
                      show(r->compression).s));
     }
-    if (r->limits) TRY(load_limits(r->limits, &c->limits, path, err, errlen));
+    if (r->limits) TRY(load_limits(r->limits, &c->limits, path, err, errlen, col));
 
     /* source */
     if (r->from) {
@@ -516,14 +545,58 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
         TRY(parse_u64(r->stale_ms, 0, UINT64_MAX, &c->stale_ms, path, "stale_ms", err, errlen));
 
     /* sim */
-    TRY(load_sim(r, c, path, err, errlen));
+    TRY(load_sim(r, c, path, err, errlen, col));
 out:
     if (rc == SWMRBUS_ENOMEM) fail(err, errlen, "out of memory loading the config");
     return rc;
 }
 
+/* ---- endpoints across components ------------------------------------------ */
+
+/* No address is bound twice in one config: the components share a process,
+ * so the second bind would fail when the pipeline starts. Endpoints are
+ * compared as written (tcp://0.0.0.0:5 and tcp://127.0.0.1:5 are not matched). */
+static swmrbus_err check_binds(const swmrbus_config *cfg, char *err, size_t errlen,
+                               collect *col)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        const swmrbus_socket_cfg *si[4] = {&cfg->components[i].in, &cfg->components[i].out,
+                                           &cfg->components[i].notify,
+                                           &cfg->components[i].control};
+        for (unsigned r = 0; r < 4; r++) {
+            if (!si[r]->present || !si[r]->bind) continue;
+            for (unsigned e = 0; e < si[r]->n_endpoints; e++) {
+                const char *ep = si[r]->endpoints[e];
+                bool found = false;
+                /* every earlier (component, socket, endpoint) that binds */
+                for (size_t j = 0; j <= i && !found; j++) {
+                    const swmrbus_socket_cfg *sj[4] = {
+                        &cfg->components[j].in, &cfg->components[j].out,
+                        &cfg->components[j].notify, &cfg->components[j].control};
+                    for (unsigned q = 0; q < 4 && !found; q++) {
+                        if (!sj[q]->present || !sj[q]->bind) continue;
+                        for (unsigned f = 0; f < sj[q]->n_endpoints && !found; f++) {
+                            if (j == i && (q > r || (q == r && f >= e))) break;
+                            if (strcmp(sj[q]->endpoints[f], ep) != 0) continue;
+                            found = true;
+                            TRY(fail(err, errlen,
+                                     "components[%zu].%s: binds %s, already bound by "
+                                     "components[%zu].%s", i, role_names[r], show(ep).s, j,
+                                     role_names[q]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+out:
+    return rc;
+}
+
 static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, char *err,
-                         size_t errlen)
+                         size_t errlen, collect *col)
 {
     swmrbus_config *cfg = NULL;
     swmrbus_err rc = SWMRBUS_OK;
@@ -540,11 +613,17 @@ static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, c
 
     for (size_t i = 0; i < raw->components_count; i++) {
         cfg->n_components = i + 1; /* so that destroy clears this one too */
-        TRY(load_component(&raw->components[i], i, &cfg->components[i], err, errlen));
+        TRY(load_component(&raw->components[i], i, &cfg->components[i], err, errlen, col));
         for (size_t j = 0; j < i; j++)
-            if (!strcmp(cfg->components[j].name, cfg->components[i].name))
+            if (cfg->components[i].name[0] &&
+                !strcmp(cfg->components[j].name, cfg->components[i].name))
                 TRY(fail(err, errlen, "components[%zu].name: duplicate name %s (also components[%zu])",
                          i, show(cfg->components[i].name).s, j));
+    }
+    TRY(check_binds(cfg, err, errlen, col));
+    if (col && col->n > 0) {
+        rc = SWMRBUS_ECONFIG; /* every problem is reported: no config */
+        goto out;
     }
     *out = cfg;
     cfg = NULL;
@@ -601,8 +680,9 @@ static swmrbus_err check_bytes(const char *text, size_t len, char *err, size_t e
 
 /* ---- public API ------------------------------------------------------------ */
 
-swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **out,
-                                 char *err, size_t errlen)
+/* Parses text into *out; with col, reports every problem through it. */
+static swmrbus_err parse_text(const char *text, size_t len, swmrbus_config **out,
+                              char *err, size_t errlen, collect *col)
 {
     swmrbus__raw_config *raw = NULL;
     swmrbus_err rc;
@@ -620,13 +700,20 @@ swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **
     if (rc != SWMRBUS_OK) return rc;
 
     rc = swmrbus__config_raw_load(text, len, &raw, err, errlen);
-    if (rc == SWMRBUS_OK) rc = build(raw, out, err, errlen);
+    if (rc == SWMRBUS_OK) rc = build(raw, out, err, errlen, col);
     swmrbus__config_raw_free(raw);
     return rc;
 }
 
-swmrbus_err swmrbus_config_load(const char *path, swmrbus_config **out, char *err,
-                                size_t errlen)
+swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **out,
+                                 char *err, size_t errlen)
+{
+    return parse_text(text, len, out, err, errlen, NULL);
+}
+
+/* Reads the file at path and parses it; with col, reports every problem. */
+static swmrbus_err load_path(const char *path, swmrbus_config **out, char *err,
+                             size_t errlen, collect *col)
 {
     FILE *f = NULL;
     char *text = NULL;
@@ -674,11 +761,58 @@ swmrbus_err swmrbus_config_load(const char *path, swmrbus_config **out, char *er
         rc = SWMRBUS_EIO;
         goto out;
     }
-    rc = swmrbus_config_parse(text, len, out, err, errlen);
+    rc = parse_text(text, len, out, err, errlen, col);
 out:
     free(text);
     if (f) fclose(f);
     return rc;
+}
+
+swmrbus_err swmrbus_config_load(const char *path, swmrbus_config **out, char *err,
+                                size_t errlen)
+{
+    return load_path(path, out, err, errlen, NULL);
+}
+
+/* ---- swmrbus_config_check: every problem ------------------------------------ */
+
+/* Runs a load with a collector; a problem that stopped the load before the
+ * collector saw it (syntax, structure, an unreadable file) is reported too. */
+static swmrbus_err check_run(const char *path, const char *text, size_t len,
+                             swmrbus_config **out, swmrbus_config_problem_fn fn, void *user)
+{
+    collect col = {fn, user, 0};
+    swmrbus_config *cfg = NULL;
+    char line[1024] = "";
+    swmrbus_err rc;
+
+    if (out) *out = NULL;
+    if (!fn || (!path && !text && len > 0)) return SWMRBUS_EINVAL;
+    if (path) rc = load_path(path, &cfg, line, sizeof line, &col);
+    else rc = parse_text(text ? text : "", len, &cfg, line, sizeof line, &col);
+    if (rc != SWMRBUS_OK && col.n == 0) {
+        if (line[0] == '\0') snprintf(line, sizeof line, "%s", swmrbus_strerror(rc));
+        fn(line, user);
+    }
+    if (rc == SWMRBUS_OK && out) *out = cfg;
+    else swmrbus_config_destroy(&cfg);
+    return rc;
+}
+
+swmrbus_err swmrbus_config_check(const char *path, swmrbus_config **out,
+                                 swmrbus_config_problem_fn fn, void *user)
+{
+    if (!path) {
+        if (out) *out = NULL;
+        return SWMRBUS_EINVAL;
+    }
+    return check_run(path, NULL, 0, out, fn, user);
+}
+
+swmrbus_err swmrbus_config_check_text(const char *text, size_t len, swmrbus_config **out,
+                                      swmrbus_config_problem_fn fn, void *user)
+{
+    return check_run(NULL, text, len, out, fn, user);
 }
 
 swmrbus_err swmrbus_component_cfg_init(swmrbus_component_cfg *c, const char *name,
