@@ -357,8 +357,9 @@ int swmrbus_cli_tail(int argc, char **argv)
             status = 0;
             goto out;
         }
-        /* Everything queued now; the timeout restarts after each arrival. */
-        for (;;) {
+        /* What is queued (at most a batch, so that a flood cannot keep a
+         * signal waiting); the timeout restarts after each arrival. */
+        for (int batch = 0; batch < 1000; batch++) {
             int ev = 0;
             size_t evlen = sizeof ev;
             if (zmq_getsockopt(sub, ZMQ_EVENTS, &ev, &evlen) != 0 || !(ev & ZMQ_POLLIN)) break;
