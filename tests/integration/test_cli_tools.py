@@ -266,9 +266,10 @@ class TailOnGarbage(unittest.TestCase):
             self.pub.send_multipart(parts)
         note = {"series": 7, "frames": 12, "complete": 11, "written": 12, "seq": 3,
                 "t": 1795996862123456789, "sink": "w", "via": "relay",
-                "file": '/d/a "q"\\\n\tü.h5', "dataset": H.DATASET,
+                "file": '/d/a "q"\\\n\tü\u009b.h5', "dataset": H.DATASET,
                 "extra": {"nested": [1, -2, 2.5, None, True], "s": "x"}}
-        body = msgpack.packb(note, use_bin_type=True)
+        # "raw": bytes that are not UTF-8, packed as a msgpack str
+        body = msgpack.packb(dict(note, raw=b"a\xff\xc3("), use_bin_type=False)
         while plain.proc.poll() is None or js.proc.poll() is None:
             self.assertLess(time.monotonic(), deadline, "tail did not exit after --count 1")
             self.pub.send_multipart([b"swmrbus.flushed", body])
@@ -291,9 +292,10 @@ class TailOnGarbage(unittest.TestCase):
         line = plain.lines()[0]
         self.assertEqual(line, iso_ms(note["t"]) + " flushed  w series 7 frames 12 "
                                "complete 11 written 12 seq 3 via relay "
-                               "file /d/a \"q\"\\??ü.h5\n")
+                               "file /d/a \"q\"\\??ü?.h5\n")
+        self.assertIn("\\u009b", js.lines()[0])  # C1 escaped, not raw
         obj = json.loads(js.lines()[0])
-        expect = dict(note, topic="swmrbus.flushed")
+        expect = dict(note, topic="swmrbus.flushed", raw="a\ufffd\ufffd(")
         self.assertEqual(obj, expect)
 
     def test_timeout_and_usage(self):

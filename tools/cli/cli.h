@@ -57,7 +57,8 @@ void swmrbus_cli_json(FILE *to, const struct msgpack_object *o);
 void swmrbus_cli_json_str(FILE *to, const char *s, size_t len);
 
 /* Prints len bytes from the wire as text for a terminal: control characters
- * (and DEL) become '?', so nothing read off the wire can move the cursor. */
+ * (C0, DEL, C1) and bytes that are not valid UTF-8 become '?', so the output
+ * is valid UTF-8 and nothing read off the wire can move the cursor. */
 void swmrbus_cli_text(FILE *to, const char *s, size_t len);
 
 /* Parses a decimal number of seconds > 0 and <= one day ("5", "0.5") into

@@ -62,6 +62,11 @@ void swmrbus_cli_json_str(FILE *to, const char *str, size_t len)
             i++;
             continue;
         }
+        if (k == 2 && c == 0xc2 && s[i + 1] < 0xa0) { /* C1: escaped for terminals */
+            fprintf(to, "\\u%04x", s[i + 1]);
+            i += 2;
+            continue;
+        }
         fwrite(s + i, 1, k, to);
         i += k;
     }
@@ -129,11 +134,20 @@ void swmrbus_cli_json(FILE *to, const msgpack_object *o)
     }
 }
 
-void swmrbus_cli_text(FILE *to, const char *s, size_t len)
+void swmrbus_cli_text(FILE *to, const char *str, size_t len)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        fputc(c < 0x20 || c == 0x7f ? '?' : c, to);
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < len;) {
+        size_t k = utf8_len(s + i, len - i);
+        /* C0, DEL, C1 (U+0080..U+009F: 0xc2 0x80..0x9f) and broken UTF-8 */
+        if (k == 0 || (k == 1 && (s[i] < 0x20 || s[i] == 0x7f)) ||
+            (k == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)) {
+            fputc('?', to);
+            i += k ? k : 1;
+            continue;
+        }
+        fwrite(s + i, 1, k, to);
+        i += k;
     }
 }
 
