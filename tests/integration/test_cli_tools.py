@@ -223,6 +223,41 @@ class TailOnSink(H.SinkTestCase):
         self.assertTrue(f["error"])
         self.assertEqual(plain.stop(), 0)
 
+    def test_relayed_by_a_source(self):
+        """A source in the sink's process relays the notifications: tail on
+        its notify endpoint shows `via reader`."""
+        sk = H.SinkProcess(flush_frames=2, flush_ms=200, linger_ms=100)
+        self.addCleanup(self._cleanup_sink, sk)
+        relay_ep = "ipc://%s/relay.sock" % sk.sockdir
+        with open(sk.config_path, "a") as f:
+            f.write("  - name: reader\n"
+                    "    kind: source\n"
+                    "    in: {endpoint: %s}\n"
+                    "    notify: {endpoint: %s}\n" % (json.dumps(sk.notify_ep),
+                                                      json.dumps(relay_ep)))
+        sk.start()
+        relayed = self.tail(relay_ep, "--json")
+        plain = self.tail(relay_ep)
+        tx = self.sender(sk)
+        self.warm_up(sk, tx, [relayed, plain])
+        tx.start(2, dtype="uint16", shape=SHAPE)
+        for i in range(4):
+            tx.frame(2, i, H.frame_data(2, i, SHAPE).tobytes())
+        tx.end(2, 4)
+        H.wait_until(lambda: any(" closed " in l and " series 2 " in l for l in plain.lines()),
+                     what="the relayed closed of series 2")
+        self.assertEqual(plain.stop(), 0)
+        self.assertEqual(relayed.stop(), 0)
+        mine = [json.loads(l) for l in relayed.lines()]
+        mine = [o for o in mine if o.get("series") == 2]
+        self.assertEqual(mine[-1]["topic"], "swmrbus.closed")
+        self.assertEqual(mine[-1]["frames"], 4)
+        for o in mine:
+            self.assertEqual((o["via"], o["sink"]), ("reader", sk.name))
+        for line in plain.lines():
+            self.assertRegex(line, r" %s series \d+ .* via reader file /" % sk.name)
+        sk.stop_ok()
+
     def warm_up_errors(self, tx, t):
         deadline = time.monotonic() + H.TIMEOUT
         while not any(" error " in l for l in t.lines()):
