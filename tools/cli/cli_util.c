@@ -162,7 +162,9 @@ bool swmrbus_cli_parse_seconds(const char *s, int *ms)
     errno = 0;
     d = strtod(s, &end);
     if (end == s || *end != '\0' || errno == ERANGE || !(d > 0) || d > 86400) return false;
-    *ms = (int)ceil(d * 1000.0);
+    d *= 1000.0;
+    *ms = (int)d; /* <= 86400000: fits */
+    if ((double)*ms < d) (*ms)++; /* rounded up, so 0.0001 s is 1 ms, not 0 */
     if (*ms < 1) *ms = 1;
     return true;
 }
