@@ -377,30 +377,30 @@ static const struct {
 };
 #define N_KEY_KINDS (sizeof key_kinds / sizeof key_kinds[0])
 
-static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *r, unsigned k,
+static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *rc, unsigned k,
                                        const char *path, char *err, size_t errlen,
                                        collect *col)
 {
-    swmrbus_err rc = SWMRBUS_OK;
     const void *present[N_KEY_KINDS] = {
-        r->in,        r->out,         r->notify,      r->control, r->dir,
-        r->file,      r->flush,       r->linger_ms,   r->idle_close_ms,
-        r->compression, r->limits,    r->from,        r->stale_ms,
-        r->series,    r->frames,      r->shape,       r->dtype,
-        r->encoding,  r->rate_hz,
+        rc->in,        rc->out,         rc->notify,      rc->control, rc->dir,
+        rc->file,      rc->flush,       rc->linger_ms,   rc->idle_close_ms,
+        rc->compression, rc->limits,    rc->from,        rc->stale_ms,
+        rc->series,    rc->frames,      rc->shape,       rc->dtype,
+        rc->encoding,  rc->rate_hz,
     };
     for (size_t i = 0; i < N_KEY_KINDS; i++) {
+        swmrbus_err e;
         if (!present[i] || (key_kinds[i].kinds & k)) continue;
         if (k != K_PLUGIN)
-            TRY(fail(err, errlen, "%s.%s: not a key of kind %s", path, key_kinds[i].key,
-                     r->kind));
+            e = fail(err, errlen, "%s.%s: not a key of kind %s", path, key_kinds[i].key,
+                     rc->kind);
         else
-            TRY(fail(err, errlen,
+            e = fail(err, errlen,
                      "%s.%s: not a key of kind %s (an outside plugin takes name, kind, in, "
-                     "out, notify, control, limits)", path, key_kinds[i].key, show(r->kind).s));
+                     "out, notify, control, limits)", path, key_kinds[i].key, show(rc->kind).s);
+        if (!keep_going(col, e, err)) return e; /* checking: every such key */
     }
-out:
-    return rc;
+    return SWMRBUS_OK;
 }
 
 static swmrbus_err load_limits(const swmrbus__raw_limits *rl, swmrbus_limits *l,
@@ -556,38 +556,54 @@ out:
 /* No address is bound twice in one config: the components share a process,
  * so the second bind would fail when the pipeline starts. Endpoints are
  * compared as written (tcp://0.0.0.0:5 and tcp://127.0.0.1:5 are not matched). */
+static const swmrbus_socket_cfg *socket_of(const swmrbus_component_cfg *c, unsigned role)
+{
+    switch (role) {
+    case ROLE_IN: return &c->in;
+    case ROLE_OUT: return &c->out;
+    case ROLE_NOTIFY: return &c->notify;
+    default: return &c->control;
+    }
+}
+
+/* Whether ep is bound earlier in the order (component, socket role, endpoint)
+ * than position (ci, cr, ce); if so, where (*cj, *cq). */
+static bool bound_before(const swmrbus_config *cfg, size_t ci, unsigned cr, unsigned ce,
+                         const char *ep, size_t *cj, unsigned *cq)
+{
+    for (size_t j = 0; j <= ci; j++) {
+        for (unsigned q = ROLE_IN; q <= ROLE_CONTROL; q++) {
+            const swmrbus_socket_cfg *s = socket_of(&cfg->components[j], q);
+            if (!s->present || !s->bind) continue;
+            for (unsigned f = 0; f < s->n_endpoints; f++) {
+                if (j == ci && (q > cr || (q == cr && f >= ce))) return false;
+                if (strcmp(s->endpoints[f], ep) == 0) {
+                    *cj = j;
+                    *cq = q;
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
 static swmrbus_err check_binds(const swmrbus_config *cfg, char *err, size_t errlen,
                                collect *col)
 {
     swmrbus_err rc = SWMRBUS_OK;
 
     for (size_t i = 0; i < cfg->n_components; i++) {
-        const swmrbus_socket_cfg *si[4] = {&cfg->components[i].in, &cfg->components[i].out,
-                                           &cfg->components[i].notify,
-                                           &cfg->components[i].control};
-        for (unsigned r = 0; r < 4; r++) {
-            if (!si[r]->present || !si[r]->bind) continue;
-            for (unsigned e = 0; e < si[r]->n_endpoints; e++) {
-                const char *ep = si[r]->endpoints[e];
-                bool found = false;
-                /* every earlier (component, socket, endpoint) that binds */
-                for (size_t j = 0; j <= i && !found; j++) {
-                    const swmrbus_socket_cfg *sj[4] = {
-                        &cfg->components[j].in, &cfg->components[j].out,
-                        &cfg->components[j].notify, &cfg->components[j].control};
-                    for (unsigned q = 0; q < 4 && !found; q++) {
-                        if (!sj[q]->present || !sj[q]->bind) continue;
-                        for (unsigned f = 0; f < sj[q]->n_endpoints && !found; f++) {
-                            if (j == i && (q > r || (q == r && f >= e))) break;
-                            if (strcmp(sj[q]->endpoints[f], ep) != 0) continue;
-                            found = true;
-                            TRY(fail(err, errlen,
-                                     "components[%zu].%s: binds %s, already bound by "
-                                     "components[%zu].%s", i, role_names[r], show(ep).s, j,
-                                     role_names[q]));
-                        }
-                    }
-                }
+        for (unsigned r = ROLE_IN; r <= ROLE_CONTROL; r++) {
+            const swmrbus_socket_cfg *s = socket_of(&cfg->components[i], r);
+            if (!s->present || !s->bind) continue;
+            for (unsigned e = 0; e < s->n_endpoints; e++) {
+                size_t j;
+                unsigned q;
+                if (bound_before(cfg, i, r, e, s->endpoints[e], &j, &q))
+                    TRY(fail(err, errlen,
+                             "components[%zu].%s: binds %s, already bound by components[%zu].%s",
+                             i, role_names[r], show(s->endpoints[e]).s, j, role_names[q]));
             }
         }
     }
