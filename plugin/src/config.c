@@ -186,6 +186,10 @@ static swmrbus_err check_endpoint(const char *v, const char *path, const char *k
     if (!sep || sep == v || sep[3] == '\0') goto bad;
     for (const char *p = v; p < sep; p++)
         if (!isalpha((unsigned char)*p)) goto bad;
+    /* ipc: a Unix socket address holds at most 107 bytes of path */
+    if (!strncmp(v, "ipc://", 6) && strlen(v + 6) > 107)
+        return fail(err, errlen, "%s.%s: ipc:// path longer than 107 bytes (%zu): %s", path,
+                    key, strlen(v + 6), show(v).s);
     return SWMRBUS_OK;
 bad:
     return fail(err, errlen,

@@ -201,6 +201,32 @@ static void test_bound_twice_in_load(void **state)
     swmrbus_config_destroy(&cfg);
 }
 
+static void test_ipc_path_length(void **state)
+{
+    (void)state;
+    char yaml[1024], path[200];
+    lines ls;
+    swmrbus_config *cfg = NULL;
+    /* 107 bytes of path bind; 108 do not (sun_path is 108 with its NUL) */
+    memset(path, 'a', sizeof path);
+    path[0] = '/';
+    path[107] = '\0';
+    snprintf(yaml, sizeof yaml,
+             "components: [{name: w, kind: sink, dir: /tmp/d, in: {endpoint: 'ipc://%s'}}]\n",
+             path);
+    assert_int_equal(check(yaml, &ls, &cfg), SWMRBUS_OK);
+    swmrbus_config_destroy(&cfg);
+    path[107] = 'a';
+    path[108] = '\0';
+    snprintf(yaml, sizeof yaml,
+             "components: [{name: w, kind: sink, dir: /tmp/d, in: {endpoint: 'ipc://%s'}}]\n",
+             path);
+    static const char *const want[] = {"components[0].in.endpoint: ipc:// path longer than "
+                                       "107 bytes (108)"};
+    assert_int_equal(check(yaml, &ls, &cfg), SWMRBUS_ECONFIG);
+    expect(&ls, want, 1);
+}
+
 static void test_file_and_args(void **state)
 {
     (void)state;
@@ -237,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_structural_stops_at_one),
         cmocka_unit_test(test_valid_config_loads),
         cmocka_unit_test(test_bound_twice_in_load),
+        cmocka_unit_test(test_ipc_path_length),
         cmocka_unit_test(test_file_and_args),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
