@@ -635,7 +635,8 @@ static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, c
         cfg->n_components = i + 1; /* so that destroy clears this one too */
         TRY(load_component(&raw->components[i], i, &cfg->components[i], err, errlen, col));
         for (size_t j = 0; j < i; j++)
-            if (cfg->components[i].name[0] &&
+            if (cfg->components[i].name && cfg->components[i].name[0] &&
+                cfg->components[j].name && /* NULL: a load that stopped early */
                 !strcmp(cfg->components[j].name, cfg->components[i].name))
                 TRY(fail(err, errlen, "components[%zu].name: duplicate name %s (also components[%zu])",
                          i, show(cfg->components[i].name).s, j));
