@@ -78,6 +78,27 @@ static shown show(const char *v)
     return out;
 }
 
+/* ---- every problem, not only the first (swmrbus_config_check) ----------- */
+
+/* Loading stops at the first problem. Checking passes a collector down: a
+ * configuration problem is reported through it and the walk goes on (other
+ * errors, out of memory, still stop). NULL when loading. */
+typedef struct collect {
+    swmrbus_config_problem_fn fn;
+    void *user;
+    size_t n; /* problems reported */
+} collect;
+
+/* After a failed step: true when the walk goes on (the problem in err was
+ * reported to col), false when it stops. */
+static bool keep_going(collect *col, swmrbus_err rc, const char *err)
+{
+    if (!col || rc != SWMRBUS_ECONFIG) return false;
+    col->fn(err, col->user);
+    col->n++;
+    return true;
+}
+
 /* ---- strict scalars ---------------------------------------------------- */
 
 /* Decimal digits only: no sign, no spaces, no 0x, no 1e3. */
@@ -167,6 +188,10 @@ static swmrbus_err check_endpoint(const char *v, const char *path, const char *k
     if (!sep || sep == v || sep[3] == '\0') goto bad;
     for (const char *p = v; p < sep; p++)
         if (!isalpha((unsigned char)*p)) goto bad;
+    /* ipc: a Unix socket address holds at most 107 bytes of path */
+    if (!strncmp(v, "ipc://", 6) && strlen(v + 6) > 107)
+        return fail(err, errlen, "%s.%s: ipc:// path longer than 107 bytes (%zu): %s", path,
+                    key, strlen(v + 6), show(v).s);
     return SWMRBUS_OK;
 bad:
     return fail(err, errlen,
@@ -247,11 +272,22 @@ static void socket_clear(swmrbus_socket_cfg *s)
     s->present = false;
 }
 
+/* A step of loading: on failure goes to out, or with a collector (col in
+ * scope) reports a configuration problem and goes on. */
+#define TRY(expr)                                                  \
+    do {                                                           \
+        rc = (expr);                                               \
+        if (rc != SWMRBUS_OK) {                                    \
+            if (!keep_going(col, rc, err)) goto out;               \
+            rc = SWMRBUS_OK;                                       \
+        }                                                          \
+    } while (0)
+
 /* ---- one socket ----------------------------------------------------------- */
 
 static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg *s,
                                socket_role role, unsigned k, const char *cpath, char *err,
-                               size_t errlen)
+                               size_t errlen, collect *col)
 {
     char path[64];
     swmrbus_err rc = SWMRBUS_OK;
@@ -260,22 +296,20 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
 
     snprintf(path, sizeof path, "%s.%s", cpath, role_names[role]);
     if (rs->endpoint && rs->endpoints)
-        return fail(err, errlen, "%s: give endpoint or endpoints, not both", path);
+        TRY(fail(err, errlen, "%s: give endpoint or endpoints, not both", path));
     if (!rs->endpoint && !rs->endpoints)
-        return fail(err, errlen, "%s: endpoint or endpoints required", path);
+        TRY(fail(err, errlen, "%s: endpoint or endpoints required", path));
     if (rs->endpoint) {
-        rc = check_endpoint(rs->endpoint, path, "endpoint", err, errlen);
-        if (rc != SWMRBUS_OK) return rc;
+        TRY(check_endpoint(rs->endpoint, path, "endpoint", err, errlen));
         eps[n++] = rs->endpoint;
-    } else {
+    } else if (rs->endpoints) {
         for (unsigned i = 0; i < rs->endpoints_count && i < SWMRBUS_MAX_ENDPOINTS; i++) {
             char key[32];
             snprintf(key, sizeof key, "endpoints[%u]", i);
-            rc = check_endpoint(rs->endpoints[i], path, key, err, errlen);
-            if (rc != SWMRBUS_OK) return rc;
+            TRY(check_endpoint(rs->endpoints[i], path, key, err, errlen));
             for (unsigned j = 0; j < i; j++)
                 if (!strcmp(rs->endpoints[i], rs->endpoints[j]))
-                    return fail(err, errlen, "%s.%s: duplicate of endpoints[%u]", path, key, j);
+                    TRY(fail(err, errlen, "%s.%s: duplicate of endpoints[%u]", path, key, j));
             eps[n++] = rs->endpoints[i];
         }
     }
@@ -286,26 +320,24 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "push")) s->pattern = SWMRBUS_PATTERN_PUSH;
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "pub")) s->pattern = SWMRBUS_PATTERN_PUB;
         else if (role == ROLE_IN)
-            return fail(err, errlen, "%s.pattern: expected pull or sub, got %s", path,
-                        show(rs->pattern).s);
+            TRY(fail(err, errlen, "%s.pattern: expected pull or sub, got %s", path,
+                     show(rs->pattern).s));
         else if (role == ROLE_OUT)
-            return fail(err, errlen, "%s.pattern: expected push or pub, got %s", path,
-                        show(rs->pattern).s);
+            TRY(fail(err, errlen, "%s.pattern: expected push or pub, got %s", path,
+                     show(rs->pattern).s));
         else
-            return fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
-                        role_names[role], role == ROLE_NOTIFY ? "pub" : "rep");
+            TRY(fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
+                     role_names[role], role == ROLE_NOTIFY ? "pub" : "rep"));
     }
     if (rs->bind) {
-        rc = parse_bool(rs->bind, &s->bind, path, "bind", err, errlen);
-        if (rc != SWMRBUS_OK) return rc;
+        TRY(parse_bool(rs->bind, &s->bind, path, "bind", err, errlen));
     } else if (role == ROLE_IN) {
         s->bind = k == K_SINK && s->pattern == SWMRBUS_PATTERN_PULL;
     }
     if (rs->hwm) {
-        uint64_t v;
-        rc = parse_u64(rs->hwm, SWMRBUS_CFG_HWM_MIN, SWMRBUS_CFG_HWM_MAX, &v, path, "hwm", err,
-                       errlen);
-        if (rc != SWMRBUS_OK) return rc;
+        uint64_t v = (uint64_t)s->hwm;
+        TRY(parse_u64(rs->hwm, SWMRBUS_CFG_HWM_MIN, SWMRBUS_CFG_HWM_MAX, &v, path, "hwm", err,
+                      errlen));
         s->hwm = (int)v;
     }
 
@@ -318,7 +350,8 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
     }
     s->n_endpoints = n;
     s->present = true;
-    return SWMRBUS_OK;
+out:
+    return rc;
 }
 
 /* ---- one component -------------------------------------------------------- */
@@ -352,7 +385,8 @@ static const struct {
 #define N_KEY_KINDS (sizeof key_kinds / sizeof key_kinds[0])
 
 static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *rc, unsigned k,
-                                       const char *path, char *err, size_t errlen)
+                                       const char *path, char *err, size_t errlen,
+                                       collect *col)
 {
     const void *present[N_KEY_KINDS] = {
         rc->in,        rc->out,         rc->notify,      rc->control, rc->dir,
@@ -362,25 +396,22 @@ static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *rc, unsigne
         rc->encoding,  rc->rate_hz,
     };
     for (size_t i = 0; i < N_KEY_KINDS; i++) {
+        swmrbus_err e;
         if (!present[i] || (key_kinds[i].kinds & k)) continue;
         if (k != K_PLUGIN)
-            return fail(err, errlen, "%s.%s: not a key of kind %s", path, key_kinds[i].key,
-                        rc->kind);
-        return fail(err, errlen,
-                    "%s.%s: not a key of kind %s (an outside plugin takes name, kind, in, out, "
-                    "notify, control, limits)", path, key_kinds[i].key, show(rc->kind).s);
+            e = fail(err, errlen, "%s.%s: not a key of kind %s", path, key_kinds[i].key,
+                     rc->kind);
+        else
+            e = fail(err, errlen,
+                     "%s.%s: not a key of kind %s (an outside plugin takes name, kind, in, "
+                     "out, notify, control, limits)", path, key_kinds[i].key, show(rc->kind).s);
+        if (!keep_going(col, e, err)) return e; /* checking: every such key */
     }
     return SWMRBUS_OK;
 }
 
-#define TRY(expr)                          \
-    do {                                   \
-        rc = (expr);                       \
-        if (rc != SWMRBUS_OK) goto out;    \
-    } while (0)
-
 static swmrbus_err load_limits(const swmrbus__raw_limits *rl, swmrbus_limits *l,
-                               const char *cpath, char *err, size_t errlen)
+                               const char *cpath, char *err, size_t errlen, collect *col)
 {
     char path[64];
     swmrbus_err rc = SWMRBUS_OK;
@@ -405,9 +436,10 @@ out:
 }
 
 static swmrbus_err load_sim(const swmrbus__raw_component *r, swmrbus_component_cfg *c,
-                            const char *path, char *err, size_t errlen)
+                            const char *path, char *err, size_t errlen, collect *col)
 {
     swmrbus_err rc = SWMRBUS_OK;
+    size_t problems = col ? col->n : 0; /* the size check needs a valid format */
 
     if (r->series) TRY(parse_u64(r->series, 0, SWMRBUS_CFG_SIM_SERIES_MAX, &c->sim_series, path, "series", err, errlen));
     if (r->frames) TRY(parse_u64(r->frames, 0, SWMRBUS_CFG_SIM_FRAMES_MAX, &c->sim_frames, path, "frames", err, errlen));
@@ -438,7 +470,7 @@ static swmrbus_err load_sim(const swmrbus__raw_component *r, swmrbus_component_c
             TRY(fail(err, errlen, "%s.encoding: expected raw, bslz4 or lz4, got %s", path,
                      show(r->encoding).s));
     }
-    if (swmrbus_format_raw_bytes(&c->sim_format) == 0)
+    if ((!col || col->n == problems) && swmrbus_format_raw_bytes(&c->sim_format) == 0)
         TRY(fail(err, errlen, "%s.shape: frame size overflows", path));
     if (swmrbus_format_raw_bytes(&c->sim_format) > SWMRBUS_CFG_FRAME_BYTES_MAX) /* issue 9 */
         TRY(fail(err, errlen, "%s.shape: frame larger than %llu bytes", path,
@@ -449,35 +481,36 @@ out:
 }
 
 static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
-                                  swmrbus_component_cfg *c, char *err, size_t errlen)
+                                  swmrbus_component_cfg *c, char *err, size_t errlen,
+                                  collect *col)
 {
     char path[48];
     swmrbus_err rc = SWMRBUS_OK;
     unsigned k;
 
     snprintf(path, sizeof path, "components[%zu]", idx);
-    if (!r->name) return fail(err, errlen, "%s.name: required", path);
-    TRY(check_text(r->name, SWMRBUS_NAME_MAX, path, "name", err, errlen));
-    if (!r->kind) return fail(err, errlen, "%s.kind: required", path);
-    TRY(check_text(r->kind, 0, path, "kind", err, errlen));
-    k = kind_class(r->kind);
-    TRY(check_keys_for_kind(r, k, path, err, errlen));
+    if (!r->name) TRY(fail(err, errlen, "%s.name: required", path));
+    else TRY(check_text(r->name, SWMRBUS_NAME_MAX, path, "name", err, errlen));
+    if (!r->kind) TRY(fail(err, errlen, "%s.kind: required", path));
+    else TRY(check_text(r->kind, 0, path, "kind", err, errlen));
+    k = r->kind ? kind_class(r->kind) : 0; /* 0: no kind, no kind rules (checking) */
+    if (k) TRY(check_keys_for_kind(r, k, path, err, errlen, col));
 
-    if (k == K_SINK && !r->dir) return fail(err, errlen, "%s.dir: required for kind sink", path);
+    if (k == K_SINK && !r->dir) TRY(fail(err, errlen, "%s.dir: required for kind sink", path));
     if ((k == K_SINK || k == K_SOURCE) && !r->in)
-        return fail(err, errlen, "%s.in: required for kind %s", path, r->kind);
-    if (k == K_SIM && !r->out) return fail(err, errlen, "%s.out: required for kind sim", path);
+        TRY(fail(err, errlen, "%s.in: required for kind %s", path, r->kind));
+    if (k == K_SIM && !r->out) TRY(fail(err, errlen, "%s.out: required for kind sim", path));
 
     apply_defaults(c, k);
-    c->name = strdup(r->name);
-    c->kind = strdup(r->kind);
+    c->name = strdup(r->name ? r->name : "");
+    c->kind = strdup(r->kind ? r->kind : "");
     c->file = strdup(r->file ? r->file : DEFAULT_FILE);
     if (!c->name || !c->kind || !c->file) TRY(SWMRBUS_ENOMEM);
 
-    if (r->in) TRY(load_socket(r->in, &c->in, ROLE_IN, k, path, err, errlen));
-    if (r->out) TRY(load_socket(r->out, &c->out, ROLE_OUT, k, path, err, errlen));
-    if (r->notify) TRY(load_socket(r->notify, &c->notify, ROLE_NOTIFY, k, path, err, errlen));
-    if (r->control) TRY(load_socket(r->control, &c->control, ROLE_CONTROL, k, path, err, errlen));
+    if (r->in) TRY(load_socket(r->in, &c->in, ROLE_IN, k, path, err, errlen, col));
+    if (r->out) TRY(load_socket(r->out, &c->out, ROLE_OUT, k, path, err, errlen, col));
+    if (r->notify) TRY(load_socket(r->notify, &c->notify, ROLE_NOTIFY, k, path, err, errlen, col));
+    if (r->control) TRY(load_socket(r->control, &c->control, ROLE_CONTROL, k, path, err, errlen, col));
 
     /* sink */
     if (r->dir) {
@@ -508,7 +541,7 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
             TRY(fail(err, errlen, "%s.compression: expected none, bslz4 or lz4, got %s", path,
                      show(r->compression).s));
     }
-    if (r->limits) TRY(load_limits(r->limits, &c->limits, path, err, errlen));
+    if (r->limits) TRY(load_limits(r->limits, &c->limits, path, err, errlen, col));
 
     /* source */
     if (r->from) {
@@ -522,14 +555,74 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
         TRY(parse_u64(r->stale_ms, 0, SWMRBUS_CFG_MS_MAX, &c->stale_ms, path, "stale_ms", err, errlen));
 
     /* sim */
-    TRY(load_sim(r, c, path, err, errlen));
+    TRY(load_sim(r, c, path, err, errlen, col));
 out:
     if (rc == SWMRBUS_ENOMEM) fail(err, errlen, "out of memory loading the config");
     return rc;
 }
 
+/* ---- endpoints across components ------------------------------------------ */
+
+/* No address is bound twice in one config: the components share a process,
+ * so the second bind would fail when the pipeline starts. Endpoints are
+ * compared as written (tcp://0.0.0.0:5 and tcp://127.0.0.1:5 are not matched). */
+static const swmrbus_socket_cfg *socket_of(const swmrbus_component_cfg *c, unsigned role)
+{
+    switch (role) {
+    case ROLE_IN: return &c->in;
+    case ROLE_OUT: return &c->out;
+    case ROLE_NOTIFY: return &c->notify;
+    default: return &c->control;
+    }
+}
+
+/* Whether ep is bound earlier in the order (component, socket role, endpoint)
+ * than position (ci, cr, ce); if so, where (*cj, *cq). */
+static bool bound_before(const swmrbus_config *cfg, size_t ci, unsigned cr, unsigned ce,
+                         const char *ep, size_t *cj, unsigned *cq)
+{
+    for (size_t j = 0; j <= ci; j++) {
+        for (unsigned q = ROLE_IN; q <= ROLE_CONTROL; q++) {
+            const swmrbus_socket_cfg *s = socket_of(&cfg->components[j], q);
+            if (!s->present || !s->bind) continue;
+            for (unsigned f = 0; f < s->n_endpoints; f++) {
+                if (j == ci && (q > cr || (q == cr && f >= ce))) return false;
+                if (strcmp(s->endpoints[f], ep) == 0) {
+                    *cj = j;
+                    *cq = q;
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+static swmrbus_err check_binds(const swmrbus_config *cfg, char *err, size_t errlen,
+                               collect *col)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        for (unsigned r = ROLE_IN; r <= ROLE_CONTROL; r++) {
+            const swmrbus_socket_cfg *s = socket_of(&cfg->components[i], r);
+            if (!s->present || !s->bind) continue;
+            for (unsigned e = 0; e < s->n_endpoints; e++) {
+                size_t j;
+                unsigned q;
+                if (bound_before(cfg, i, r, e, s->endpoints[e], &j, &q))
+                    TRY(fail(err, errlen,
+                             "components[%zu].%s: binds %s, already bound by components[%zu].%s",
+                             i, role_names[r], show(s->endpoints[e]).s, j, role_names[q]));
+            }
+        }
+    }
+out:
+    return rc;
+}
+
 static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, char *err,
-                         size_t errlen)
+                         size_t errlen, collect *col)
 {
     swmrbus_config *cfg = NULL;
     swmrbus_err rc = SWMRBUS_OK;
@@ -546,11 +639,18 @@ static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, c
 
     for (size_t i = 0; i < raw->components_count; i++) {
         cfg->n_components = i + 1; /* so that destroy clears this one too */
-        TRY(load_component(&raw->components[i], i, &cfg->components[i], err, errlen));
+        TRY(load_component(&raw->components[i], i, &cfg->components[i], err, errlen, col));
         for (size_t j = 0; j < i; j++)
-            if (!strcmp(cfg->components[j].name, cfg->components[i].name))
+            if (cfg->components[i].name && cfg->components[i].name[0] &&
+                cfg->components[j].name && /* NULL: a load that stopped early */
+                !strcmp(cfg->components[j].name, cfg->components[i].name))
                 TRY(fail(err, errlen, "components[%zu].name: duplicate name %s (also components[%zu])",
                          i, show(cfg->components[i].name).s, j));
+    }
+    TRY(check_binds(cfg, err, errlen, col));
+    if (col && col->n > 0) {
+        rc = SWMRBUS_ECONFIG; /* every problem is reported: no config */
+        goto out;
     }
     *out = cfg;
     cfg = NULL;
@@ -621,8 +721,9 @@ static swmrbus_err attach_options(const char *text, size_t len, swmrbus_config *
 
 /* ---- public API ------------------------------------------------------------ */
 
-swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **out,
-                                 char *err, size_t errlen)
+/* Parses text into *out; with col, reports every problem through it. */
+static swmrbus_err parse_text(const char *text, size_t len, swmrbus_config **out,
+                              char *err, size_t errlen, collect *col)
 {
     swmrbus__raw_config *raw = NULL;
     swmrbus_err rc;
@@ -640,15 +741,22 @@ swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **
     if (rc != SWMRBUS_OK) return rc;
 
     rc = swmrbus__config_raw_load(text, len, &raw, err, errlen);
-    if (rc == SWMRBUS_OK) rc = build(raw, out, err, errlen);
+    if (rc == SWMRBUS_OK) rc = build(raw, out, err, errlen, col);
     swmrbus__config_raw_free(raw);
     if (rc == SWMRBUS_OK) rc = attach_options(text, len, *out, err, errlen);
     if (rc != SWMRBUS_OK) swmrbus_config_destroy(out);
     return rc;
 }
 
-swmrbus_err swmrbus_config_load(const char *path, swmrbus_config **out, char *err,
-                                size_t errlen)
+swmrbus_err swmrbus_config_parse(const char *text, size_t len, swmrbus_config **out,
+                                 char *err, size_t errlen)
+{
+    return parse_text(text, len, out, err, errlen, NULL);
+}
+
+/* Reads the file at path and parses it; with col, reports every problem. */
+static swmrbus_err load_path(const char *path, swmrbus_config **out, char *err,
+                             size_t errlen, collect *col)
 {
     FILE *f = NULL;
     char *text = NULL;
@@ -696,11 +804,58 @@ swmrbus_err swmrbus_config_load(const char *path, swmrbus_config **out, char *er
         rc = SWMRBUS_EIO;
         goto out;
     }
-    rc = swmrbus_config_parse(text, len, out, err, errlen);
+    rc = parse_text(text, len, out, err, errlen, col);
 out:
     free(text);
     if (f) fclose(f);
     return rc;
+}
+
+swmrbus_err swmrbus_config_load(const char *path, swmrbus_config **out, char *err,
+                                size_t errlen)
+{
+    return load_path(path, out, err, errlen, NULL);
+}
+
+/* ---- swmrbus_config_check: every problem ------------------------------------ */
+
+/* Runs a load with a collector; a problem that stopped the load before the
+ * collector saw it (syntax, structure, an unreadable file) is reported too. */
+static swmrbus_err check_run(const char *path, const char *text, size_t len,
+                             swmrbus_config **out, swmrbus_config_problem_fn fn, void *user)
+{
+    collect col = {fn, user, 0};
+    swmrbus_config *cfg = NULL;
+    char line[1024] = "";
+    swmrbus_err rc;
+
+    if (out) *out = NULL;
+    if (!fn || (!path && !text && len > 0)) return SWMRBUS_EINVAL;
+    if (path) rc = load_path(path, &cfg, line, sizeof line, &col);
+    else rc = parse_text(text ? text : "", len, &cfg, line, sizeof line, &col);
+    if (rc != SWMRBUS_OK && col.n == 0) {
+        if (line[0] == '\0') snprintf(line, sizeof line, "%s", swmrbus_strerror(rc));
+        fn(line, user);
+    }
+    if (rc == SWMRBUS_OK && out) *out = cfg;
+    else swmrbus_config_destroy(&cfg);
+    return rc;
+}
+
+swmrbus_err swmrbus_config_check(const char *path, swmrbus_config **out,
+                                 swmrbus_config_problem_fn fn, void *user)
+{
+    if (!path) {
+        if (out) *out = NULL;
+        return SWMRBUS_EINVAL;
+    }
+    return check_run(path, NULL, 0, out, fn, user);
+}
+
+swmrbus_err swmrbus_config_check_text(const char *text, size_t len, swmrbus_config **out,
+                                      swmrbus_config_problem_fn fn, void *user)
+{
+    return check_run(NULL, text, len, out, fn, user);
 }
 
 swmrbus_err swmrbus_component_cfg_init(swmrbus_component_cfg *c, const char *name,

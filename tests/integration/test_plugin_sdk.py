@@ -277,6 +277,26 @@ const swmrbus_component_vtable *swmrbus_plugin_component(void) { return &vt; }
         err = self.fails(self.pc_plugin, "[1, 2]")
         self.assertIn("components[1].options: expected a map", err)
 
+    def test_check_loads_the_plugin_and_checks_its_options(self):
+        d = H.make_tempdir("chk")
+        self.addCleanup(shutil.rmtree, d, True)
+        cfg = os.path.join(d, "c.yaml")
+        def check(options):
+            with open(cfg, "w") as f:
+                f.write("components:\n  - name: plug\n    kind: %s\n"
+                        "    in: {endpoint: 'tcp://127.0.0.1:%d', bind: true}\n"
+                        "    out: {endpoint: 'inproc://x', pattern: push}\n"
+                        "    options: %s\n" % (self.pc_plugin, H.free_tcp_port(), options))
+            r = subprocess.run([self.cli, "check", cfg], capture_output=True, timeout=60)
+            return r.returncode, r.stdout.decode()
+        rc, out = check("{threshold: 5, forward: hits}")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("plugin (loaded, ABI 1, config checked)", out)
+        rc, out = check("{threshold: 5, forward: sometimes}")
+        self.assertEqual(rc, 1, out)
+        self.assertIn("%s: components[0].options.forward: expected all or hits" % cfg, out)
+        self.assertEqual(sorted(os.listdir(d)), ["c.yaml"])
+
     def test_options_on_a_builtin_are_an_error(self):
         d = H.make_tempdir("opt")
         self.addCleanup(shutil.rmtree, d, True)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "cli.h"
@@ -23,6 +24,19 @@ swmrbus_host *swmrbus_cli_host(void)
     swmrbus_host_register(h, swmrbus_source_component());
 #endif
     return h;
+}
+
+bool swmrbus_cli_builtin_kind(const char *kind)
+{
+    const swmrbus_component_vtable *vt[] = {
+        swmrbus_sink_component(), swmrbus_sim_component(),
+#ifdef SWMRBUS_HAVE_SOURCE
+        swmrbus_source_component(),
+#endif
+    };
+    for (size_t i = 0; i < sizeof vt / sizeof vt[0]; i++)
+        if (vt[i] && vt[i]->kind && strcmp(vt[i]->kind, kind) == 0) return true;
+    return false;
 }
 
 void swmrbus_cli_signals(void)

@@ -94,6 +94,39 @@ SWMRBUS_API swmrbus_err swmrbus_config_parse(const char *text, size_t len,
                                              swmrbus_config **out,
                                              char *err, size_t errlen);
 
+/* ---- checking a config: every problem, not only the first ------------- */
+
+/* Called by swmrbus_config_check once per problem, with one line that starts
+ * with the key's path ("components[1].flush.ms: expected a non-negative
+ * integer, got \"fast\"": the text swmrbus_config_load gives for its first
+ * problem) and the caller's user pointer. The line is valid only during the
+ * call. */
+typedef void (*swmrbus_config_problem_fn)(const char *problem, void *user);
+
+/* Validates the file at path as swmrbus_config_load does, but goes on after
+ * a problem: every problem of values, ranges, missing required keys, keys
+ * that do not apply to a kind, duplicate names and endpoints (malformed,
+ * repeated, or one address bound twice) is reported through fn, in file
+ * order. A problem of the file itself (unreadable, not UTF-8, YAML syntax)
+ * or of its structure as the YAML parser sees it (an unknown key, a list
+ * where a scalar belongs) stops the check at once: that one problem is
+ * reported and nothing after it. Nothing but reading path happens: no socket,
+ * no directory, no file, no plugin lookup (a kind that is not built in is
+ * taken as an outside plugin and not looked up).
+ * Returns OK when there is no problem; then *out (when out is not NULL) owns
+ * the config, as swmrbus_config_load would give it. Else *out is NULL and the
+ * result is ECONFIG (at least one problem reported), EIO (path unreadable,
+ * reported) or ENOMEM (reported); EINVAL (nothing reported) when path or fn
+ * is NULL. fn is called from the calling thread only. Thread-safe (no global
+ * state). swmrbus_config_load's behaviour (the first problem) is unchanged. */
+SWMRBUS_API swmrbus_err swmrbus_config_check(const char *path, swmrbus_config **out,
+                                             swmrbus_config_problem_fn fn, void *user);
+
+/* Same, from a YAML/JSON text in memory (len bytes). */
+SWMRBUS_API swmrbus_err swmrbus_config_check_text(const char *text, size_t len,
+                                                  swmrbus_config **out,
+                                                  swmrbus_config_problem_fn fn, void *user);
+
 /* Fills c with the defaults for kind (name and kind are strdup'ed) and no
  * sockets; used by built-in runs (`swmrbus demo`). Free with
  * swmrbus_component_cfg_clear. Returns ENOMEM. */
