@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pack.h"
+#include "swmrbus/curve.h"
 #include "sink_internal.h"
 #include "stats.h"
 
@@ -85,7 +86,7 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     pthread_mutex_lock(&s->mu);
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
-    msgpack_pack_map(&pk, 7);
+    msgpack_pack_map(&pk, 8); swmrbus__pack_str(&pk, "auth_denied"); msgpack_pack_uint64(&pk, swmrbus_auth_denied(name)); /* CURVE */
     swmrbus__pack_str(&pk, "ok");
     msgpack_pack_true(&pk);
     swmrbus__pack_str(&pk, "name");

@@ -15,6 +15,7 @@
 #include "h5util.h"
 #include "pack.h"
 #include "source_internal.h"
+#include "swmrbus/curve.h"
 #include "swmrbus/log.h"
 #include "swmrbus/socket.h"
 #include "swmrbus/source.h"
@@ -161,7 +162,7 @@ static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
     size_t n = 0, np = 0;
     for (size_t i = 0; i < s->n_slots; i++) n += s->slots[i].used;
     for (size_t i = 0; i < SWMRBUS__PUBLISHERS; i++) np += s->pubs[i].used;
-    msgpack_pack_map(&pk, 17); /* the keys below */
+    msgpack_pack_map(&pk, 18); swmrbus__pack_str(&pk, "auth_denied"); msgpack_pack_uint64(&pk, swmrbus_auth_denied(s->name)); /* + CURVE */
     swmrbus__pack_str(&pk, "ok");
     msgpack_pack_true(&pk);
     swmrbus__pack_str(&pk, "name");

@@ -8,6 +8,7 @@ int swmrbus_cli_run(int argc, char **argv);
 int swmrbus_cli_demo(int argc, char **argv);
 int swmrbus_cli_recover(int argc, char **argv);
 int swmrbus_cli_ctl(int argc, char **argv);
+int swmrbus_cli_keygen(int argc, char **argv);
 
 /* Creates a host with every built-in kind registered. */
 swmrbus_host *swmrbus_cli_host(void);

@@ -20,6 +20,7 @@ static void usage(FILE *to)
             "                               HDF5 file, keeping every flushed frame\n"
             "  ctl ENDPOINT status|flush|close [SERIES]\n"
             "                               send a control request, print the reply\n"
+            "  keygen NAME [--dir D]        a CURVE certificate pair D/NAME.key, NAME.key_secret\n"
             "  version                      versions of swmrbus, its wire protocol and ABI\n");
 }
 
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "demo") == 0) return swmrbus_cli_demo(argc - 1, argv + 1);
     if (strcmp(cmd, "recover") == 0) return swmrbus_cli_recover(argc - 1, argv + 1);
     if (strcmp(cmd, "ctl") == 0) return swmrbus_cli_ctl(argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0) return swmrbus_cli_keygen(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("swmrbus %s (wire protocol %d, plugin ABI %u)\n", SWMRBUS_VERSION_STRING,
                SWMRBUS_WIRE_VERSION, SWMRBUS_ABI_VERSION);
