@@ -5,8 +5,9 @@
  * handler admits a client when its public key is in that socket's allow
  * set, and answers 400 to everything else (an unknown domain included).
  * Clients that never reach ZAP — no CURVE at all, or a wrong server key —
- * fail the handshake; a monitor on each server socket reports those, and
- * both kinds count as denied for the socket's component. A denial is logged
+ * fail the handshake (or, racing the server, close the connection during
+ * it); a monitor on each server socket reports those, and both kinds count
+ * as denied for the socket's component. A denial is logged
  * at most once a second per socket, with the count since the last line.
  *
  * The handler is a detached thread with a REP on inproc://zeromq.zap.01 in
@@ -187,9 +188,13 @@ static void handle_monitor(auth_sock *as)
             uint32_t value;
             memcpy(&event, zmq_msg_data(&ev), 2);
             memcpy(&value, (char *)zmq_msg_data(&ev) + 2, 4);
-            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+                event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
                 char what[160];
-                if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+                if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+                    snprintf(what, sizeof what, "a connection that closed during the handshake "
+                             "(a client without CURVE, or with a wrong server key?)");
+                else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
                     snprintf(what, sizeof what, "a client without CURVE (mechanism mismatch)");
                 else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
                     snprintf(what, sizeof what,
@@ -342,7 +347,8 @@ swmrbus_err swmrbus__auth_server(void *zctx, void *s, const swmrbus_curve_cfg *c
     snprintf(as->domain, sizeof as->domain, "swmrbus-%" PRIu64, id);
     snprintf(mon_ep, sizeof mon_ep, "inproc://swmrbus-zap-monitor-%" PRIu64, id);
     if (zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, as->domain, strlen(as->domain)) != 0 ||
-        zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
+        zmq_socket_monitor(s, mon_ep, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
         !(as->mon = zmq_socket(zctx, ZMQ_PAIR)) ||
         zmq_setsockopt(as->mon, ZMQ_LINGER, &zero, sizeof zero) != 0 ||
         zmq_connect(as->mon, mon_ep) != 0) {
