@@ -276,6 +276,101 @@ class Curve(H.SinkTestCase):
         self.assertIn("CURVE denied", log)
         self.assertIn("not in allow", log)
 
+    def test_sink_and_source_with_curve(self):
+        """One process, a sink and a source: the source's in connects to the
+        sink's notify with curve (server_key); each server socket admits only
+        its own allow set (the sink's notify the source, the source's out
+        the reader) through the one ZAP handler of the process."""
+        self.make_keys()
+        for name in ("source", "reader"):
+            r = keygen(name, "--dir", self.keys)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        dirs = {}
+        for d, names in (("detectors", ["alice"]), ("sources", ["source"]),
+                         ("readers", ["reader"])):
+            dirs[d] = os.path.join(self.tmp, d)
+            os.makedirs(dirs[d])
+            for n in names:
+                with open(os.path.join(self.keys, n + ".key"), "rb") as f:
+                    data = f.read()
+                with open(os.path.join(dirs[d], n + ".key"), "wb") as f:
+                    f.write(data)
+        key = lambda n: H._yaml(os.path.join(self.keys, n))  # noqa: E731
+        ep = {k: "tcp://127.0.0.1:%d" % H.free_tcp_port()
+              for k in ("in", "notify", "sctl", "out", "rctl")}
+        data = os.path.join(self.tmp, "data")
+        cfg = self.write_config(
+            "components:\n"
+            "  - name: writer\n"
+            "    kind: sink\n"
+            "    dir: %s\n"
+            "    linger_ms: 200\n"
+            "    flush: {frames: 2, ms: 100}\n"
+            "    in: {endpoint: %s, curve: {secret_key: %s, allow: %s}}\n"
+            "    notify: {endpoint: %s, curve: {secret_key: %s, allow: %s}}\n"
+            "    control: {endpoint: %s}\n"
+            "  - name: reader\n"
+            "    kind: source\n"
+            "    in: {endpoint: %s, curve: {secret_key: %s, server_key: %s}}\n"
+            "    out: {endpoint: %s, pattern: push, curve: {secret_key: %s, allow: %s}}\n"
+            "    control: {endpoint: %s}\n"
+            % (H._yaml(data),
+               H._yaml(ep["in"]), key("sink.key_secret"), H._yaml(dirs["detectors"]),
+               H._yaml(ep["notify"]), key("sink.key_secret"), H._yaml(dirs["sources"]),
+               H._yaml(ep["sctl"]),
+               H._yaml(ep["notify"]), key("source.key_secret"), key("sink.key"),
+               H._yaml(ep["out"]), key("source.key_secret"), H._yaml(dirs["readers"]),
+               H._yaml(ep["rctl"])))
+        proc = H.RunProcess(cfg, os.path.join(self.tmp, "pipeline.log"), control_ep=ep["rctl"],
+                            label="sink+source with curve")
+        self.addCleanup(proc.cleanup)
+        proc.start()
+
+        server = self.sink_public
+        source_public, _ = zmq.auth.load_certificate(os.path.join(self.keys, "source.key"))
+        reader = Client(zmq.auth.load_certificate(os.path.join(self.keys, "reader.key_secret")),
+                        source_public)
+        alice_out = Client(self.alice, source_public)  # a detector, not a reader
+        alice_in = Client(self.alice, server)
+        for c in (reader, alice_out, alice_in):
+            self.addCleanup(c.close)
+        pull = reader.socket(zmq.PULL)
+        pull.connect(ep["out"])
+        stolen = alice_out.socket(zmq.PULL)
+        stolen.connect(ep["out"])
+
+        push = alice_in.socket(zmq.PUSH)
+        push.connect(ep["in"])
+        rows = [H.frame_data(1, i, SHAPE) for i in range(FRAMES)]
+        push.send_multipart(H.start_msg(1, shape=SHAPE))
+        for i, a in enumerate(rows):
+            push.send_multipart(H.frame_msg(1, i, a.tobytes()))
+        push.send_multipart(H.end_msg(1, FRAMES))
+
+        got = {}
+        types = []
+        deadline = time.monotonic() + H.TIMEOUT
+        while "end" not in types and time.monotonic() < deadline:
+            if pull.poll(500):
+                parts = pull.recv_multipart()
+                h = H.unpack(parts[0])
+                types.append(h["type"])
+                if h["type"] == "frame":
+                    got[h["frame"]] = np.frombuffer(parts[1], "<u2").reshape(SHAPE)
+        self.assertIn("end", types, "the reader got %r\n%s" % (types, proc.log_text()))
+        self.assertEqual(sorted(got), list(range(FRAMES)))
+        for i in range(FRAMES):
+            np.testing.assert_array_equal(got[i], rows[i])
+        self.assertEqual(stolen.poll(0), 0, "a client not in the source's allow got frames")
+
+        # the source counts the refused reader; the sink counted nothing
+        def denied():
+            s = H.request(ep["rctl"], {"cmd": "status"})
+            return s if s["auth_denied"] >= 1 else None
+        H.wait_until(denied, what="the source's auth_denied >= 1", interval=0.5)
+        self.assertEqual(H.request(ep["sctl"], {"cmd": "status"})["auth_denied"], 0)
+        proc.stop_ok()
+
 
 if __name__ == "__main__":
     H.main()
