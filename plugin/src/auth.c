@@ -39,7 +39,7 @@
 typedef struct auth_sock {
     struct auth_sock *next;
     char domain[32];
-    char component[128];
+    char component[SWMRBUS_NAME_MAX + 1];
     char role[16];
     uint8_t (*allow)[SWMRBUS_CURVE_KEY_BYTES];
     size_t n_allow;
@@ -63,7 +63,7 @@ static uint64_t g_seq;
 /* A denial's log line, formatted under the lock and emitted after it. */
 typedef struct pending_log {
     bool due;
-    char component[128];
+    char component[SWMRBUS_NAME_MAX + 1];
     char text[320];
 } pending_log;
 
