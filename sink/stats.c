@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "swmrbus/pack.h"
+#include "swmrbus/curve.h"
 #include "sink_internal.h"
 #include "stats.h"
 
@@ -85,7 +86,8 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     pthread_mutex_lock(&s->mu);
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
-    msgpack_pack_map(&pk, 7);
+    msgpack_pack_map(&pk, 8);
+    swmrbus_pack_kv_u64(&pk, "auth_denied", swmrbus_auth_denied(name)); /* CURVE */
     swmrbus_pack_cstr(&pk, "ok");
     msgpack_pack_true(&pk);
     swmrbus_pack_cstr(&pk, "name");

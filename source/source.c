@@ -14,6 +14,7 @@
 #include "h5util.h"
 #include "swmrbus/pack.h"
 #include "source_internal.h"
+#include "swmrbus/curve.h"
 #include "swmrbus/log.h"
 #include "swmrbus/pack.h"
 #include "swmrbus/socket.h"
@@ -162,7 +163,8 @@ static bool status_encode(swmrbus__source *s, swmrbus_buf *out)
     for (size_t i = 0; i < s->n_slots; i++) n += s->slots[i].used;
     for (size_t i = 0; i < SWMRBUS__PUBLISHERS; i++) np += s->pubs[i].used;
     swmrbus_pack_status_head(&pk, s->name, "source", swmrbus_loop_uptime_ns(s->loop),
-                             13); /* the keys below */
+                             14); /* the keys below */
+    swmrbus_pack_kv_u64(&pk, "auth_denied", swmrbus_auth_denied(s->name)); /* CURVE */
     swmrbus_pack_cstr(&pk, "series");
     msgpack_pack_array(&pk, n);
     uint64_t no_rej[SWMRBUS_R_COUNT] = {0};

@@ -15,6 +15,7 @@
 #include "swmrbus/config.h"
 #include "config_schema.h"
 #include "options.h"
+#include "config_curve.h" /* CURVE (issue 9) */
 
 #define CONFIG_MAX_BYTES (1u << 20) /* a config file larger than this is a mistake */
 #define DEFAULT_HWM 1000
@@ -270,6 +271,7 @@ static void socket_clear(swmrbus_socket_cfg *s)
     }
     s->n_endpoints = 0;
     s->present = false;
+    swmrbus__curve_cfg_clear(&s->curve); /* CURVE (issue 9) */
 }
 
 /* A step of loading: on failure goes to out, or with a collector (col in
@@ -511,6 +513,7 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
     if (r->out) TRY(load_socket(r->out, &c->out, ROLE_OUT, k, path, err, errlen, col));
     if (r->notify) TRY(load_socket(r->notify, &c->notify, ROLE_NOTIFY, k, path, err, errlen, col));
     if (r->control) TRY(load_socket(r->control, &c->control, ROLE_CONTROL, k, path, err, errlen, col));
+    TRY(swmrbus__config_curve(r, c, path, err, errlen)); /* CURVE (issue 9) */
 
     /* sink */
     if (r->dir) {

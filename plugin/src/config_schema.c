@@ -28,6 +28,14 @@ static const cyaml_schema_value_t string_entry = {
     CYAML_VALUE_STRING(CYAML_FLAG_POINTER, char, 0, CYAML_UNLIMITED),
 };
 
+/* CURVE (issue 9): a socket's "curve" map. */
+static const cyaml_schema_field_t curve_fields[] = {
+    STR_FIELD("secret_key", swmrbus__raw_curve, secret_key),
+    STR_FIELD("allow", swmrbus__raw_curve, allow),
+    STR_FIELD("server_key", swmrbus__raw_curve, server_key),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t socket_fields[] = {
     STR_FIELD("endpoint", swmrbus__raw_socket, endpoint),
     CYAML_FIELD_SEQUENCE("endpoints", CYAML_FLAG_POINTER | OPT, swmrbus__raw_socket,
@@ -35,6 +43,7 @@ static const cyaml_schema_field_t socket_fields[] = {
     STR_FIELD("pattern", swmrbus__raw_socket, pattern),
     STR_FIELD("bind", swmrbus__raw_socket, bind),
     STR_FIELD("hwm", swmrbus__raw_socket, hwm),
+    CYAML_FIELD_MAPPING_PTR("curve", OPT, swmrbus__raw_socket, curve, curve_fields), /* issue 9 */
     CYAML_FIELD_END,
 };
 

@@ -17,6 +17,13 @@
 #include "swmrbus/config.h"
 #include "swmrbus/err.h"
 
+/* CURVE (issue 9): a socket's "curve" map; config_curve.c checks it. */
+typedef struct swmrbus__raw_curve {
+    char *secret_key;
+    char *allow;
+    char *server_key;
+} swmrbus__raw_curve;
+
 typedef struct swmrbus__raw_socket {
     char *endpoint;
     char **endpoints;        /* NULL when absent, else 1..SWMRBUS_MAX_ENDPOINTS */
@@ -24,6 +31,7 @@ typedef struct swmrbus__raw_socket {
     char *pattern;
     char *bind;
     char *hwm;
+    swmrbus__raw_curve *curve; /* CURVE (issue 9); NULL when absent */
 } swmrbus__raw_socket;
 
 typedef struct swmrbus__raw_flush {

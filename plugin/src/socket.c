@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <zmq.h>
 
+#include "auth.h"
 #include "swmrbus/socket.h"
 
 static void set_err(char *err, size_t errlen, const char *name, const char *what,
@@ -14,6 +15,35 @@ static void set_err(char *err, size_t errlen, const char *name, const char *what
         snprintf(err, errlen, "%s: cannot %s %s: %s", name, what, ep, zmq_strerror(zmq_errno()));
     else
         snprintf(err, errlen, "%s: %s", name, zmq_strerror(zmq_errno()));
+}
+
+/* CURVE (issue 9): a binding socket is a CURVE server whose clients the
+ * context's ZAP handler admits by its allow set; a connecting one a client
+ * that knows the server's key. Set before bind/connect, like every option. */
+static swmrbus_err apply_curve(void *zctx, void *s, const swmrbus_socket_cfg *sc,
+                               const char *name, char *err, size_t errlen)
+{
+    const swmrbus_curve_cfg *cc = &sc->curve;
+    int one = 1;
+    if (!zmq_has("curve")) {
+        if (err && errlen) snprintf(err, errlen, "%s: this libzmq has no CURVE support", name);
+        return SWMRBUS_EZMQ;
+    }
+    if (sc->bind) {
+        if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+            zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cc->secret_key, sizeof cc->secret_key) != 0) {
+            set_err(err, errlen, name, NULL, NULL);
+            return SWMRBUS_EZMQ;
+        }
+        return swmrbus__auth_server(zctx, s, cc, name, err, errlen);
+    }
+    if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, cc->server_key, sizeof cc->server_key) != 0 ||
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, cc->public_key, sizeof cc->public_key) != 0 ||
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cc->secret_key, sizeof cc->secret_key) != 0) {
+        set_err(err, errlen, name, NULL, NULL);
+        return SWMRBUS_EZMQ;
+    }
+    return SWMRBUS_OK;
 }
 
 swmrbus_err swmrbus_socket_open(void *zctx, int zmq_type, const swmrbus_socket_cfg *sc,
@@ -38,6 +68,11 @@ swmrbus_err swmrbus_socket_open(void *zctx, int zmq_type, const swmrbus_socket_c
          zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &opts->max_msg_bytes, sizeof opts->max_msg_bytes) != 0)) {
         set_err(err, errlen, name, NULL, NULL);
         goto out;
+    }
+    if (sc->curve.present) {
+        rc = apply_curve(zctx, s, sc, name, err, errlen);
+        if (rc != SWMRBUS_OK) goto out;
+        rc = SWMRBUS_EZMQ;
     }
     for (unsigned i = 0; i < sc->n_endpoints; i++) {
         const char *ep = sc->endpoints[i];

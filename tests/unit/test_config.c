@@ -215,7 +215,7 @@ static void test_defaults_plugin(void **state)
     /* an outside plugin takes the common keys */
     cfg = parse_ok(one("{name: p, kind: mine, in: {endpoint: 'tcp://h:1'}, "
                        "out: {endpoint: 'tcp://h:2', pattern: pub}, notify: {endpoint: 'tcp://h:3'},"
-                       " control: {endpoint: 'tcp://h:4'}, limits: {max_frames: 5}}"));
+                       " control: {endpoint: 'tcp://127.0.0.1:4'}, limits: {max_frames: 5}}"));
     c = &cfg->components[0];
     assert_int_equal(c->in.pattern, SWMRBUS_PATTERN_PULL);
     assert_false(c->in.bind);

@@ -27,6 +27,8 @@ int swmrbus_cli_check(int argc, char **argv);
 void swmrbus_cli_check_help(FILE *to);
 int swmrbus_cli_version(int argc, char **argv);
 void swmrbus_cli_version_help(FILE *to);
+int swmrbus_cli_keygen(int argc, char **argv);
+void swmrbus_cli_keygen_help(FILE *to);
 
 /* Creates a host with every built-in kind registered. */
 swmrbus_host *swmrbus_cli_host(void);

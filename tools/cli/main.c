@@ -27,6 +27,8 @@ static const command commands[] = {
      "print notifications as they come, one line each"},
     {"check", swmrbus_cli_check, swmrbus_cli_check_help, "check CONFIG",
      "validate a config (every problem, nothing created)"},
+    {"keygen", swmrbus_cli_keygen, swmrbus_cli_keygen_help, "keygen NAME [--dir DIR]",
+     "write a CURVE certificate pair DIR/NAME.key, DIR/NAME.key_secret"},
     {"version", swmrbus_cli_version, swmrbus_cli_version_help, "version",
      "versions of swmrbus, its wire protocol and plugin ABI"},
 };

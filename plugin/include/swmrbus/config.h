@@ -30,6 +30,23 @@ typedef enum swmrbus_pattern {
     SWMRBUS_PATTERN_PUB,
 } swmrbus_pattern;
 
+/* CURVE security of one socket (the socket's "curve" map; README
+ * "Security"). Loading reads the certificate files: this side's certificate
+ * with its secret key; on a binding socket the allowed clients' public keys
+ * (required: deny by default); on a connecting one the server's public key.
+ * curve on an inproc:// endpoint is an error (inproc has no handshake). */
+typedef struct swmrbus_curve_cfg {
+    bool present;
+    char *secret_key_path;                  /* "secret_key" */
+    char *allow_path;                       /* "allow": binding socket */
+    char *server_key_path;                  /* "server_key": connecting socket */
+    char *component;                        /* the component's name: denials are counted by it */
+    uint8_t public_key[32], secret_key[32]; /* this side */
+    uint8_t server_key[32];                 /* connecting: the server's public key */
+    uint8_t (*allow)[32];                   /* binding: n_allow distinct client keys */
+    size_t n_allow;
+} swmrbus_curve_cfg;
+
 /* One socket's settings (in, out, notify, control). present is false when
  * the key was absent (then that socket is not created). */
 typedef struct swmrbus_socket_cfg {
@@ -39,6 +56,7 @@ typedef struct swmrbus_socket_cfg {
     swmrbus_pattern pattern;                /* in: pull|sub, out: push|pub */
     bool bind;
     int hwm;                                /* messages, 1000 */
+    swmrbus_curve_cfg curve;                /* CURVE (issue 9); !curve.present: plain */
 } swmrbus_socket_cfg;
 
 typedef enum swmrbus_from {
