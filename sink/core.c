@@ -32,6 +32,7 @@ typedef struct series {
     uint64_t last_rx_ns;
     uint64_t expected;            /* start.frames, 0 = unknown */
     uint64_t notified_frames, notified_complete;
+    swmrbus__lat_pending lat;     /* receipts of frames awaiting a flush (metrics) */
 } series;
 
 typedef struct core {
@@ -49,6 +50,8 @@ typedef struct core {
     uint64_t last_status_ns, frames_since, bytes_since, total_frames;
     uint64_t files_opened, files_closed;
     uint64_t latest_n;            /* N of the last flushed notification */
+    uint64_t item_recv_ns;        /* receipt of the item in hand (metrics) */
+    uint64_t m_published;         /* notifications already counted in metrics */
 } core;
 
 static series *find_series(core *c, uint64_t id)
@@ -153,13 +156,18 @@ static void flush_series(core *c, series *s)
     s->first_unflushed_ns = 0;
     bool raised = fi.frames > s->notified_frames || fi.complete > s->notified_complete;
     update_stats(c, s, &fi, true);
-    if (!raised) return;
+    swmrbus_metrics_add(c->sk->stats.m.flushes, 1);
+    if (!raised) {
+        swmrbus__lat_flushed(&s->lat, c->sk->stats.m.latency, swmrbus_mono_ns());
+        return;
+    }
     s->notified_frames = fi.frames;
     s->notified_complete = fi.complete;
     c->latest_n = fi.frames;
     swmrbus__series_note n;
     note_of(s, &fi, &n);
     swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_FLUSHED, &n);
+    swmrbus__lat_flushed(&s->lat, c->sk->stats.m.latency, swmrbus_mono_ns());
 }
 
 static void close_series(core *c, series *s, const char *why)
@@ -354,6 +362,7 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
         swmrbus__stats_lock(&c->sk->stats);
         s->st->received++;
         swmrbus__stats_unlock(&c->sk->stats);
+        swmrbus_metrics_add(c->sk->stats.m.received, 1);
         fail_series(c, s, rc, c->err);
         return;
     }
@@ -366,7 +375,11 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
         s->st->bytes += len;
     }
     swmrbus__stats_unlock(&c->sk->stats);
+    swmrbus_metrics_add(c->sk->stats.m.received, 1);
+    swmrbus_metrics_add(dup ? c->sk->stats.m.duplicates : c->sk->stats.m.written, 1);
     if (dup) return;
+    swmrbus_metrics_add(c->sk->stats.m.bytes, len);
+    swmrbus__lat_add(&s->lat, c->item_recv_ns ? c->item_recv_ns : now);
     c->frames_since++;
     c->total_frames++;
     c->bytes_since += len;
@@ -493,6 +506,7 @@ static bool handle_item(core *c, bool *stop)
     swmrbus__item it;
     memcpy(&it, zmq_msg_data(&parts[0]), sizeof it);
     uint64_t now = swmrbus_mono_ns();
+    c->item_recv_ns = it.recv_ns;
     switch (it.kind) {
     case SWMRBUS__ITEM_MSG: {
         if (n < 2) break;
@@ -527,9 +541,18 @@ static bool handle_item(core *c, bool *stop)
         break;
     }
     atomic_fetch_sub(&sk->queue_bytes, it.queued);
+    swmrbus_metrics_sub(sk->stats.m.queue, it.queued);
 out:
     for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
     return true;
+}
+
+/* Gauges and counters the writer keeps elsewhere, into the metrics. */
+static void sync_metrics(core *c)
+{
+    swmrbus_metrics_set(c->sk->stats.m.open, (int64_t)open_count(c));
+    swmrbus_metrics_add(c->sk->stats.m.notifications, c->nt.published - c->m_published);
+    c->m_published = c->nt.published;
 }
 
 void *swmrbus__core_main(void *arg)
@@ -550,6 +573,7 @@ void *swmrbus__core_main(void *arg)
     }
     while (!stop) {
         long timeout = timers(&c, swmrbus_mono_ns());
+        sync_metrics(&c);
         zmq_pollitem_t pi = {sk->pair_wx, 0, ZMQ_POLLIN, 0};
         int rc = zmq_poll(&pi, 1, timeout);
         if (rc < 0 && zmq_errno() != EINTR) {
@@ -561,6 +585,7 @@ void *swmrbus__core_main(void *arg)
             if (!handle_item(&c, &stop)) break;
     }
     close_all(&c, "shutdown");
+    sync_metrics(&c);
     swmrbus_log(SWMRBUS_LOG_INFO, c.name,
                 "writer done: %" PRIu64 " frames written, %" PRIu64 " files, %" PRIu64
                 " notifications",

@@ -39,9 +39,11 @@ typedef struct swmrbus_metric swmrbus_metric;
  * labels) in *out. name: [a-zA-Z_:][a-zA-Z0-9_:]*; help: one line of text;
  * component: the value of the component label (required); label/value: an
  * optional second label (both NULL, or both set; label not "component", not
- * starting with "__"). EINVAL for a bad name or label, or when name is
- * already registered as another type or with other help text; ENOMEM.
- * *out is NULL on error. Thread-safe (takes the registry's lock). */
+ * starting with "__"). The first registration of a name sets its help
+ * (components sharing a family, e.g. swmrbus_rejected_total, may word it
+ * alike or not). EINVAL for a bad name or label, or when name is already
+ * registered as another type; ENOMEM. *out is NULL on error. Thread-safe
+ * (takes the registry's lock). */
 SWMRBUS_API swmrbus_err swmrbus_metrics_counter(const char *name, const char *help,
                                                 const char *component, const char *label,
                                                 const char *value, swmrbus_metric **out);
