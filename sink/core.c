@@ -182,6 +182,7 @@ static void close_series(core *c, series *s, const char *why)
         swmrbus__series_note n;
         note_of(s, &fi, &n);
         swmrbus__notify_series(&c->nt, SWMRBUS_NOTICE_CLOSED, &n);
+        if (rc == SWMRBUS_OK) swmrbus__lat_flushed(&s->lat, c->sk->stats.m.latency, swmrbus_mono_ns());
         swmrbus_log(SWMRBUS_LOG_INFO, c->name,
                     "series %" PRIu64 " closed (%s): %s, %" PRIu64 " frames, %" PRIu64
                     " written, %" PRIu64 " gaps",

@@ -41,6 +41,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
     s->stop_fd = -1;
     s->alt_next = 1ull << 32;
     s->start_ns = s->last_tick_ns = swmrbus_mono_ns();
+    swmrbus__src_metrics_init(s);
     if (!cfg->in.present || cfg->limits.max_open_series == 0) {
         snprintf(err, errlen, "a source needs in (the notify endpoint(s) of a sink or source)");
         rc = SWMRBUS_ECONFIG;
