@@ -325,7 +325,7 @@ static void render_family(sbuf *b, const family *f)
              * observation the buckets do not yet, never the reverse by much. */
             double sum = (double)atomic_load_explicit(&m->sum, memory_order_relaxed) * f->scale;
             sb_series(b, f->name, "_sum", m, NULL);
-            sb_printf(b, "%.9g\n", sum);
+            sb_printf(b, "%.15g\n", sum);
             sb_series(b, f->name, "_count", m, NULL);
             sb_printf(b, "%" PRIu64 "\n", cum);
         }
