@@ -128,7 +128,7 @@ static swmrbus_err reg(mtype type, const char *name, const char *help, const cha
             f->n_bounds = n_bounds;
             f->scale = scale;
             for (size_t i = 0; i < n_bounds; i++) {
-                double u = floor(bounds[i] / scale * (1 + 1e-12));
+                double u = bounds[i] / scale * (1 + 1e-12); /* >= 0: the cast floors */
                 f->bounds[i] = bounds[i];
                 f->ubounds[i] = u >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)u;
             }

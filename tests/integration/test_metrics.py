@@ -73,7 +73,7 @@ class Metrics(H.SourceTestCase):
 
     def test_counters_match_what_was_sent(self):
         port = SH.free_tcp_port()
-        self.start_pipeline(port)
+        proc = self.start_pipeline(port)
         url = "http://127.0.0.1:%d" % port
 
         # Before any frame: every family is there, at zero.
@@ -180,6 +180,7 @@ class Metrics(H.SourceTestCase):
                            capture_output=True, timeout=H.TIMEOUT)
         self.assertEqual(r.returncode, 0, (r.stdout + r.stderr).decode())
         self.assertEqual((r.stdout + r.stderr).decode().strip(), "")
+        proc.stop_ok()  # the server and every component end cleanly
 
     def test_paths_and_methods(self):
         port = SH.free_tcp_port()
@@ -224,4 +225,4 @@ class Metrics(H.SourceTestCase):
 
 
 if __name__ == "__main__":
-    H.unittest.main()
+    H.main()
