@@ -201,6 +201,24 @@ class Metrics(H.SourceTestCase):
         with self.assertRaises(OSError):
             socket.create_connection(("127.0.0.1", port), timeout=5).close()
 
+    def test_outside_plugin_shares_the_registry(self):
+        """A plugin linked to the shared libswmrbus registers a counter; the
+        host's /metrics (the CLI's static copy) shows it."""
+        plugin = os.path.join(os.path.dirname(os.path.dirname(H.BIN)), "lib",
+                              "libswmrbus_testmetrics.so")
+        self.assertTrue(os.path.exists(plugin), plugin)
+        port = SH.free_tcp_port()
+        text = ("  - name: plug\n    kind: %s\n" % H._y(plugin)
+                + H.sink_yaml("writer", self.ep("in"), [self.ep("wn")], self.ep("wc"),
+                              os.path.join(self.tmp, "data"))
+                + "metrics: {endpoint: \"http://127.0.0.1:%d\"}\n" % port)
+        proc = self.run_config(text, "plugin", self.ep("wc"))
+        s, types = parse(scrape("http://127.0.0.1:%d/metrics" % port)[2])
+        self.assertEqual(value(s, "test_plugin_ticks_total", component="plug"), 7)
+        self.assertEqual(types["test_plugin_ticks_total"], "counter")
+        self.assertEqual(value(s, "swmrbus_frames_received_total", component="writer"), 0)
+        proc.stop_ok()
+
     def test_taken_port_stops_the_run(self):
         held = socket.socket()
         held.bind(("127.0.0.1", 0))

@@ -1,6 +1,8 @@
 /* swmrbus/metrics.h — process-wide Prometheus metrics and their HTTP endpoint.
  *
- * One registry per process (per copy of libswmrbus). Components register the
+ * One registry per process (per copy of libswmrbus; the swmrbus CLI exports
+ * its static copy, so an outside plugin linked to libswmrbus.so and loaded
+ * by `swmrbus run` uses the CLI's registry). Components register the
  * metrics they keep once (at create) and get a handle; an update is one
  * atomic operation on that handle, lock-free, from any thread. A NULL handle
  * (registration failed) makes every update a no-op, so component code never
