@@ -99,7 +99,6 @@ class Metrics(H.SourceTestCase):
             self.assertEqual(types.get(name), t, name)
             self.assertIn("# HELP %s " % name, text)
 
-        frames = self.closing(H.FrameCollector(self.ep("out")))
         tx = self.closing(H.Sender(self.ep("in")))
         n = 150
         tx.start(7, shape=SHAPE, frames=n)
@@ -109,6 +108,17 @@ class Metrics(H.SourceTestCase):
                 tx.s.send(H.pack({"type": "frame", "series": 7, "frame": "x"}))  # bad_header
             tx.frame(7, i, H.frame_data(7, i, SHAPE).tobytes())
         tx.end(7, n)
+
+        # No consumer on the source's PUSH yet: every notified row waits.
+        def lagging():
+            sm, _ = parse(scrape(url + "/metrics")[2])
+            return value(sm, "swmrbus_source_lag_frames", component="reader") == n
+        H.wait_until(lagging, what="source lag to reach %d" % n)
+        s, _ = parse(scrape(url + "/metrics")[2])
+        self.assertEqual(value(s, "swmrbus_source_frames_sent_total", component="reader"), 0)
+        self.assertEqual(value(s, "swmrbus_open_series", component="reader"), 1)
+
+        frames = self.closing(H.FrameCollector(self.ep("out")))
         frames.wait_end(7)
 
         # The relayed `closed` is the last thing the pipeline does.
