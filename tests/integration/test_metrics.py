@@ -3,10 +3,11 @@
 A sink and a source in one process with metrics on a free port: frames go
 in with pyzmq, /metrics is scraped with urllib, and the counters must equal
 what was sent (frames, bytes, one rejection per malformed header by reason)
-and what `status` says; the latency histogram counts every written frame
-once. The scraped text passes `promtool check metrics` (Debian's
-prometheus package). Also: 404 elsewhere, HEAD, and a taken port stopping
-the run before any component starts."""
+and what `status` says; the source's lag is N while no consumer takes its
+frames, 0 after; the latency histogram counts every written frame once.
+The scraped text passes `promtool check metrics` (Debian's prometheus
+package). Also: 404 elsewhere, HEAD, an outside plugin's own counter, and
+a taken port stopping the run before any component starts."""
 import os
 import re
 import shutil
