@@ -8,7 +8,9 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
        libmsgpack-dev libcyaml-dev libyaml-dev libcmocka-dev hdf5-filter-plugin bitshuffle \
-       python3-h5py python3-zmq python3-msgpack python3-numpy
+       python3-h5py python3-zmq python3-msgpack python3-numpy libmicrohttpd-dev
+# Only for `make test` / `make check-asan`: promtool (checks the /metrics text).
+TEST_DEBS = prometheus
 FUZZ_DEBS = clang libclang-rt-14-dev
 
 .PHONY: all deps build demo test check-asan fuzz bench clean
@@ -29,9 +31,11 @@ demo: build
 	./$(BUILD)/bin/swmrbus demo --dir $(BUILD)/demo
 
 test: build
+	@./tools/install-deps.sh $(TEST_DEBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 check-asan: deps
+	@./tools/install-deps.sh $(TEST_DEBS)
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSWMRBUS_SANITIZE=address,undefined
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -33,6 +33,7 @@ typedef struct series {
     uint64_t last_rx_ns;
     uint64_t expected;            /* start.frames, 0 = unknown */
     uint64_t notified_frames, notified_complete;
+    swmrbus__lat_pending lat;     /* receipts of frames awaiting a flush (metrics) */
 } series;
 
 typedef struct core {
@@ -50,6 +51,8 @@ typedef struct core {
     uint64_t last_status_ns, frames_since, bytes_since, total_frames;
     uint64_t files_opened, files_closed;
     uint64_t latest_n;            /* N of the last flushed notification */
+    uint64_t item_recv_ns;        /* receipt of the item in hand (metrics) */
+    uint64_t m_published;         /* notifications already counted in metrics */
 } core;
 
 static series *find_series(core *c, uint64_t id)
@@ -151,11 +154,16 @@ static void flush_series(core *c, series *s)
     s->first_unflushed_ns = 0;
     bool raised = fi.frames > s->notified_frames || fi.complete > s->notified_complete;
     update_stats(c, s, &fi, true);
-    if (!raised) return;
+    swmrbus_metrics_add(c->sk->stats.m.flushes, 1);
+    if (!raised) {
+        swmrbus__lat_flushed(&s->lat, c->sk->stats.m.latency, swmrbus_mono_ns());
+        return;
+    }
     s->notified_frames = fi.frames;
     s->notified_complete = fi.complete;
     c->latest_n = fi.frames;
     notify_series(c, s, SWMRBUS_NOTICE_FLUSHED, &fi);
+    swmrbus__lat_flushed(&s->lat, c->sk->stats.m.latency, swmrbus_mono_ns());
 }
 
 static void close_series(core *c, series *s, const char *why)
@@ -168,6 +176,7 @@ static void close_series(core *c, series *s, const char *why)
         s->state = SWMRBUS__CLOSED;
         update_stats(c, s, &fi, false);
         notify_series(c, s, SWMRBUS_NOTICE_CLOSED, &fi);
+        if (rc == SWMRBUS_OK) swmrbus__lat_flushed(&s->lat, c->sk->stats.m.latency, swmrbus_mono_ns());
         swmrbus_log(SWMRBUS_LOG_INFO, c->name,
                     "series %" PRIu64 " closed (%s): %s, %" PRIu64 " frames, %" PRIu64
                     " written, %" PRIu64 " gaps",
@@ -346,6 +355,7 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
         swmrbus__stats_lock(&c->sk->stats);
         s->st->received++;
         swmrbus__stats_unlock(&c->sk->stats);
+        swmrbus_metrics_add(c->sk->stats.m.received, 1);
         fail_series(c, s, rc, c->err);
         return;
     }
@@ -358,7 +368,11 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
         s->st->bytes += len;
     }
     swmrbus__stats_unlock(&c->sk->stats);
+    swmrbus_metrics_add(c->sk->stats.m.received, 1);
+    swmrbus_metrics_add(dup ? c->sk->stats.m.duplicates : c->sk->stats.m.written, 1);
     if (dup) return;
+    swmrbus_metrics_add(c->sk->stats.m.bytes, len);
+    swmrbus__lat_add(&s->lat, c->item_recv_ns ? c->item_recv_ns : now);
     c->frames_since++;
     c->total_frames++;
     c->bytes_since += len;
@@ -413,12 +427,22 @@ static void close_all(core *c, const char *why)
         if (c->slots[i].used) close_series(c, &c->slots[i], why);
 }
 
+/* Gauges and counters the writer keeps elsewhere, into the metrics. */
+static void sync_metrics(core *c)
+{
+    uint64_t published = swmrbus_notifier_published(c->nt);
+    swmrbus_metrics_set(c->sk->stats.m.open, (int64_t)open_count(c));
+    swmrbus_metrics_add(c->sk->stats.m.notifications, published - c->m_published);
+    c->m_published = published;
+}
+
 /* Runs the timers (the writer loop's work handler); returns the monotonic
  * ns when the next one is due. */
 static uint64_t timers(swmrbus_loop *loop, uint64_t now, void *user)
 {
     core *c = user;
     (void)loop;
+    sync_metrics(c);
     uint64_t next = swmrbus_notifier_tick(c->nt, now);
     for (size_t i = 0; i < c->n_slots; i++) {
         series *s = &c->slots[i];
@@ -488,6 +512,7 @@ static bool handle_item(core *c, swmrbus_loop *loop)
     swmrbus__item it;
     memcpy(&it, zmq_msg_data(&parts[0]), sizeof it);
     uint64_t now = swmrbus_mono_ns();
+    c->item_recv_ns = it.recv_ns;
     switch (it.kind) {
     case SWMRBUS__ITEM_MSG: {
         if (n < 2) break;
@@ -522,10 +547,12 @@ static bool handle_item(core *c, swmrbus_loop *loop)
         break;
     }
     atomic_fetch_sub(&sk->queue_bytes, it.queued);
+    swmrbus_metrics_sub(sk->stats.m.queue, it.queued);
 out:
     for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
     return true;
 }
+
 
 /* The hand-off has items: take a batch before the timers run again. */
 static int on_items(swmrbus_loop *loop, void *socket, short revents, void *user)
@@ -560,6 +587,7 @@ void *swmrbus__core_main(void *arg)
         swmrbus_loop_run(sk->writer_loop);
     }
     close_all(&c, "shutdown");
+    sync_metrics(&c);
     swmrbus_log(SWMRBUS_LOG_INFO, c.name,
                 "writer done: %" PRIu64 " frames written, %" PRIu64 " files, %" PRIu64
                 " notifications",

@@ -65,6 +65,7 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         rc = SWMRBUS_ENOMEM;
         goto out;
     }
+    swmrbus__stats_metrics(&sk->stats, cfg->name);
     if ((rc = swmrbus_loop_create(cfg->name, "sink", &sk->loop)) != SWMRBUS_OK ||
         (rc = swmrbus_loop_create(cfg->name, "sink-writer", &sk->writer_loop)) != SWMRBUS_OK) {
         snprintf(err, errlen, "loop: %s", swmrbus_strerror(rc));
@@ -162,6 +163,7 @@ static void hand_off(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *part1, zmq
     if (part1) it->queued += zmq_msg_size(part1) + MSG_OVERHEAD;
     if (part2) it->queued += zmq_msg_size(part2) + MSG_OVERHEAD;
     atomic_fetch_add(&sk->queue_bytes, it->queued);
+    swmrbus_metrics_add(sk->stats.m.queue, it->queued);
     zmq_send(sk->pair_rx, it, sizeof *it, part1 ? ZMQ_SNDMORE : 0);
     if (part1) zmq_msg_send(part1, sk->pair_rx, part2 ? ZMQ_SNDMORE : 0);
     if (part2) zmq_msg_send(part2, sk->pair_rx, 0);

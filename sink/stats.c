@@ -7,6 +7,7 @@
 #include "swmrbus/curve.h"
 #include "sink_internal.h"
 #include "stats.h"
+#include "swmrbus/log.h"
 
 const char *swmrbus__state_name(swmrbus__series_state s)
 {
@@ -75,6 +76,78 @@ void swmrbus__stats_reject(swmrbus__stats *s, swmrbus__series_stats *e, swmrbus_
     s->rejected[r]++;
     if (e) e->rejected[r]++;
     pthread_mutex_unlock(&s->mu);
+    swmrbus_metrics_add(s->m.rejected[r], 1);
+}
+
+/* ---- Prometheus metrics ------------------------------------------------------ */
+
+/* Upper bounds of the frame→flushed latency buckets, seconds. */
+static const double latency_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                        0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+
+void swmrbus__stats_metrics(swmrbus__stats *s, const char *name)
+{
+    swmrbus__sink_metrics *m = &s->m;
+    int bad = 0;
+#define COUNTER(h, n, help) bad |= swmrbus_metrics_counter(n, help, name, NULL, NULL, &(h)) != SWMRBUS_OK
+#define GAUGE(h, n, help) bad |= swmrbus_metrics_gauge(n, help, name, NULL, NULL, &(h)) != SWMRBUS_OK
+    COUNTER(m->received, "swmrbus_frames_received_total",
+            "Frames taken for an open series (written, duplicate or failed to write).");
+    COUNTER(m->written, "swmrbus_frames_written_total", "Frames written to a file.");
+    COUNTER(m->bytes, "swmrbus_bytes_written_total",
+            "Payload bytes of the frames written (as received: compressed stays compressed).");
+    COUNTER(m->duplicates, "swmrbus_duplicate_frames_total",
+            "Frames received again for a row already written (not written twice).");
+    COUNTER(m->flushes, "swmrbus_flushes_total", "Flushes of a series' file (H5Fflush).");
+    COUNTER(m->notifications, "swmrbus_notifications_total",
+            "Notifications published (every topic; a source counts those it relays).");
+    GAUGE(m->queue, "swmrbus_queue_bytes",
+          "Bytes received and waiting for the writer (bounded by limits.max_queue_bytes).");
+    GAUGE(m->open, "swmrbus_open_series", "Series open (a source: series followed).");
+    for (int r = 0; r < SWMRBUS_R_COUNT; r++)
+        bad |= swmrbus_metrics_counter("swmrbus_rejected_total",
+                                       "Messages rejected, by reason (as in status).", name,
+                                       "reason", swmrbus_reason_name((swmrbus_reason)r),
+                                       &m->rejected[r]) != SWMRBUS_OK;
+    bad |= swmrbus_metrics_histogram(
+               "swmrbus_flush_latency_seconds",
+               "Time from a frame's receipt to the flush (and flushed notification) covering it.",
+               name, latency_bounds, sizeof latency_bounds / sizeof latency_bounds[0], 1e-9,
+               &m->latency) != SWMRBUS_OK;
+#undef COUNTER
+#undef GAUGE
+    if (bad) swmrbus_log(SWMRBUS_LOG_WARN, name, "some metrics could not be registered");
+}
+
+#define LAT_RES_NS 50000ull /* 50 us */
+
+void swmrbus__lat_add(swmrbus__lat_pending *p, uint64_t recv_ns)
+{
+    if (p->used && recv_ns - p->t[p->used - 1] < LAT_RES_NS) {
+        p->n[p->used - 1]++;
+        return;
+    }
+    if (p->used == SWMRBUS__LAT_GROUPS) {
+        /* Full: the two neighbours closest in time become one group with
+         * the older receipt (the smallest overstatement possible). */
+        unsigned k = 0;
+        for (unsigned i = 1; i + 1 < p->used; i++)
+            if (p->t[i + 1] - p->t[i] < p->t[k + 1] - p->t[k]) k = i;
+        p->n[k] += p->n[k + 1];
+        memmove(&p->t[k + 1], &p->t[k + 2], (p->used - k - 2) * sizeof p->t[0]);
+        memmove(&p->n[k + 1], &p->n[k + 2], (p->used - k - 2) * sizeof p->n[0]);
+        p->used--;
+    }
+    p->t[p->used] = recv_ns;
+    p->n[p->used] = 1;
+    p->used++;
+}
+
+void swmrbus__lat_flushed(swmrbus__lat_pending *p, swmrbus_metric *h, uint64_t now_ns)
+{
+    for (unsigned i = 0; i < p->used; i++)
+        swmrbus_metrics_observe(h, now_ns > p->t[i] ? now_ns - p->t[i] : 0, p->n[i]);
+    memset(p, 0, sizeof *p);
 }
 
 bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swmrbus/metrics.h"
 #include "swmrbus/wire.h"
 
 typedef enum swmrbus__series_state {
@@ -35,6 +36,40 @@ typedef struct swmrbus__series_stats {
     uint64_t closed_order;  /* for evicting the oldest closed entry */
 } swmrbus__series_stats;
 
+/* ---- Prometheus metrics (swmrbus/metrics.h) --------------------------------
+ * Handles into the process-wide registry, registered by
+ * swmrbus__stats_metrics(); NULL (not registered) makes updates no-ops.
+ * Updates are atomic: no need for the stats mutex. */
+typedef struct swmrbus__sink_metrics {
+    swmrbus_metric *received, *written, *bytes, *duplicates, *flushes;
+    swmrbus_metric *rejected[SWMRBUS_R_COUNT];
+    swmrbus_metric *latency;       /* histogram, seconds (observed in ns) */
+    swmrbus_metric *queue;         /* gauge: bytes between receipt and writer */
+    swmrbus_metric *open;          /* gauge: open series */
+    swmrbus_metric *notifications; /* counter: notifications published */
+} swmrbus__sink_metrics;
+
+/* Receipt times of a series' frames not yet flushed, for the frame→flushed
+ * latency histogram, in bounded memory: a frame received within 50 us of
+ * the last group's first frame joins that group (and its receipt time).
+ * When all groups are in use the two closest in time merge, keeping the
+ * older receipt: a latency is never understated, and is exact to 50 us
+ * while at most 64 such arrival windows wait for one flush. All zero =
+ * empty. Writer thread only. */
+#define SWMRBUS__LAT_GROUPS 64
+typedef struct swmrbus__lat_pending {
+    uint64_t t[SWMRBUS__LAT_GROUPS]; /* mono ns: receipt of the group's first frame */
+    uint64_t n[SWMRBUS__LAT_GROUPS]; /* frames in the group */
+    unsigned used;
+} swmrbus__lat_pending;
+
+/* Notes one written frame received at recv_ns (monotonic). */
+void swmrbus__lat_add(swmrbus__lat_pending *p, uint64_t recv_ns);
+
+/* The pending frames are flushed (and notified) at now_ns: observes each
+ * one's latency in histogram h and empties p. */
+void swmrbus__lat_flushed(swmrbus__lat_pending *p, swmrbus_metric *h, uint64_t now_ns);
+
 typedef struct swmrbus__stats {
     pthread_mutex_t mu;
     uint64_t start_ns;
@@ -42,11 +77,17 @@ typedef struct swmrbus__stats {
     swmrbus__series_stats *ents;
     size_t cap;
     uint64_t closed_counter;
+    swmrbus__sink_metrics m;  /* Prometheus handles (atomic, outside mu) */
 } swmrbus__stats;
 
 /* cap = max_open_series + 1024. Returns false on allocation failure. */
 bool swmrbus__stats_init(swmrbus__stats *s, size_t cap);
 void swmrbus__stats_destroy(swmrbus__stats *s);
+
+/* Registers the sink's metrics for component name (all at zero, so a
+ * scrape shows them before the first frame). A failure leaves handles NULL
+ * (their updates do nothing) and is logged. */
+void swmrbus__stats_metrics(swmrbus__stats *s, const char *name);
 
 /* Takes a free entry (or evicts the oldest closed one) for a new series.
  * Locks internally. Returns NULL when every entry is open (cannot happen

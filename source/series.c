@@ -467,6 +467,8 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
     se->bytes += o->size;
     s->frames_sent++;
     s->bytes_sent += o->size;
+    swmrbus_metrics_add(s->m.frames, 1);
+    swmrbus_metrics_add(s->m.bytes, o->size);
     s->frames_since++;
     s->bytes_since += o->size;
     se->next = o->row + 1;
@@ -634,6 +636,65 @@ static step series_step(swmrbus__source *s, swmrbus__series *se, uint64_t now)
                                                                              : STEP_IDLE);
 }
 
+/* ---- Prometheus metrics ----------------------------------------------------------- */
+
+void swmrbus__src_metrics_init(swmrbus__source *s)
+{
+    const char *name = s->name;
+    int bad = 0;
+#define COUNTER(h, n, l, v, help) \
+    bad |= swmrbus_metrics_counter(n, help, name, l, v, &(h)) != SWMRBUS_OK
+#define GAUGE(h, n, help) bad |= swmrbus_metrics_gauge(n, help, name, NULL, NULL, &(h)) != SWMRBUS_OK
+    COUNTER(s->m.frames, "swmrbus_source_frames_sent_total", NULL, NULL,
+            "Frames the source sent on its output.");
+    COUNTER(s->m.bytes, "swmrbus_source_bytes_sent_total", NULL, NULL,
+            "Payload bytes of the frames the source sent.");
+    GAUGE(s->m.lag, "swmrbus_source_lag_frames",
+          "Rows notified (flushed N) and not yet sent, over the series followed.");
+    GAUGE(s->m.open, "swmrbus_open_series", "Series open (a source: series followed).");
+    COUNTER(s->m.notifications, "swmrbus_notifications_total", NULL, NULL,
+            "Notifications published (every topic; a source counts those it relays).");
+    COUNTER(s->m.dropped_pub, "swmrbus_dropped_total", "reason", "pub_hwm",
+            "Messages dropped: frames a PUB subscriber at its high-water mark lost "
+            "(pub_hwm), relays not kept (relay_queue).");
+    COUNTER(s->m.dropped_relay, "swmrbus_dropped_total", "reason", "relay_queue",
+            "Messages dropped: frames a PUB subscriber at its high-water mark lost "
+            "(pub_hwm), relays not kept (relay_queue).");
+    for (int r = 0; r < SWMRBUS_R_COUNT; r++)
+        COUNTER(s->m.rejected[r], "swmrbus_rejected_total", "reason",
+                swmrbus_reason_name((swmrbus_reason)r),
+                "Messages rejected, by reason (as in status).");
+#undef COUNTER
+#undef GAUGE
+    if (bad) swmrbus_log(SWMRBUS_LOG_WARN, name, "some metrics could not be registered");
+}
+
+/* Brings the metrics up to the status counters that change elsewhere
+ * (source.c, relay.c): called after every round of work. */
+static void metrics_sync(swmrbus__source *s)
+{
+    uint64_t lag = 0;
+    int64_t open = 0;
+    for (size_t i = 0; i < s->n_slots; i++) {
+        const swmrbus__series *se = &s->slots[i];
+        if (!active(se)) continue;
+        open++;
+        if (se->frames > se->next) lag += se->frames - se->next;
+    }
+    swmrbus_metrics_set(s->m.lag, (int64_t)lag);
+    swmrbus_metrics_set(s->m.open, open);
+    swmrbus_metrics_add(s->m.notifications, s->relayed - s->m.relayed_n);
+    s->m.relayed_n = s->relayed;
+    swmrbus_metrics_add(s->m.dropped_pub, s->dropped - s->m.dropped_n);
+    s->m.dropped_n = s->dropped;
+    swmrbus_metrics_add(s->m.dropped_relay, s->relays_dropped - s->m.relays_dropped_n);
+    s->m.relays_dropped_n = s->relays_dropped;
+    for (int r = 0; r < SWMRBUS_R_COUNT; r++) {
+        swmrbus_metrics_add(s->m.rejected[r], s->rejected[r] - s->m.rejected_n[r]);
+        s->m.rejected_n[r] = s->rejected[r];
+    }
+}
+
 bool swmrbus__src_work(swmrbus__source *s, uint64_t now, bool *blocked, uint64_t *due,
                        bool *pending)
 {
@@ -654,6 +715,7 @@ bool swmrbus__src_work(swmrbus__source *s, uint64_t now, bool *blocked, uint64_t
                     se->need_refresh;
         if (work) *pending = true;
     }
+    metrics_sync(s);
     return progress;
 }
 
@@ -826,4 +888,5 @@ void swmrbus__src_close_all(swmrbus__source *s)
         }
         se->rq_tail = NULL;
     }
+    metrics_sync(s);
 }

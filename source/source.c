@@ -47,6 +47,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
     s->name = cfg->name;
     s->alt_next = 1ull << 32;
     s->last_tick_ns = swmrbus_mono_ns();
+    swmrbus__src_metrics_init(s);
     if (!cfg->in.present || cfg->limits.max_open_series == 0) {
         snprintf(err, errlen, "a source needs in (the notify endpoint(s) of a sink or source)");
         rc = SWMRBUS_ECONFIG;

@@ -21,6 +21,7 @@
 #include "swmrbus/config.h"
 #include "swmrbus/loop.h"
 #include "swmrbus/notify.h"
+#include "swmrbus/metrics.h"
 #include "swmrbus/wire.h"
 
 #define SWMRBUS__PUBLISHERS 64    /* publishers whose seq is followed */
@@ -115,6 +116,15 @@ typedef struct swmrbus__source {
 
     uint64_t last_tick_ns, frames_since, bytes_since;
     char err[1024];
+
+    /* Prometheus handles (swmrbus/metrics.h; NULL: not registered, updates
+     * do nothing) and the counters above already added to them. */
+    struct {
+        swmrbus_metric *frames, *bytes, *lag, *open, *notifications;
+        swmrbus_metric *dropped_pub, *dropped_relay;
+        swmrbus_metric *rejected[SWMRBUS_R_COUNT];
+        uint64_t relayed_n, dropped_n, relays_dropped_n, rejected_n[SWMRBUS_R_COUNT];
+    } m;
 } swmrbus__source;
 
 /* ---- series.c -------------------------------------------------------------- */
@@ -131,6 +141,10 @@ void swmrbus__src_on_notice(swmrbus__source *s, const swmrbus_notice *n, const v
  * try (UINT64_MAX: none); *pending whether any series still has work. */
 bool swmrbus__src_work(swmrbus__source *s, uint64_t now, bool *blocked, uint64_t *due,
                        bool *pending);
+
+/* Registers the source's metrics (at create; a failure is logged and
+ * leaves those handles NULL). */
+void swmrbus__src_metrics_init(swmrbus__source *s);
 
 /* Once a second: logs series that became stale. */
 void swmrbus__src_tick(swmrbus__source *s, uint64_t now);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "swmrbus/config.h"
+#include "swmrbus/metrics.h"
 #include "config_schema.h"
 #include "options.h"
 #include "config_curve.h" /* CURVE (issue 9) */
@@ -624,6 +625,23 @@ out:
     return rc;
 }
 
+/* ---- metrics: the top-level `metrics` map ---------------------------------- */
+
+static swmrbus_err load_metrics(const swmrbus__raw_metrics *rm, swmrbus_metrics_cfg *m,
+                                char *err, size_t errlen)
+{
+    char why[200];
+    if (!rm->endpoint) return fail(err, errlen, "metrics.endpoint: required");
+    swmrbus_err rc = check_text(rm->endpoint, 0, "metrics", "endpoint", err, errlen);
+    if (rc != SWMRBUS_OK) return rc;
+    if (swmrbus_metrics_endpoint_check(rm->endpoint, why, sizeof why) != SWMRBUS_OK)
+        return fail(err, errlen, "metrics.endpoint: %s, got %s", why, show(rm->endpoint).s);
+    m->endpoint = strdup(rm->endpoint);
+    if (!m->endpoint) return SWMRBUS_ENOMEM;
+    m->present = true;
+    return SWMRBUS_OK;
+}
+
 static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, char *err,
                          size_t errlen, collect *col)
 {
@@ -650,6 +668,7 @@ static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, c
                 TRY(fail(err, errlen, "components[%zu].name: duplicate name %s (also components[%zu])",
                          i, show(cfg->components[i].name).s, j));
     }
+    if (raw->metrics) TRY(load_metrics(raw->metrics, &cfg->metrics, err, errlen));
     TRY(check_binds(cfg, err, errlen, col));
     if (col && col->n > 0) {
         rc = SWMRBUS_ECONFIG; /* every problem is reported: no config */
@@ -927,6 +946,7 @@ void swmrbus_config_destroy(swmrbus_config **cfg)
     for (size_t i = 0; i < (*cfg)->n_components; i++)
         swmrbus_component_cfg_clear(&(*cfg)->components[i]);
     free((*cfg)->components);
+    free((*cfg)->metrics.endpoint);
     free(*cfg);
     *cfg = NULL;
 }

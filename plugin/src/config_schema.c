@@ -97,9 +97,16 @@ static const cyaml_schema_value_t component_entry = {
     CYAML_VALUE_MAPPING(CYAML_FLAG_DEFAULT, swmrbus__raw_component, component_fields),
 };
 
+/* metrics: the top-level `metrics` map (the /metrics HTTP endpoint) */
+static const cyaml_schema_field_t metrics_fields[] = {
+    STR_FIELD("endpoint", swmrbus__raw_metrics, endpoint),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t top_fields[] = {
     CYAML_FIELD_SEQUENCE("components", CYAML_FLAG_POINTER | OPT, swmrbus__raw_config,
                          components, &component_entry, 0, CYAML_UNLIMITED),
+    CYAML_FIELD_MAPPING_PTR("metrics", OPT, swmrbus__raw_config, metrics, metrics_fields),
     CYAML_FIELD_END,
 };
 

@@ -72,9 +72,15 @@ typedef struct swmrbus__raw_component {
     char *rate_hz;
 } swmrbus__raw_component;
 
+/* metrics: the top-level `metrics` map */
+typedef struct swmrbus__raw_metrics {
+    char *endpoint;
+} swmrbus__raw_metrics;
+
 typedef struct swmrbus__raw_config {
     swmrbus__raw_component *components; /* NULL when absent */
     unsigned components_count;
+    swmrbus__raw_metrics *metrics;      /* NULL when absent */
 } swmrbus__raw_config;
 
 /* Loads len bytes of YAML (or JSON) into *out (NULL for an empty document).

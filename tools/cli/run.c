@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "swmrbus/config.h"
 #include "swmrbus/log.h"
+#include "swmrbus/metrics.h"
 
 int swmrbus_cli_run(int argc, char **argv)
 {
@@ -36,7 +37,20 @@ int swmrbus_cli_run(int argc, char **argv)
     }
     swmrbus_cli_signals();
     int status = 1;
-    swmrbus_host *h = swmrbus_cli_host();
+    swmrbus_metrics_server *metrics = NULL;
+    swmrbus_host *h = NULL;
+    /* metrics: before the components, so a taken port stops the run before
+     * any file is made; after the signal mask, which its thread inherits. */
+    if (cfg->metrics.present) {
+        if (swmrbus_metrics_server_start(cfg->metrics.endpoint, &metrics, err, sizeof err) !=
+            SWMRBUS_OK) {
+            fprintf(stderr, "swmrbus run: metrics.endpoint: %s\n", err);
+            goto out;
+        }
+        swmrbus_log(SWMRBUS_LOG_INFO, NULL, "metrics at %s (port %u, path /metrics)",
+                    cfg->metrics.endpoint, (unsigned)swmrbus_metrics_server_port(metrics));
+    }
+    h = swmrbus_cli_host();
     if (!h) {
         fprintf(stderr, "swmrbus run: cannot create the host\n");
         goto out;
@@ -52,6 +66,7 @@ int swmrbus_cli_run(int argc, char **argv)
     swmrbus_log(SWMRBUS_LOG_INFO, NULL, "stopped%s", status ? " with errors" : "");
 out:
     swmrbus_host_destroy(&h);
+    swmrbus_metrics_server_destroy(&metrics);
     swmrbus_config_destroy(&cfg);
     return status;
 }

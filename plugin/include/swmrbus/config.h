@@ -95,9 +95,19 @@ typedef struct swmrbus_component_cfg {
                                   * read it with swmrbus/options.h */
 } swmrbus_component_cfg;
 
+/* ---- metrics (README "Metrics"): the top-level key `metrics` ---------- */
+/* present is false when the key was absent: then no HTTP server runs.
+ * endpoint ("http://HOST:PORT", checked by swmrbus_metrics_endpoint_check)
+ * is owned by the config. */
+typedef struct swmrbus_metrics_cfg {
+    bool present;
+    char *endpoint;
+} swmrbus_metrics_cfg;
+
 typedef struct swmrbus_config {
     swmrbus_component_cfg *components;
     size_t n_components;
+    swmrbus_metrics_cfg metrics; /* top-level `metrics` */
 } swmrbus_config;
 
 /* Loads and validates the file at path. On success *out owns a new config
