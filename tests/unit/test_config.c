@@ -686,7 +686,7 @@ static const bound_case bound_cases[] = {
     {SOURCE_WITH("out: {endpoint: 'tcp://h:2', hwm: %s}"), "out.hwm", 1, SWMRBUS_CFG_HWM_MAX},
     {SINK_WITH("notify: {endpoint: 'tcp://h:2', hwm: %s}"), "notify.hwm", 1,
      SWMRBUS_CFG_HWM_MAX},
-    {SINK_WITH("control: {endpoint: 'tcp://h:2', hwm: %s}"), "control.hwm", 1,
+    {SINK_WITH("control: {endpoint: 'tcp://127.0.0.1:2', hwm: %s}"), "control.hwm", 1,
      SWMRBUS_CFG_HWM_MAX},
     {SINK_WITH("limits: {max_header_bytes: %s}"), "limits.max_header_bytes",
      SWMRBUS_CFG_HEADER_BYTES_MIN, SWMRBUS_CFG_HEADER_BYTES_MAX},
