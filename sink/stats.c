@@ -159,16 +159,9 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     pthread_mutex_lock(&s->mu);
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
-    msgpack_pack_map(&pk, 8);
+    swmrbus_pack_status_head(&pk, name, kind, swmrbus_mono_ns() - s->start_ns,
+                             4); /* the keys below */
     swmrbus_pack_kv_u64(&pk, "auth_denied", swmrbus_auth_denied(name)); /* CURVE */
-    swmrbus_pack_cstr(&pk, "ok");
-    msgpack_pack_true(&pk);
-    swmrbus_pack_cstr(&pk, "name");
-    swmrbus_pack_cstr(&pk, name);
-    swmrbus_pack_cstr(&pk, "kind");
-    swmrbus_pack_cstr(&pk, kind);
-    swmrbus_pack_cstr(&pk, "uptime_s");
-    msgpack_pack_double(&pk, (double)(swmrbus_mono_ns() - s->start_ns) / 1e9);
     swmrbus_pack_cstr(&pk, "series");
     msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < s->cap; i++) {
