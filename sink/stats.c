@@ -51,7 +51,7 @@ swmrbus__series_stats *swmrbus__stats_add(swmrbus__stats *s, uint64_t series, co
         if (!s->ents[i].used) e = &s->ents[i];
     for (size_t i = 0; i < s->cap && !e; i++) {
         swmrbus__series_stats *c = &s->ents[i];
-        if (c->state != SWMRBUS__CLOSED) continue;
+        if (!c->closed_order) continue; /* still holds a slot */
         if (!e || c->closed_order < e->closed_order) e = c;
     }
     if (e) {
@@ -85,7 +85,7 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     pthread_mutex_lock(&s->mu);
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
-    msgpack_pack_map(&pk, 7);
+    msgpack_pack_map(&pk, 8);
     swmrbus__pack_str(&pk, "ok");
     msgpack_pack_true(&pk);
     swmrbus__pack_str(&pk, "name");
@@ -125,6 +125,10 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     for (int i = 0; i < SWMRBUS_R_COUNT; i++) total += s->rejected[i];
     swmrbus__pack_str(&pk, "rejected_total");
     msgpack_pack_uint64(&pk, total);
+    swmrbus__pack_str(&pk, "slots_freed");
+    msgpack_pack_map(&pk, 2);
+    swmrbus__pack_str(&pk, "failed"); msgpack_pack_uint64(&pk, s->slots_freed_failed);
+    swmrbus__pack_str(&pk, "idle"); msgpack_pack_uint64(&pk, s->slots_freed_idle);
     pthread_mutex_unlock(&s->mu);
     return out->data != NULL;
 }

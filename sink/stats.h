@@ -32,7 +32,8 @@ typedef struct swmrbus__series_stats {
     uint64_t frames, complete;
     uint64_t rejected[SWMRBUS_R_COUNT];
     swmrbus__series_state state;
-    uint64_t closed_order;  /* for evicting the oldest closed entry */
+    uint64_t closed_order;  /* set when the series left its slot (closed, or failed
+                             * and released): the oldest such entry is evicted */
 } swmrbus__series_stats;
 
 typedef struct swmrbus__stats {
@@ -42,6 +43,8 @@ typedef struct swmrbus__stats {
     swmrbus__series_stats *ents;
     size_t cap;
     uint64_t closed_counter;
+    /* slots given to a new series when every slot was taken (core.c) */
+    uint64_t slots_freed_failed, slots_freed_idle;
 } swmrbus__stats;
 
 /* cap = max_open_series + 1024. Returns false on allocation failure. */
