@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "names.h"
@@ -55,6 +56,10 @@ typedef struct core {
     uint64_t last_status_ns, frames_since, bytes_since, total_frames;
     uint64_t files_opened, files_closed;
     uint64_t latest_n;            /* N of the last flushed notification */
+    /* Tests only (README "Memory"): env SWMRBUS_FAULT_WRITE_DELAY_US, read
+     * once when the writer thread starts, sleeps that long before each frame
+     * is written: a slow disk for the memory-bound test. 0 = off. */
+    uint64_t fault_write_delay_us;
 } core;
 
 static series *find_series(core *c, uint64_t id)
@@ -414,6 +419,11 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
                why);
         return;
     }
+    if (c->fault_write_delay_us) {
+        struct timespec d = {(time_t)(c->fault_write_delay_us / 1000000u),
+                             (long)(c->fault_write_delay_us % 1000000u) * 1000L};
+        nanosleep(&d, NULL);
+    }
     bool dup = false;
     swmrbus_err rc = swmrbus__writer_write(s->w, h->frame, zmq_msg_data(payload), len,
                                            h->has_ts ? h->ts : 0, &dup, c->err, sizeof c->err);
@@ -616,6 +626,17 @@ void *swmrbus__core_main(void *arg)
     c.slots = calloc(c.n_slots, sizeof *c.slots);
     swmrbus__notifier_init(&c.nt, sk->notify, sk->name);
     c.last_status_ns = swmrbus_mono_ns();
+    const char *delay = getenv("SWMRBUS_FAULT_WRITE_DELAY_US");
+    if (delay && *delay) {
+        char *end = NULL;
+        unsigned long long v = strtoull(delay, &end, 10);
+        if (end && !*end && v <= 10000000ull) {
+            c.fault_write_delay_us = v;
+            swmrbus_log(SWMRBUS_LOG_WARN, c.name,
+                        "fault injection: each frame write is delayed by %llu us "
+                        "(SWMRBUS_FAULT_WRITE_DELAY_US; tests only)", v);
+        }
+    }
     bool stop = false;
     if (!c.slots) {
         swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "out of memory for the series table");

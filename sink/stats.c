@@ -85,7 +85,7 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     pthread_mutex_lock(&s->mu);
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
-    msgpack_pack_map(&pk, 8);
+    msgpack_pack_map(&pk, 10);
     swmrbus__pack_str(&pk, "ok");
     msgpack_pack_true(&pk);
     swmrbus__pack_str(&pk, "name");
@@ -129,6 +129,18 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     msgpack_pack_map(&pk, 2);
     swmrbus__pack_str(&pk, "failed"); msgpack_pack_uint64(&pk, s->slots_freed_failed);
     swmrbus__pack_str(&pk, "idle"); msgpack_pack_uint64(&pk, s->slots_freed_idle);
+    swmrbus__pack_str(&pk, "memory_bound_bytes");
+    msgpack_pack_uint64(&pk, s->mem.bound_bytes);
+    swmrbus__pack_str(&pk, "memory");
+    msgpack_pack_map(&pk, 8);
+    swmrbus__pack_str(&pk, "max_memory_bytes"); msgpack_pack_uint64(&pk, s->max_memory_bytes);
+    swmrbus__pack_str(&pk, "queue_bytes"); msgpack_pack_uint64(&pk, s->mem.queue_bytes);
+    swmrbus__pack_str(&pk, "per_sender_bytes"); msgpack_pack_uint64(&pk, s->mem.per_sender_bytes);
+    swmrbus__pack_str(&pk, "senders"); msgpack_pack_uint32(&pk, s->mem.senders);
+    swmrbus__pack_str(&pk, "max_message_bytes"); msgpack_pack_uint64(&pk, s->mem.max_msg_bytes);
+    swmrbus__pack_str(&pk, "max_part_bytes"); msgpack_pack_int64(&pk, s->mem.max_part_bytes);
+    swmrbus__pack_str(&pk, "in_hwm"); msgpack_pack_int(&pk, s->mem.rcvhwm);
+    swmrbus__pack_str(&pk, "in_rcvbuf"); msgpack_pack_int(&pk, s->mem.rcvbuf);
     pthread_mutex_unlock(&s->mu);
     return out->data != NULL;
 }

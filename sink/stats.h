@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "membound.h"
 #include "swmrbus/wire.h"
 
 typedef enum swmrbus__series_state {
@@ -45,6 +46,9 @@ typedef struct swmrbus__stats {
     uint64_t closed_counter;
     /* slots given to a new series when every slot was taken (core.c) */
     uint64_t slots_freed_failed, slots_freed_idle;
+    /* the memory bound (set once at create, read-only after) */
+    uint64_t max_memory_bytes;
+    swmrbus__mem_plan mem;
 } swmrbus__stats;
 
 /* cap = max_open_series + 1024. Returns false on allocation failure. */
