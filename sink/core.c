@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "names.h"
@@ -17,6 +18,10 @@
 #define MS_NS 1000000ull
 #define CLOSED_IDS 1024          /* closed series ids remembered */
 #define STATUS_EVERY_NS (5000 * MS_NS)
+/* A series that received something this recently keeps its slot when a new
+ * series finds none free (README "When a series closes,
+ * and series slots"). */
+#define SLOT_BUSY_NS (1000 * MS_NS)
 
 typedef struct series {
     bool used;
@@ -32,6 +37,8 @@ typedef struct series {
     uint64_t linger_until_ns;     /* lingering (after end) or failed: close at */
     uint64_t last_rx_ns;
     uint64_t expected;            /* start.frames, 0 = unknown */
+    bool end_known;               /* end arrived with frames: close once complete */
+    uint64_t end_frames;          /* end.frames */
     uint64_t notified_frames, notified_complete;
     swmrbus__lat_pending lat;     /* receipts of frames awaiting a flush (metrics) */
 } series;
@@ -53,6 +60,10 @@ typedef struct core {
     uint64_t latest_n;            /* N of the last flushed notification */
     uint64_t item_recv_ns;        /* receipt of the item in hand (metrics) */
     uint64_t m_published;         /* notifications already counted in metrics */
+    /* Tests only (README "Memory"): env SWMRBUS_FAULT_WRITE_DELAY_US, read
+     * once when the writer thread starts, sleeps that long before each frame
+     * is written: a slow disk for the memory-bound test. 0 = off. */
+    uint64_t fault_write_delay_us;
 } core;
 
 static series *find_series(core *c, uint64_t id)
@@ -194,6 +205,39 @@ static void close_series(core *c, series *s, const char *why)
     s->used = false;
 }
 
+/* Flushes (publishing `flushed` with the final N, as the flush timer would
+ * have) and closes, unless the flush failed the series (then it is closed
+ * already, `closed` published). */
+static void flush_and_close(core *c, series *s, const char *why)
+{
+    flush_series(c, s);
+    if (s->state != SWMRBUS__FAILED) close_series(c, s, why);
+}
+
+/* After `end`: once every frame below end.frames has arrived, there is
+ * nothing left to wait for; flush, close and publish `closed` at once. */
+static void close_if_complete(core *c, series *s)
+{
+    if (s->state != SWMRBUS__LINGERING || !s->end_known || !s->w) return;
+    if (swmrbus__writer_complete(s->w) < s->end_frames) return;
+    flush_and_close(c, s, "end, every frame arrived");
+}
+
+/* Frees the slot of a failed series (its file is closed already); its
+ * status entry keeps `failed` and may now be evicted like a closed one. */
+static void release_failed(core *c, series *s, uint64_t for_id)
+{
+    swmrbus_log(SWMRBUS_LOG_WARN, c->name,
+                "series %" PRIu64 " (failed) gives up its slot to series %" PRIu64, s->id,
+                for_id);
+    swmrbus__stats_lock(&c->sk->stats);
+    s->st->closed_order = ++c->sk->stats.closed_counter;
+    c->sk->stats.slots_freed_failed++;
+    swmrbus__stats_unlock(&c->sk->stats);
+    remember_closed(c, s->id);
+    s->used = false;
+}
+
 static size_t open_count(const core *c)
 {
     size_t n = 0;
@@ -201,16 +245,44 @@ static size_t open_count(const core *c)
     return n;
 }
 
+/* Every slot is taken and series id needs one: frees the slot of a failed
+ * series, else closes the series idle longest, unless every series received
+ * something in the last SLOT_BUSY_NS. */
+static void make_room(core *c, uint64_t id, uint64_t now)
+{
+    series *victim = NULL;
+    for (size_t i = 0; i < c->n_slots; i++) {
+        series *s = &c->slots[i];
+        if (!s->used) return;
+        if (s->state == SWMRBUS__FAILED && !s->w) {
+            release_failed(c, s, id);
+            return;
+        }
+        if (!victim || s->last_rx_ns < victim->last_rx_ns) victim = s;
+    }
+    if (!victim || now - victim->last_rx_ns < SLOT_BUSY_NS) return;
+    char why[160];
+    snprintf(why, sizeof why, "idle for %" PRIu64 " ms, its slot went to series %" PRIu64,
+             (uint64_t)((now - victim->last_rx_ns) / MS_NS), id);
+    swmrbus__stats_lock(&c->sk->stats);
+    c->sk->stats.slots_freed_idle++;
+    swmrbus__stats_unlock(&c->sk->stats);
+    flush_and_close(c, victim, why);
+    if (victim->used) release_failed(c, victim, id); /* the flush failed it */
+}
+
 /* Opens a series for a start (or an implicit-start frame). */
 static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
 {
     series *s = NULL;
+    if (open_count(c) >= c->n_slots) make_room(c, h->series, now);
     for (size_t i = 0; i < c->n_slots && !s; i++)
         if (!c->slots[i].used) s = &c->slots[i];
-    if (!s || open_count(c) >= c->cfg->limits.max_open_series) {
+    if (!s) {
         reject(c, NULL, SWMRBUS_R_LIMIT, true, h->series,
-               "series %" PRIu64 " not opened: %" PRIu64 " series are open (limits.max_open_series)",
-               h->series, c->cfg->limits.max_open_series);
+               "series %" PRIu64 " not opened: %" PRIu64 " series are open "
+               "(limits.max_open_series) and each received something in the last %llu ms",
+               h->series, c->cfg->limits.max_open_series, SLOT_BUSY_NS / MS_NS);
         return NULL;
     }
     char stem[SWMRBUS_NAME_MAX + 1], file[PATH_MAX];
@@ -348,6 +420,11 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
                why);
         return;
     }
+    if (c->fault_write_delay_us) {
+        struct timespec d = {(time_t)(c->fault_write_delay_us / 1000000u),
+                             (long)(c->fault_write_delay_us % 1000000u) * 1000L};
+        nanosleep(&d, NULL);
+    }
     bool dup = false;
     swmrbus_err rc = swmrbus__writer_write(s->w, h->frame, zmq_msg_data(payload), len,
                                            h->has_ts ? h->ts : 0, &dup, c->err, sizeof c->err);
@@ -378,6 +455,7 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
     c->bytes_since += len;
     if (!s->first_unflushed_ns) s->first_unflushed_ns = now;
     if (swmrbus__writer_unflushed(s->w) >= c->cfg->flush_frames) flush_series(c, s);
+    close_if_complete(c, s);
 }
 
 static void on_end(core *c, const swmrbus_header *h, uint64_t now)
@@ -397,8 +475,13 @@ static void on_end(core *c, const swmrbus_header *h, uint64_t now)
         swmrbus_log(SWMRBUS_LOG_WARN, c->name,
                     "series %" PRIu64 ": end says %" PRIu64 " frames sent, start announced %" PRIu64,
                     h->series, h->frames, s->expected);
-    if (h->has_frames) s->expected = h->frames;
+    if (h->has_frames) {
+        s->expected = h->frames;
+        s->end_known = true;
+        s->end_frames = h->frames;
+    }
     if (s->st) update_stats(c, s, NULL, false);
+    close_if_complete(c, s);
 }
 
 static swmrbus__ack on_cmd(core *c, const swmrbus_request *rq)
@@ -574,6 +657,17 @@ void *swmrbus__core_main(void *arg)
     c.n_slots = (size_t)sk->cfg->limits.max_open_series;
     c.slots = calloc(c.n_slots, sizeof *c.slots);
     c.last_status_ns = swmrbus_mono_ns();
+    const char *delay = getenv("SWMRBUS_FAULT_WRITE_DELAY_US");
+    if (delay && *delay) {
+        char *end = NULL;
+        unsigned long long v = strtoull(delay, &end, 10);
+        if (end && !*end && v <= 10000000ull) {
+            c.fault_write_delay_us = v;
+            swmrbus_log(SWMRBUS_LOG_WARN, c.name,
+                        "fault injection: each frame write is delayed by %llu us "
+                        "(SWMRBUS_FAULT_WRITE_DELAY_US; tests only)", v);
+        }
+    }
     if (!c.slots) {
         swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "out of memory for the series table");
         c.n_slots = 0;

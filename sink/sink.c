@@ -71,20 +71,18 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         snprintf(err, errlen, "loop: %s", swmrbus_strerror(rc));
         goto out;
     }
-    /* ZeroMQ drops a message over this size before allocating it (the
-     * sender's connection is reset; such a message cannot be counted).
-     * Nothing valid comes near it: a compressed frame is at most a little
-     * over its raw size. Set before bind: listeners copy options then. */
-    /* config.c bounds both limits (SWMRBUS_CFG_*): <= 32 GiB + 16 MiB + 64 KiB, no wrap */
-    const uint64_t huge = (uint64_t)INT64_MAX / 16;
-    int64_t maxsize = cfg->limits.max_frame_bytes > huge || cfg->limits.max_header_bytes > huge
-                          ? -1 /* no limit */
-                          : (int64_t)(8 * cfg->limits.max_frame_bytes +
-                                      cfg->limits.max_header_bytes + 65536);
+    /* The memory bound (membound.h) sets the input's largest part, receive
+     * high-water mark and kernel buffer. Before bind: listeners copy options. */
+    rc = swmrbus__mem_plan_make(cfg, &sk->stats.mem, err, errlen);
+    if (rc != SWMRBUS_OK) goto out;
+    sk->stats.max_memory_bytes = cfg->max_memory_bytes;
+    swmrbus_socket_cfg in_cfg = cfg->in;
+    in_cfg.hwm = sk->stats.mem.rcvhwm;
     int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB ? ZMQ_SUB : ZMQ_PULL;
     const swmrbus_socket_opts in_opts = {.name = "in", .hwm_opt = ZMQ_RCVHWM,
-                                         .max_msg_bytes = maxsize};
-    rc = swmrbus_socket_open(args->zmq_ctx, in_type, &cfg->in, &in_opts, &sk->in, err, errlen);
+                                         .max_msg_bytes = sk->stats.mem.max_part_bytes,
+                                         .rcvbuf = sk->stats.mem.rcvbuf};
+    rc = swmrbus_socket_open(args->zmq_ctx, in_type, &in_cfg, &in_opts, &sk->in, err, errlen);
     if (rc != SWMRBUS_OK) goto out;
     if (cfg->notify.present) {
         const swmrbus_socket_opts o = {.name = "notify", .hwm_opt = ZMQ_SNDHWM};
@@ -125,9 +123,11 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
                                    (size_t)cfg->limits.max_header_bytes)) != SWMRBUS_OK)
         goto out;
     swmrbus_loop_set_work(sk->loop, on_tick, sk);
-    swmrbus_log(SWMRBUS_LOG_INFO, cfg->name, "sink ready: in %s (%s, %s), files in %s",
+    swmrbus_log(SWMRBUS_LOG_INFO, cfg->name,
+                "sink ready: in %s (%s, %s), files in %s; memory bound %llu MiB (in.hwm %d)",
                 cfg->in.endpoints[0], swmrbus_pattern_name(cfg->in.pattern),
-                cfg->in.bind ? "bind" : "connect", sk->dir);
+                cfg->in.bind ? "bind" : "connect", sk->dir,
+                (unsigned long long)(sk->stats.mem.bound_bytes >> 20), sk->stats.mem.rcvhwm);
 out:
     if (rc != SWMRBUS_OK) {
         void *p = sk;

@@ -53,7 +53,7 @@ swmrbus__series_stats *swmrbus__stats_add(swmrbus__stats *s, uint64_t series, co
         if (!s->ents[i].used) e = &s->ents[i];
     for (size_t i = 0; i < s->cap && !e; i++) {
         swmrbus__series_stats *c = &s->ents[i];
-        if (c->state != SWMRBUS__CLOSED) continue;
+        if (!c->closed_order) continue; /* still holds a slot */
         if (!e || c->closed_order < e->closed_order) e = c;
     }
     if (e) {
@@ -160,7 +160,7 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
     swmrbus_pack_status_head(&pk, name, kind, swmrbus_mono_ns() - s->start_ns,
-                             4); /* the keys below */
+                             7); /* the keys below */
     swmrbus_pack_kv_u64(&pk, "auth_denied", swmrbus_auth_denied(name)); /* CURVE */
     swmrbus_pack_cstr(&pk, "series");
     msgpack_pack_array(&pk, n);
@@ -193,6 +193,22 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     for (int i = 0; i < SWMRBUS_R_COUNT; i++) total += s->rejected[i];
     swmrbus_pack_cstr(&pk, "rejected_total");
     msgpack_pack_uint64(&pk, total);
+    swmrbus_pack_cstr(&pk, "slots_freed");
+    msgpack_pack_map(&pk, 2);
+    swmrbus_pack_cstr(&pk, "failed"); msgpack_pack_uint64(&pk, s->slots_freed_failed);
+    swmrbus_pack_cstr(&pk, "idle"); msgpack_pack_uint64(&pk, s->slots_freed_idle);
+    swmrbus_pack_cstr(&pk, "memory_bound_bytes");
+    msgpack_pack_uint64(&pk, s->mem.bound_bytes);
+    swmrbus_pack_cstr(&pk, "memory");
+    msgpack_pack_map(&pk, 8);
+    swmrbus_pack_cstr(&pk, "max_memory_bytes"); msgpack_pack_uint64(&pk, s->max_memory_bytes);
+    swmrbus_pack_cstr(&pk, "queue_bytes"); msgpack_pack_uint64(&pk, s->mem.queue_bytes);
+    swmrbus_pack_cstr(&pk, "per_sender_bytes"); msgpack_pack_uint64(&pk, s->mem.per_sender_bytes);
+    swmrbus_pack_cstr(&pk, "senders"); msgpack_pack_uint32(&pk, s->mem.senders);
+    swmrbus_pack_cstr(&pk, "max_message_bytes"); msgpack_pack_uint64(&pk, s->mem.max_msg_bytes);
+    swmrbus_pack_cstr(&pk, "max_part_bytes"); msgpack_pack_int64(&pk, s->mem.max_part_bytes);
+    swmrbus_pack_cstr(&pk, "in_hwm"); msgpack_pack_int(&pk, s->mem.rcvhwm);
+    swmrbus_pack_cstr(&pk, "in_rcvbuf"); msgpack_pack_int(&pk, s->mem.rcvbuf);
     pthread_mutex_unlock(&s->mu);
     return out->data != NULL;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "swmrbus/metrics.h"
+#include "membound.h"
 #include "swmrbus/wire.h"
 
 typedef enum swmrbus__series_state {
@@ -33,7 +34,8 @@ typedef struct swmrbus__series_stats {
     uint64_t frames, complete;
     uint64_t rejected[SWMRBUS_R_COUNT];
     swmrbus__series_state state;
-    uint64_t closed_order;  /* for evicting the oldest closed entry */
+    uint64_t closed_order;  /* set when the series left its slot (closed, or failed
+                             * and released): the oldest such entry is evicted */
 } swmrbus__series_stats;
 
 /* ---- Prometheus metrics (swmrbus/metrics.h) --------------------------------
@@ -78,6 +80,11 @@ typedef struct swmrbus__stats {
     size_t cap;
     uint64_t closed_counter;
     swmrbus__sink_metrics m;  /* Prometheus handles (atomic, outside mu) */
+    /* slots given to a new series when every slot was taken (core.c) */
+    uint64_t slots_freed_failed, slots_freed_idle;
+    /* the memory bound (set once at create, read-only after) */
+    uint64_t max_memory_bytes;
+    swmrbus__mem_plan mem;
 } swmrbus__stats;
 
 /* cap = max_open_series + 1024. Returns false on allocation failure. */

@@ -670,6 +670,11 @@ swmrbus__flush_info swmrbus__writer_durable(const swmrbus__writer *w)
     return w ? w->durable : z;
 }
 
+uint64_t swmrbus__writer_complete(const swmrbus__writer *w)
+{
+    return w ? w->complete : 0;
+}
+
 uint64_t swmrbus__writer_unflushed(const swmrbus__writer *w)
 {
     return w ? w->unflushed : 0;

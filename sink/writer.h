@@ -61,6 +61,9 @@ swmrbus_err swmrbus__writer_flush(swmrbus__writer *w, swmrbus__flush_info *info,
 /* Figures as of the last successful flush (zeros before the first). */
 swmrbus__flush_info swmrbus__writer_durable(const swmrbus__writer *w);
 
+/* Length of the gap-free prefix written so far (durable or not). */
+uint64_t swmrbus__writer_complete(const swmrbus__writer *w);
+
 /* Rows written since the last flush (what the flush policy counts). */
 uint64_t swmrbus__writer_unflushed(const swmrbus__writer *w);
 

@@ -251,6 +251,7 @@ static void apply_defaults(swmrbus_component_cfg *c, unsigned k)
     c->idle_close_ms = 0;
     c->compression = SWMRBUS_ENC_NONE;
     swmrbus_limits_default(&c->limits);
+    c->max_memory_bytes = SWMRBUS_DEFAULT_MAX_MEMORY_BYTES; /* sink memory bound */
     c->from = SWMRBUS_FROM_START;
     c->stale_ms = 10000;
     c->sim_series = 1;
@@ -546,6 +547,13 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
                      show(r->compression).s));
     }
     if (r->limits) TRY(load_limits(r->limits, &c->limits, path, err, errlen, col));
+    /* sink memory bound: limits.max_memory_bytes (not a decoder limit) */
+    if (r->limits && r->limits->max_memory_bytes) {
+        char lpath[64];
+        snprintf(lpath, sizeof lpath, "%s.limits", path);
+        TRY(parse_u64(r->limits->max_memory_bytes, 1ull << 20, 1ull << 50, &c->max_memory_bytes, lpath,
+                      "max_memory_bytes", err, errlen));
+    }
 
     /* source */
     if (r->from) {

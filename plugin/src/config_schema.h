@@ -45,6 +45,7 @@ typedef struct swmrbus__raw_limits {
     char *max_frames;
     char *max_open_series;
     char *max_queue_bytes;
+    char *max_memory_bytes;  /* sink memory bound */
 } swmrbus__raw_limits;
 
 typedef struct swmrbus__raw_component {

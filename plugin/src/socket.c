@@ -65,7 +65,9 @@ swmrbus_err swmrbus_socket_open(void *zctx, int zmq_type, const swmrbus_socket_c
          zmq_setsockopt(s, opts->hwm_opt, &sc->hwm, sizeof sc->hwm) != 0) ||
         (zmq_type == ZMQ_SUB && zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) != 0) ||
         (opts->max_msg_bytes > 0 &&
-         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &opts->max_msg_bytes, sizeof opts->max_msg_bytes) != 0)) {
+         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &opts->max_msg_bytes, sizeof opts->max_msg_bytes) != 0) ||
+        (opts->rcvbuf > 0 &&
+         zmq_setsockopt(s, ZMQ_RCVBUF, &opts->rcvbuf, sizeof opts->rcvbuf) != 0)) {
         set_err(err, errlen, name, NULL, NULL);
         goto out;
     }

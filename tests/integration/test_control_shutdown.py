@@ -119,8 +119,10 @@ class Control(H.SinkTestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn('"kind": "sink"', out)
 
-        # A straggler after `end` (within linger_ms) is still written.
-        tx.end(3, 3)
+        # A straggler after `end` (within linger_ms) is still written. The
+        # end announces 5 and frame 4 never comes, so the series lingers (an
+        # end whose frames have all arrived closes at once).
+        tx.end(3, 5)
         tx.frame(3, 3, H.frame_data(3, 3, SHAPE).tobytes())
         rows3.append(H.frame_data(3, 3, SHAPE))
         sk.wait_received(3, 4)

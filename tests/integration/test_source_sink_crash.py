@@ -74,11 +74,25 @@ class SinkCrash(H.SourceTestCase):
         # A new sink on the same endpoints: the source follows its series.
         sink2 = self.run_config(self.sink_text(), "sink2", self.ep("sc"))
         tx2 = self.closing(H.Sender(self.ep("in")))
-        p2 = [H.frame_data(2, i, SHAPE).tobytes() for i in range(50)]
+        n2 = 200
+        p2 = [H.frame_data(2, i, SHAPE).tobytes() for i in range(n2)]
         tx2.start(2, shape=SHAPE)
-        for i in range(50):
+        # The source's SUB reconnects to the new sink a moment after it is
+        # up, and PUB drops what goes out before. An end whose frames have
+        # all arrived closes the series at once (no linger to catch up in),
+        # so keep series 2 going until the source has heard of it.
+        sent2 = [0]
+
+        def feed2():
+            if sent2[0] < n2 - 10:
+                tx2.frame(2, sent2[0], p2[sent2[0]])
+                sent2[0] += 1
+        H.feed_until(lambda: [m for t, m in relays.snapshot()
+                              if m.get("file", "").endswith("victim_2.h5")], feed2,
+                     what="the source to hear of series 2")
+        for i in range(sent2[0], n2):
             tx2.frame(2, i, p2[i])
-        tx2.end(2, 50)
+        tx2.end(2, n2)
         frames.wait_end(2)
         H.check_stream(self, frames.of_series(2), p2, series=2)
         self.assertEqual(sink2.stop(), 0)

@@ -613,6 +613,27 @@ static void test_patterns(void **state)
               "components[0].in.pattern: expected pull or sub", NULL);
 }
 
+/* limits.max_memory_bytes (sink memory bound): default 1 GiB, a value,
+ * 0 refused with its path. */
+static void test_max_memory_bytes(void **state)
+{
+    (void)state;
+    swmrbus_config *cfg = parse_ok(one(SINK_MIN));
+    assert_true(cfg->components[0].max_memory_bytes == (1ull << 30));
+    swmrbus_config_destroy(&cfg);
+    cfg = parse_ok(one("{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, "
+                       "limits: {max_memory_bytes: 100663296}}"));
+    assert_true(cfg->components[0].max_memory_bytes == 100663296);
+    swmrbus_config_destroy(&cfg);
+    parse_bad(one("{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, "
+                  "limits: {max_memory_bytes: 0}}"),
+              "components[0].limits.max_memory_bytes: must be >= 1", NULL);
+    swmrbus_component_cfg c;
+    assert_int_equal(swmrbus_component_cfg_init(&c, "w", "sink"), SWMRBUS_OK);
+    assert_true(c.max_memory_bytes == SWMRBUS_DEFAULT_MAX_MEMORY_BYTES);
+    swmrbus_component_cfg_clear(&c);
+}
+
 static void test_values(void **state)
 {
     (void)state;
@@ -1185,6 +1206,7 @@ int main(void)
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_msg_max),
         cmocka_unit_test(test_aliases_refused),
+        cmocka_unit_test(test_max_memory_bytes),
         cmocka_unit_test(test_duplicate_names),
         cmocka_unit_test(test_error_buffer),
         cmocka_unit_test(test_json_file),

@@ -281,7 +281,9 @@ static void test_loop_work_and_stop_handler(void **state)
 
 /* ---- notifier ------------------------------------------------------------------ */
 
-static int recv_note(void *sub, char *topic, size_t tcap, msgpack_unpacked *u)
+/* Receives one notification; *bytes holds what u's strings point into
+ * (free it after u). */
+static int recv_note(void *sub, char *topic, size_t tcap, msgpack_unpacked *u, char **bytes)
 {
     zmq_msg_t parts[2];
     int n = swmrbus_socket_recv(sub, parts, 2, 0);
@@ -290,9 +292,12 @@ static int recv_note(void *sub, char *topic, size_t tcap, msgpack_unpacked *u)
     assert_true(tl < tcap);
     memcpy(topic, zmq_msg_data(&parts[0]), tl);
     topic[tl] = '\0';
+    *bytes = malloc(zmq_msg_size(&parts[1]) + 1);
+    assert_non_null(*bytes);
+    memcpy(*bytes, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]));
     msgpack_unpacked_init(u);
-    assert_int_equal(msgpack_unpack_next(u, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]),
-                                         NULL), MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(msgpack_unpack_next(u, *bytes, zmq_msg_size(&parts[1]), NULL),
+                     MSGPACK_UNPACK_SUCCESS);
     zmq_msg_close(&parts[0]);
     zmq_msg_close(&parts[1]);
     return n;
@@ -326,16 +331,17 @@ static void test_notifier_seq_and_relay(void **state)
                      SWMRBUS_EINVAL); /* not a map */
     assert_int_equal(swmrbus_notifier_published(n), 2);
 
-    char topic[64];
+    char topic[64], *bytes;
     msgpack_unpacked u;
-    recv_note(sub, topic, sizeof topic, &u);
+    recv_note(sub, topic, sizeof topic, &u, &bytes);
     assert_string_equal(topic, "swmrbus.open");
     assert_int_equal(get(&u.data, "seq")->via.u64, 0);
     assert_int_equal(get(&u.data, "series")->via.u64, 5);
     assert_true(str_is(get(&u.data, "sink"), "relay1"));
     assert_true(str_is(get(&u.data, "file"), "/d/x.h5"));
     msgpack_unpacked_destroy(&u);
-    recv_note(sub, topic, sizeof topic, &u);
+    free(bytes);
+    recv_note(sub, topic, sizeof topic, &u, &bytes);
     assert_string_equal(topic, "swmrbus.flushed");
     assert_int_equal(u.data.via.map.size, 5);
     assert_int_equal(get(&u.data, "seq")->via.u64, 1);     /* ours, not 999 */
@@ -343,6 +349,7 @@ static void test_notifier_seq_and_relay(void **state)
     assert_int_equal(get(&u.data, "frames")->via.u64, 42); /* kept */
     assert_true(str_is(get(&u.data, "future_key"), "kept"));
     msgpack_unpacked_destroy(&u);
+    free(bytes);
 
     swmrbus_buf_free(&up);
     swmrbus_notifier_destroy(&n);

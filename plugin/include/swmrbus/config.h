@@ -21,6 +21,7 @@ extern "C" {
 #endif
 
 #define SWMRBUS_MAX_ENDPOINTS 16
+#define SWMRBUS_DEFAULT_MAX_MEMORY_BYTES (1ull << 30) /* limits.max_memory_bytes: 1 GiB */
 
 typedef enum swmrbus_pattern {
     SWMRBUS_PATTERN_DEFAULT = 0, /* the socket's fixed type: control (REP) */
@@ -81,6 +82,11 @@ typedef struct swmrbus_component_cfg {
     uint64_t idle_close_ms;      /* 0 = never */
     swmrbus_encoding compression;/* NONE ("none"), BSLZ4 or LZ4 */
     swmrbus_limits limits;
+    /* sink memory bound (README "Memory"): limits.max_memory_bytes, default
+     * SWMRBUS_DEFAULT_MAX_MEMORY_BYTES; the input's receive high-water mark
+     * and kernel buffer are derived from it so that the queue, ZeroMQ's
+     * pipe and the kernel's buffer stay under it */
+    uint64_t max_memory_bytes;
     /* source */
     swmrbus_from from;           /* start */
     uint64_t stale_ms;           /* 10000 */

@@ -20,6 +20,7 @@ typedef struct swmrbus_socket_opts {
     int hwm_opt;           /* ZMQ_SNDHWM or ZMQ_RCVHWM, set to the config's hwm; 0: none */
     int linger_ms;         /* ZMQ_LINGER: 0 drops unsent messages at close, -1 waits */
     int64_t max_msg_bytes; /* ZMQ_MAXMSGSIZE when > 0: larger messages are dropped */
+    int rcvbuf;            /* ZMQ_RCVBUF (kernel receive buffer, bytes) when > 0 */
 } swmrbus_socket_opts;
 
 /* Creates a socket of zmq_type (ZMQ_PULL, ZMQ_PUB, ...) in the ZeroMQ context
