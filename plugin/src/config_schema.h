@@ -17,6 +17,8 @@
 #include "swmrbus/config.h"
 #include "swmrbus/err.h"
 
+#define SWMRBUS_MAX_DIRS 64 /* a source's dirs */
+
 typedef struct swmrbus__raw_socket {
     char *endpoint;
     char **endpoints;        /* NULL when absent, else 1..SWMRBUS_MAX_ENDPOINTS */
@@ -62,6 +64,10 @@ typedef struct swmrbus__raw_component {
     char *dtype;
     char *encoding;
     char *rate_hz;
+    /* file safety */
+    char **dirs;             /* source; NULL when absent, else 1..SWMRBUS_MAX_DIRS */
+    unsigned dirs_count;
+    char *file_mode;         /* sink */
 } swmrbus__raw_component;
 
 typedef struct swmrbus__raw_config {

@@ -70,6 +70,12 @@ typedef struct swmrbus_component_cfg {
     uint64_t sim_frames;         /* "frames": 1000 */
     swmrbus_format sim_format;   /* shape [64,128], dtype uint16, encoding raw */
     double sim_rate_hz;          /* "rate_hz": 0 = as fast as possible */
+    /* file safety (issue 9): where a source may read, how a sink's files
+     * are created */
+    char **dirs;                 /* source: directories it reads files from;
+                                  * absent: every sink's dir of the config */
+    size_t n_dirs;               /* >= 1 for a loaded source */
+    unsigned file_mode;          /* sink: mode of new files, 0644 (umask ignored) */
 } swmrbus_component_cfg;
 
 typedef struct swmrbus_config {
