@@ -61,6 +61,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         rc = SWMRBUS_ENOMEM;
         goto out;
     }
+    if ((rc = swmrbus__src_dirs_init(s, err, errlen)) != SWMRBUS_OK) goto out; /* dirs.c */
     if ((s->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         rc = SWMRBUS_EIO;
@@ -129,6 +130,7 @@ static void source_destroy(void **self)
         }
     }
     free(s->slots);
+    swmrbus__src_dirs_free(s);
     swmrbus_buf_free(&s->hbuf);
     swmrbus_buf_free(&s->rbuf);
     free(s);
