@@ -2,11 +2,9 @@
  * refresh (and reopen after a failed refresh), rows as stored chunks or
  * decoded, timestamps in blocks, and the series' attributes. Meta read-back
  * is in sfile_meta.c. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
@@ -34,8 +32,7 @@ struct swmrbus__sfile {
     uint64_t ts_rows;        /* timestamp extent at the last open/refresh */
     uint64_t ts_lo, ts_n;    /* cached block: rows [ts_lo, ts_lo + ts_n) */
     uint64_t ts_buf[TS_BLOCK];
-    int fd;                  /* the sec2 driver's descriptor (HDF5's), -1: none */
-    uint64_t base;           /* file offset of HDF5 address 0 (the user block) */
+    uint8_t *scratch;        /* direct reads land here first (max_chunk bytes) */
 };
 
 /* ---- the layout ---------------------------------------------------------- */
@@ -264,26 +261,6 @@ fail:
     return H5I_INVALID_HID;
 }
 
-/* The descriptor HDF5's sec2 driver reads the file through, and where HDF5's
- * address 0 is in it: stored chunks are read from it with pread (see
- * swmrbus__sfile_read_row). Left at -1 for any other driver. */
-static void find_fd(swmrbus__sfile *f)
-{
-    hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
-    void *h = NULL;
-    hsize_t ub = 0;
-    if ((fapl = H5Fget_access_plist(f->file)) < 0 || H5Pget_driver(fapl) != H5FD_SEC2 ||
-        (fcpl = H5Fget_create_plist(f->file)) < 0 || H5Pget_userblock(fcpl, &ub) < 0 ||
-        H5Fget_vfd_handle(f->file, H5P_DEFAULT, &h) < 0 || !h)
-        goto out;
-    f->fd = *(int *)h;
-    f->base = ub;
-out:
-    H5Eclear2(H5E_DEFAULT);
-    if (fcpl >= 0) H5Pclose(fcpl);
-    if (fapl >= 0) H5Pclose(fapl);
-}
-
 swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
                                 swmrbus__sfile **out, char *err, size_t errlen)
 {
@@ -298,7 +275,6 @@ swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
         return SWMRBUS_ENOMEM;
     }
     f->file = f->data = f->ts = H5I_INVALID_HID;
-    f->fd = -1;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset_metadata_read_attempts(fapl, READ_ATTEMPTS) < 0) {
         swmrbus__h5_err(err, errlen, "file access properties");
@@ -315,7 +291,6 @@ swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
         goto out;
     }
     if ((rc = read_layout(f, lim, err, errlen))) goto out;
-    if (f->info.direct) find_fd(f);
     f->ts = open_ts(f->file);
     if (f->ts >= 0) f->ts_rows = extent0(f->ts);
     read_name_attr(f->file, f->info.name, sizeof f->info.name);
@@ -454,21 +429,42 @@ swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, 
 {
     if (!f->info.direct) return swmrbus__sfile_read_rows(f, row, 1, buf, size, err, errlen);
     hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
-    unsigned mask = 0;
-    haddr_t addr = HADDR_UNDEF;
+    uint32_t mask = 0;
     hsize_t n = 0;
     off[0] = row;
-    /* H5Dread_chunk copies as many bytes as the chunk index says *at the
-     * read*, with no buffer size: a writer that stored a bigger chunk
-     * since swmrbus__sfile_row_size (an outside writer rewriting it, or the
-     * index re-read from disk) would overflow buf. So the chunk's address,
-     * size and filter mask come from one call, and the bytes are read with
-     * pread, never more than size. */
-    if (H5Dget_chunk_info_by_coord(f->data, off, &mask, &addr, &n) < 0) {
-        swmrbus__h5_err(err, errlen, "chunk of row %llu", (unsigned long long)row);
+    /* H5Dread_chunk copies as many bytes as the chunk index says at the
+     * read, with no buffer size: a chunk rewritten bigger since
+     * swmrbus__sfile_row_size (by another writer of the file) would
+     * overflow buf. So it reads into a scratch buffer of max_chunk bytes,
+     * the most the series' filter can store for a frame, asks the size
+     * again, and copies out only when the chunk is still size bytes. */
+    if (size == 0 || size > f->info.max_chunk) {
+        swmrbus__errf(err, errlen, "row %llu: %zu bytes asked, a stored chunk takes 1 to %llu",
+                      (unsigned long long)row, size, (unsigned long long)f->info.max_chunk);
+        return SWMRBUS_EINVAL;
+    }
+    if (!f->scratch && !(f->scratch = malloc((size_t)f->info.max_chunk))) {
+        swmrbus__errf(err, errlen, "out of memory for a %llu-byte chunk buffer",
+                      (unsigned long long)f->info.max_chunk);
+        return SWMRBUS_ENOMEM;
+    }
+    /* Asked again right before the read: the window in which a writer of
+     * this process could store a chunk over max_chunk is two back-to-back
+     * HDF5 calls (a writer in another process is only seen after a
+     * refresh, which this thread does). */
+    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n == 0 || n > f->info.max_chunk) {
+        H5Eclear2(H5E_DEFAULT);
+        swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes (at most %llu); "
+                      "read again", (unsigned long long)row, (unsigned long long)n,
+                      (unsigned long long)f->info.max_chunk);
         return SWMRBUS_EIO;
     }
-    if (addr == HADDR_UNDEF || n != size) {
+    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, f->scratch) < 0) {
+        swmrbus__h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
+        return SWMRBUS_EIO;
+    }
+    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n != size) {
+        H5Eclear2(H5E_DEFAULT);
         swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes, %zu when its "
                       "size was read (rewritten meanwhile); read again",
                       (unsigned long long)row, (unsigned long long)n, size);
@@ -479,30 +475,7 @@ swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, 
                          "(mask 0x%x)", (unsigned long long)row, mask);
         return SWMRBUS_EINVAL;
     }
-    if (f->fd < 0) {
-        swmrbus__errf(err, errlen, "row %llu: stored chunks are read only from files on "
-                      "HDF5's sec2 driver", (unsigned long long)row);
-        return SWMRBUS_EINVAL;
-    }
-    if (addr > UINT64_MAX - f->base || f->base + addr > (uint64_t)INT64_MAX - size) {
-        swmrbus__errf(err, errlen, "row %llu: chunk address out of range",
-                      (unsigned long long)row);
-        return SWMRBUS_EINVAL;
-    }
-    uint8_t *p = buf;
-    size_t got = 0;
-    while (got < size) {
-        ssize_t r = pread(f->fd, p + got, size - got, (off_t)(f->base + addr + got));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            char eb[128] = "ended early";
-            const char *why = r < 0 ? strerror_r(errno, eb, sizeof eb) : eb;
-            swmrbus__errf(err, errlen, "row %llu: read of the stored chunk: %s",
-                          (unsigned long long)row, why);
-            return SWMRBUS_EIO;
-        }
-        got += (size_t)r;
-    }
+    memcpy(buf, f->scratch, size);
     return SWMRBUS_OK;
 }
 
@@ -554,6 +527,7 @@ void swmrbus__sfile_close(swmrbus__sfile **pf)
     if (f->data >= 0 && H5Iis_valid(f->data) > 0) H5Dclose(f->data);
     if (f->file >= 0) H5Fclose(f->file);
     H5Eclear2(H5E_DEFAULT);
+    free(f->scratch);
     free(f);
     *pf = NULL;
 }

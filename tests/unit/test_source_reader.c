@@ -346,7 +346,8 @@ static void test_sfile_unfiltered_chunk_refused(void **state)
 /* A writer that rewrites a stored chunk bigger between the reader's size
  * query and its read must not make the read overflow the buffer sized from
  * the query: the read writes at most that size and says the chunk changed
- * (EIO: read again), and a fresh size query then reads the new chunk. The
+ * (EIO: read again), and a fresh size query then reads the new chunk; a
+ * chunk over the filter's bound is refused before it is read. The
  * file is written here with plain HDF5 (in SWMR write mode, kept open, so
  * the reader shares it and sees the rewrite at once). The bytes after the
  * buffer are a canary: H5Dread_chunk alone would write over them. */
@@ -429,6 +430,17 @@ static void test_sfile_chunk_rewritten_bigger(void **state)
     assert_int_equal(size, sizeof two);
     assert_int_equal(swmrbus__sfile_read_row(f, 2, two, size, err, sizeof err), SWMRBUS_OK);
     assert_memory_equal(two, small, sizeof small);
+
+    /* rewritten over the most the filter can store: refused before the read */
+    uint8_t huge[300];
+    memset(huge, 0x33, sizeof huge);
+    assert_true(sizeof huge > swmrbus__sfile_get_info(f)->max_chunk);
+    hsize_t off2[3] = {2, 0, 0};
+    assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off2, sizeof huge, huge) >= 0);
+    memset(two, 0xa5, sizeof two);
+    assert_int_equal(swmrbus__sfile_read_row(f, 2, two, size, err, sizeof err), SWMRBUS_EIO);
+    assert_non_null(strstr(err, "read again"));
+    assert_int_equal(swmrbus__sfile_row_size(f, 2, &size, &gap, err, sizeof err), SWMRBUS_EINVAL);
 
     swmrbus__sfile_close(&f);
     H5Dclose(d);
