@@ -527,7 +527,7 @@ def probe_source(ctx):
         return ctx.has_source
     cfg = os.path.join(ctx.tmp, "probe.json")
     with open(cfg, "w") as f:
-        json.dump(dict(components=[dict(name="probe", kind="source",
+        json.dump(dict(components=[dict(name="probe", kind="source", dirs=[ctx.tmp],
                                         **{"in": dict(endpoint="inproc://probe-notify",
                                                       pattern="sub")},
                                         out=dict(endpoint="inproc://probe-out",

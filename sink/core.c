@@ -314,6 +314,7 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     o.name = h->name;
     o.frames_expected = h->type == SWMRBUS_MSG_START && h->has_frames ? h->frames : 0;
     o.meta = h->type == SWMRBUS_MSG_START ? h->meta : (swmrbus_str){0};
+    o.mode = c->cfg->file_mode;
     swmrbus_err rc = swmrbus__writer_create(&o, &s->w, c->err, sizeof c->err);
     if (rc != SWMRBUS_OK) {
         reject(c, NULL, SWMRBUS_R_IO, true, h->series, "series %" PRIu64 ": cannot create %s: %s",

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -202,7 +203,7 @@ static swmrbus_err set_extent(hid_t d, int rank, const swmrbus_format *f, uint64
  * dies. Best effort: a file system without OFD locks just has no guard. */
 static int live_lock(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return -1;
     struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
     if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
@@ -224,6 +225,29 @@ static bool live_writer(const char *path)
 }
 
 /* ---- create ------------------------------------------------------------ */
+
+/* Gives the file just created its mode (o->mode, default 0644) whatever the
+ * process umask: through the descriptor HDF5 created it with (O_EXCL: never
+ * a symlink), so no path is resolved again. Before SWMR starts and before
+ * `open` is published. */
+static swmrbus_err set_mode(swmrbus__writer *w, const swmrbus__writer_opts *o, char *err,
+                            size_t errlen)
+{
+    void *h = NULL;
+    struct stat st;
+    mode_t mode = (mode_t)(o->mode ? o->mode : 0644);
+    if (H5Fget_vfd_handle(w->file, H5P_DEFAULT, &h) < 0 || !h) {
+        swmrbus__h5_err(err, errlen, "file descriptor of %s", o->path);
+        return SWMRBUS_EIO;
+    }
+    int fd = *(int *)h;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fchmod(fd, mode) != 0) {
+        swmrbus__errf(err, errlen, "set mode %04o on %s: %s", (unsigned)mode, o->path,
+                      strerror(errno));
+        return SWMRBUS_EIO;
+    }
+    return SWMRBUS_OK;
+}
 
 static hid_t make_group(hid_t parent, const char *name, const char *nx_class, char *err,
                         size_t errlen)
@@ -454,6 +478,7 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
         goto out;
     }
     created = true;
+    if ((rc = set_mode(w, o, err, errlen))) goto out;
     if ((rc = create_layout(w, o, err, errlen))) goto out;
     if (H5Fstart_swmr_write(w->file) < 0) {
         swmrbus__h5_err(err, errlen, "start SWMR write on %s", o->path);

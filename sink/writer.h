@@ -24,6 +24,8 @@ typedef struct swmrbus__writer_opts {
     swmrbus_str name;            /* start.name, for the NXdata "name" attribute (may be empty) */
     uint64_t frames_expected;    /* 0 = unknown */
     swmrbus_str meta;            /* raw msgpack meta map from start (may be empty) */
+    unsigned mode;               /* permission bits of the new file, 0: 0644 (umask
+                                  * ignored; set before SWMR starts) */
 } swmrbus__writer_opts;
 
 /* Flush result: N = the data extent made durable, written = rows filled,

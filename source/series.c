@@ -289,8 +289,18 @@ static uint64_t open_backoff_ns(unsigned tries)
 
 static bool try_open(swmrbus__source *s, swmrbus__series *se, uint64_t now)
 {
-    swmrbus_err rc = swmrbus__sfile_open(se->file, &s->cfg->limits, &se->f, s->err,
-                                         sizeof s->err);
+    /* Resolved again at each try: what is opened is the file's realpath,
+     * checked to lie in dirs (a symlink put there since the notification
+     * is refused, the file never opened). */
+    char real[PATH_MAX];
+    swmrbus_err rc = swmrbus__src_dirs_check(s, se->file, true, real, s->err, sizeof s->err);
+    if (rc == SWMRBUS_EINVAL) {
+        swmrbus__src_bad_name(s, se->file, s->err, now);
+        fail_series(s, se, s->err);
+        return true;
+    }
+    if (rc == SWMRBUS_OK)
+        rc = swmrbus__sfile_open(real, &s->cfg->limits, &se->f, s->err, sizeof s->err);
     if (rc == SWMRBUS_OK) {
         const swmrbus__sfile_info *in = swmrbus__sfile_get_info(se->f);
         se->state = se->closed_seen ? SWMRBUS__S_CLOSING : SWMRBUS__S_OPEN;
@@ -727,6 +737,18 @@ static bool usable_file(swmrbus_str f)
            !memchr(f.ptr, '\0', f.len);
 }
 
+/* A notification naming a file outside dirs is refused (counted, reported,
+ * not relayed) and the file never opened. */
+static bool file_in_dirs(swmrbus__source *s, swmrbus_str file, uint64_t now)
+{
+    char path[PATH_MAX], real[PATH_MAX], why[PATH_MAX + 64];
+    memcpy(path, file.ptr, file.len);
+    path[file.len] = '\0';
+    if (swmrbus__src_dirs_check(s, path, false, real, why, sizeof why) == SWMRBUS_OK) return true;
+    swmrbus__src_bad_name(s, path, why, now);
+    return false;
+}
+
 static void reject(swmrbus__source *s, swmrbus_reason r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void reject(swmrbus__source *s, swmrbus_reason r, const char *fmt, ...)
@@ -752,6 +774,7 @@ void swmrbus__src_on_notice(swmrbus__source *s, const swmrbus_notice *n, const v
     swmrbus_str sink = n->sink.ptr ? n->sink : (swmrbus_str){"", 0};
     bool series_topic = n->topic == SWMRBUS_NOTICE_OPEN || n->topic == SWMRBUS_NOTICE_FLUSHED ||
                         n->topic == SWMRBUS_NOTICE_CLOSED;
+    if (series_topic && usable_file(n->file) && !file_in_dirs(s, n->file, now)) return;
     if (!series_topic || !s->out) {
         /* Errors, and everything when there is no frame output, go on at once. */
         swmrbus__src_relay_now(s, n->topic, map, map_len);
@@ -851,6 +874,7 @@ void swmrbus__src_on_notice(swmrbus__source *s, const swmrbus_notice *n, const v
 
 void swmrbus__src_tick(swmrbus__source *s, uint64_t now)
 {
+    swmrbus__src_dirs_tick(s, now);
     for (size_t i = 0; i < s->n_slots; i++) {
         swmrbus__series *se = &s->slots[i];
         if (!active(se) || se->stale_logged || se->state == SWMRBUS__S_CLOSING) continue;

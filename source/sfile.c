@@ -32,6 +32,7 @@ struct swmrbus__sfile {
     uint64_t ts_rows;        /* timestamp extent at the last open/refresh */
     uint64_t ts_lo, ts_n;    /* cached block: rows [ts_lo, ts_lo + ts_n) */
     uint64_t ts_buf[TS_BLOCK];
+    uint8_t *scratch;        /* direct reads land here first (max_chunk bytes) */
 };
 
 /* ---- the layout ---------------------------------------------------------- */
@@ -429,19 +430,52 @@ swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, 
     if (!f->info.direct) return swmrbus__sfile_read_rows(f, row, 1, buf, size, err, errlen);
     hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
     uint32_t mask = 0;
+    hsize_t n = 0;
     off[0] = row;
-    /* The buffer holds the size H5Dget_chunk_storage_size gave; a stored
-     * chunk is never rewritten (the sink keeps the first copy). */
-    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, buf) < 0) {
+    /* H5Dread_chunk copies as many bytes as the chunk index says at the
+     * read, with no buffer size: a chunk rewritten bigger since
+     * swmrbus__sfile_row_size (by another writer of the file) would
+     * overflow buf. So it reads into a scratch buffer of max_chunk bytes,
+     * the most the series' filter can store for a frame, asks the size
+     * again, and copies out only when the chunk is still size bytes. */
+    if (size == 0 || size > f->info.max_chunk) {
+        swmrbus__errf(err, errlen, "row %llu: %zu bytes asked, a stored chunk takes 1 to %llu",
+                      (unsigned long long)row, size, (unsigned long long)f->info.max_chunk);
+        return SWMRBUS_EINVAL;
+    }
+    if (!f->scratch && !(f->scratch = malloc((size_t)f->info.max_chunk))) {
+        swmrbus__errf(err, errlen, "out of memory for a %llu-byte chunk buffer",
+                      (unsigned long long)f->info.max_chunk);
+        return SWMRBUS_ENOMEM;
+    }
+    /* Asked again right before the read: the window in which a writer of
+     * this process could store a chunk over max_chunk is two back-to-back
+     * HDF5 calls (a writer in another process is only seen after a
+     * refresh, which this thread does). */
+    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n == 0 || n > f->info.max_chunk) {
+        H5Eclear2(H5E_DEFAULT);
+        swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes (at most %llu); "
+                      "read again", (unsigned long long)row, (unsigned long long)n,
+                      (unsigned long long)f->info.max_chunk);
+        return SWMRBUS_EIO;
+    }
+    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, f->scratch) < 0) {
         swmrbus__h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
         return SWMRBUS_EIO;
     }
-    (void)size;
+    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n != size) {
+        H5Eclear2(H5E_DEFAULT);
+        swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes, %zu when its "
+                      "size was read (rewritten meanwhile); read again",
+                      (unsigned long long)row, (unsigned long long)n, size);
+        return SWMRBUS_EIO;
+    }
     if (mask != 0) {
         swmrbus__errf(err, errlen, "row %llu: chunk stored with its filter skipped "
                          "(mask 0x%x)", (unsigned long long)row, mask);
         return SWMRBUS_EINVAL;
     }
+    memcpy(buf, f->scratch, size);
     return SWMRBUS_OK;
 }
 
@@ -493,6 +527,7 @@ void swmrbus__sfile_close(swmrbus__sfile **pf)
     if (f->data >= 0 && H5Iis_valid(f->data) > 0) H5Dclose(f->data);
     if (f->file >= 0) H5Fclose(f->file);
     H5Eclear2(H5E_DEFAULT);
+    free(f->scratch);
     free(f);
     *pf = NULL;
 }

@@ -63,8 +63,12 @@ swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *siz
                                     bool *gap, char *err, size_t errlen);
 
 /* Reads row into buf (size bytes, from swmrbus__sfile_row_size): the stored
- * chunk as is, or the decoded frame (little-endian). EINVAL when a chunk was
- * stored with its filter skipped (it cannot go out as the series' encoding). */
+ * chunk as is, or the decoded frame (little-endian). Never writes more than
+ * size bytes into buf: a stored chunk is read into the sfile's own buffer of
+ * max_chunk bytes and copied out only when its size is still size (else EIO,
+ * to be read again: rewritten since the size was read). EINVAL when a chunk
+ * was stored with its filter skipped (it cannot go out as the series'
+ * encoding). */
 swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
                                     char *err, size_t errlen);
 

@@ -68,6 +68,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         rc = SWMRBUS_ENOMEM;
         goto out;
     }
+    if ((rc = swmrbus__src_dirs_init(s, err, errlen)) != SWMRBUS_OK) goto out; /* dirs.c */
     if ((rc = swmrbus_loop_create(cfg->name, "source", &s->loop)) != SWMRBUS_OK) {
         snprintf(err, errlen, "loop: %s", swmrbus_strerror(rc));
         goto out;
@@ -145,6 +146,7 @@ static void source_destroy(void **self)
         }
     }
     free(s->slots);
+    swmrbus__src_dirs_free(s);
     swmrbus_buf_free(&s->hbuf);
     free(s);
     *self = NULL;

@@ -125,6 +125,12 @@ typedef struct swmrbus__source {
         swmrbus_metric *rejected[SWMRBUS_R_COUNT];
         uint64_t relayed_n, dropped_n, relays_dropped_n, rejected_n[SWMRBUS_R_COUNT];
     } m;
+    /* dirs.c: where files may be read (canonical), refusals to report */
+    char **dirs;
+    size_t n_dirs;
+    uint64_t bad_name_unreported; /* refusals since the last error notification */
+    uint64_t bad_name_report_ns;  /* mono ns of the last report, 0: none yet */
+    char bad_name_file[PATH_MAX]; /* the file of the last refusal */
 } swmrbus__source;
 
 /* ---- series.c -------------------------------------------------------------- */
@@ -157,6 +163,29 @@ void swmrbus__src_close_all(swmrbus__source *s);
  * "stale"). */
 const char *swmrbus__src_state_name(const swmrbus__source *s, const swmrbus__series *se,
                                     uint64_t now);
+
+/* ---- dirs.c ---------------------------------------------------------------- */
+
+/* Makes cfg->dirs canonical into s->dirs (a dir that does not exist yet is
+ * resolved as far as it exists). ECONFIG with err naming the dir. */
+swmrbus_err swmrbus__src_dirs_init(swmrbus__source *s, char *err, size_t errlen);
+void swmrbus__src_dirs_free(swmrbus__source *s);
+
+/* Resolves file (realpath into real, PATH_MAX bytes) and checks it lies in
+ * one of the dirs; nothing else touches the file. OK: inside. EINVAL: not
+ * inside (why says where it leads). EIO: it does not exist (yet); when
+ * !must_exist a missing file whose directory is inside is OK (real: that
+ * directory's realpath and the name). */
+swmrbus_err swmrbus__src_dirs_check(const swmrbus__source *s, const char *file, bool must_exist,
+                                    char *real, char *why, size_t whylen);
+
+/* Counts a refusal (bad_name), logs it and publishes an `error` notification
+ * at most once a second (count: the refusals it stands for). */
+void swmrbus__src_bad_name(swmrbus__source *s, const char *file, const char *why,
+                           uint64_t now);
+
+/* Once a second: reports refusals held back by the once-a-second limit. */
+void swmrbus__src_dirs_tick(swmrbus__source *s, uint64_t now);
 
 /* ---- relay.c --------------------------------------------------------------- */
 

@@ -263,6 +263,7 @@ static void apply_defaults(swmrbus_component_cfg *c, unsigned k)
     c->sim_format.shape[1] = 128;
     c->sim_format.shape[2] = 0;
     c->sim_rate_hz = 0.0;
+    c->file_mode = 0644; /* file safety */
 }
 
 static void socket_clear(swmrbus_socket_cfg *s)
@@ -484,6 +485,85 @@ out:
     return rc;
 }
 
+/* ---- file safety: a source's dirs, a sink's file_mode -------------------- */
+
+/* "0644", "644", "0640": octal permission bits, at most 0777, with read and
+ * write for the owner (the sink writes the file). */
+static swmrbus_err parse_mode(const char *v, unsigned *out, const char *path, char *err,
+                              size_t errlen)
+{
+    unsigned m = 0;
+    size_t n = strlen(v);
+    if (n < 3 || n > 4 || strspn(v, "01234567") != n || (n == 4 && v[0] != '0')) goto bad;
+    for (const char *p = v; *p; p++) m = m * 8 + (unsigned)(*p - '0');
+    if ((m & 0600) != 0600)
+        return fail(err, errlen, "%s.file_mode: the owner needs read and write (0600), got %s",
+                    path, show(v).s);
+    *out = m;
+    return SWMRBUS_OK;
+bad:
+    return fail(err, errlen, "%s.file_mode: expected octal permissions such as \"0644\", got %s",
+                path, show(v).s);
+}
+
+static swmrbus_err load_file_safety(const swmrbus__raw_component *r, swmrbus_component_cfg *c,
+                                    unsigned k, const char *path, char *err, size_t errlen,
+                                    collect *col)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    if (r->dirs && k != K_SOURCE)
+        TRY(fail(err, errlen, "%s.dirs: not a key of kind %s", path, show(r->kind).s));
+    if (r->file_mode && k != K_SINK)
+        TRY(fail(err, errlen, "%s.file_mode: not a key of kind %s", path, show(r->kind).s));
+    if (r->file_mode) TRY(parse_mode(r->file_mode, &c->file_mode, path, err, errlen));
+    if (r->dirs) {
+        if (!(c->dirs = calloc(r->dirs_count, sizeof *c->dirs))) TRY(SWMRBUS_ENOMEM);
+        for (unsigned i = 0; i < r->dirs_count; i++) {
+            char key[24];
+            snprintf(key, sizeof key, "dirs[%u]", i);
+            TRY(check_text(r->dirs[i], 0, path, key, err, errlen));
+            if (!(c->dirs[i] = strdup(r->dirs[i]))) TRY(SWMRBUS_ENOMEM);
+            c->n_dirs = i + 1;
+        }
+    }
+out:
+    return rc;
+}
+
+/* After every component is loaded: a source without dirs reads from every
+ * sink's dir of the config; with no sink it must name its dirs. */
+static swmrbus_err default_dirs(swmrbus_config *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < cfg->n_components; i++) {
+        swmrbus_component_cfg *c = &cfg->components[i];
+        size_t n = 0;
+        if (kind_class(c->kind) != K_SOURCE || c->n_dirs) continue;
+        for (size_t j = 0; j < cfg->n_components; j++) n += cfg->components[j].dir != NULL;
+        if (n == 0)
+            return fail(err, errlen, "components[%zu].dirs: required when no sink in this config",
+                        i);
+        if (!(c->dirs = calloc(n, sizeof *c->dirs))) return SWMRBUS_ENOMEM;
+        for (size_t j = 0; j < cfg->n_components; j++) {
+            const char *d = cfg->components[j].dir;
+            bool seen = false;
+            if (!d) continue;
+            for (size_t q = 0; q < c->n_dirs; q++) seen = seen || !strcmp(c->dirs[q], d);
+            if (seen) continue;
+            if (!(c->dirs[c->n_dirs] = strdup(d))) return SWMRBUS_ENOMEM;
+            c->n_dirs++;
+        }
+    }
+    return SWMRBUS_OK;
+}
+
+static void free_dirs(swmrbus_component_cfg *c)
+{
+    for (size_t i = 0; i < c->n_dirs; i++) free(c->dirs[i]);
+    free(c->dirs);
+    c->dirs = NULL;
+    c->n_dirs = 0;
+}
+
 static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
                                   swmrbus_component_cfg *c, char *err, size_t errlen,
                                   collect *col)
@@ -568,6 +648,7 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
 
     /* sim */
     TRY(load_sim(r, c, path, err, errlen, col));
+    TRY(load_file_safety(r, c, k, path, err, errlen, col));
 out:
     if (rc == SWMRBUS_ENOMEM) fail(err, errlen, "out of memory loading the config");
     return rc;
@@ -677,6 +758,7 @@ static swmrbus_err build(const swmrbus__raw_config *raw, swmrbus_config **out, c
                          i, show(cfg->components[i].name).s, j));
     }
     if (raw->metrics) TRY(load_metrics(raw->metrics, &cfg->metrics, err, errlen));
+    TRY(default_dirs(cfg, err, errlen));
     TRY(check_binds(cfg, err, errlen, col));
     if (col && col->n > 0) {
         rc = SWMRBUS_ECONFIG; /* every problem is reported: no config */
@@ -940,6 +1022,7 @@ void swmrbus_component_cfg_clear(swmrbus_component_cfg *c)
     free(c->kind);
     free(c->dir);
     free(c->file);
+    free_dirs(c);
     socket_clear(&c->in);
     socket_clear(&c->out);
     socket_clear(&c->notify);

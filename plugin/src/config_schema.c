@@ -91,6 +91,10 @@ static const cyaml_schema_field_t component_fields[] = {
     STR_FIELD("rate_hz", swmrbus__raw_component, rate_hz),
     /* an outside plugin's own settings, any map: read by options.c */
     CYAML_FIELD_IGNORE("options", OPT),
+    /* file safety */
+    CYAML_FIELD_SEQUENCE("dirs", CYAML_FLAG_POINTER | OPT, swmrbus__raw_component,
+                         dirs, &string_entry, 1, SWMRBUS_MAX_DIRS),
+    STR_FIELD("file_mode", swmrbus__raw_component, file_mode),
     CYAML_FIELD_END,
 };
 

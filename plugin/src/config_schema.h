@@ -23,6 +23,7 @@ typedef struct swmrbus__raw_curve {
     char *allow;
     char *server_key;
 } swmrbus__raw_curve;
+#define SWMRBUS_MAX_DIRS 64 /* a source's dirs */
 
 typedef struct swmrbus__raw_socket {
     char *endpoint;
@@ -71,6 +72,10 @@ typedef struct swmrbus__raw_component {
     char *dtype;
     char *encoding;
     char *rate_hz;
+    /* file safety */
+    char **dirs;             /* source; NULL when absent, else 1..SWMRBUS_MAX_DIRS */
+    unsigned dirs_count;
+    char *file_mode;         /* sink */
 } swmrbus__raw_component;
 
 /* metrics: the top-level `metrics` map */

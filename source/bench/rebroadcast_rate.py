@@ -69,7 +69,8 @@ def main():
     kind: source
     in: {endpoint: "%s", pattern: sub}
     out: {endpoint: "%s", pattern: push, bind: true, hwm: 1000}
-""" % (ep("wn") if a.split else "inproc://writer-notify", ep("out"))
+    dirs: ["%s/data"]
+""" % (ep("wn") if a.split else "inproc://writer-notify", ep("out"), tmp)
     configs = [sink, source] if a.split else [sink + source]
 
     ctx = zmq.Context.instance()

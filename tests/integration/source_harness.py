@@ -90,8 +90,9 @@ def sink_yaml(name, in_ep, notify_eps, control_ep, data_dir, flush_frames=10, fl
 
 
 def source_yaml(name, in_eps, out_ep, notify_ep, control_ep, pattern="push", hwm=None,
-                stale_ms=None, frm=None, extra=""):
-    """One source component (a YAML list item)."""
+                stale_ms=None, frm=None, extra="", dirs=None):
+    """One source component (a YAML list item). dirs: the directories it
+    reads from (required when no sink is in the same config)."""
     out = "{endpoint: %s, pattern: %s, bind: true%s}" % (
         _y(out_ep), pattern, ", hwm: %d" % hwm if hwm is not None else "")
     lines = ["  - name: %s" % _y(name),
@@ -104,6 +105,8 @@ def source_yaml(name, in_eps, out_ep, notify_ep, control_ep, pattern="push", hwm
         lines.append("    stale_ms: %d" % stale_ms)
     if frm is not None:
         lines.append("    from: %s" % frm)
+    if dirs is not None:
+        lines.append("    dirs: %s" % _y(list(dirs)))
     if extra:
         lines.append(extra.rstrip("\n"))
     return "\n".join(lines) + "\n"

@@ -30,7 +30,7 @@ class MidWay(H.SourceTestCase):
 
         src = self.run_config(
             H.source_yaml("late", [self.ep("sn")], self.ep("out"), self.ep("rn"),
-                          self.ep("rc"), frm=frm),
+                          self.ep("rc"), frm=frm, dirs=[os.path.join(self.tmp, "data")]),
             "source", self.ep("rc"))
         frames = self.closing(H.FrameCollector(self.ep("out")))
         # Keep the series going until the source has heard of it (its SUB

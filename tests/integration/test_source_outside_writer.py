@@ -24,7 +24,8 @@ class OutsideWriter(H.SourceTestCase):
         pub.setsockopt(H.zmq.LINGER, 0)
         pub.bind(self.ep("fake"))
         src = self.run_config(
-            H.source_yaml("src", [self.ep("fake")], self.ep("out"), self.ep("rn"), self.ep("rc")),
+            H.source_yaml("src", [self.ep("fake")], self.ep("out"), self.ep("rn"), self.ep("rc"),
+                          dirs=[self.tmp]),
             "source", self.ep("rc"))
         frames = self.closing(H.FrameCollector(self.ep("out")))
         path = os.path.join(self.tmp, "outside.h5")

@@ -21,7 +21,7 @@ class SinkCrash(H.SourceTestCase):
     def test_kill9_mid_series(self):
         src = self.run_config(
             H.source_yaml("survivor", [self.ep("sn")], self.ep("out"), self.ep("rn"),
-                          self.ep("rc"), stale_ms=500),
+                          self.ep("rc"), stale_ms=500, dirs=[os.path.join(self.tmp, "data")]),
             "source", self.ep("rc"))
         frames = self.closing(H.FrameCollector(self.ep("out")))
         relays = self.closing(H.NoticeCollector(self.ep("rn")))

@@ -19,7 +19,8 @@
 
 /* A minimal valid component of each built-in kind, as flow maps. */
 #define SINK_MIN "{name: w, kind: sink, dir: /tmp/d, in: {endpoint: 'tcp://127.0.0.1:5555'}}"
-#define SOURCE_MIN "{name: r, kind: source, in: {endpoint: 'tcp://127.0.0.1:5556'}}"
+#define SOURCE_MIN \
+    "{name: r, kind: source, dirs: [/tmp/d], in: {endpoint: 'tcp://127.0.0.1:5556'}}"
 #define SIM_MIN "{name: s, kind: sim, out: {endpoint: 'inproc://frames'}}"
 
 static swmrbus_config *parse_ok(const char *yaml)
@@ -175,7 +176,7 @@ static void test_defaults_source(void **state)
     assert_common_defaults(c);
     swmrbus_config_destroy(&cfg);
 
-    cfg = parse_ok(one("{name: r, kind: source, in: {endpoint: 'tcp://h:1', pattern: pull}, "
+    cfg = parse_ok(one("{name: r, kind: source, dirs: [d], in: {endpoint: 'tcp://h:1', pattern: pull}, "
                        "out: {endpoint: 'tcp://h:2'}, notify: {endpoint: 'tcp://h:3'}}"));
     c = &cfg->components[0];
     assert_int_equal(c->in.pattern, SWMRBUS_PATTERN_PULL);
@@ -694,7 +695,7 @@ typedef struct bound_case {
 
 #define SINK_WITH(x) "{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, " x "}"
 #define SINK_IN_WITH(x) "{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1', " x "}}"
-#define SOURCE_WITH(x) "{name: r, kind: source, in: {endpoint: 'tcp://h:1'}, " x "}"
+#define SOURCE_WITH(x) "{name: r, kind: source, dirs: [d], in: {endpoint: 'tcp://h:1'}, " x "}"
 #define SIM_WITH(x) "{name: s, kind: sim, out: {endpoint: 'inproc://f'}, " x "}"
 
 static const bound_case bound_cases[] = {
@@ -853,6 +854,73 @@ static void test_aliases_refused(void **state)
     parse_bad("components:\n  - {name: &s wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww, kind: sim, "
               "out: {endpoints: [*s, *s, *s, *s, *s, *s, *s, *s, *s, *s, *s, *s, *s]}}\n",
               "components[0].out.endpoints[0]: YAML aliases (*name) are not allowed", NULL);
+}
+
+/* dirs (source) and file_mode (sink): issue 9's file safety keys. */
+static void test_file_safety_keys(void **state)
+{
+    (void)state;
+    /* a source alone must name its dirs */
+    parse_bad(one("{name: r, kind: source, in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].dirs: required when no sink in this config", NULL);
+    parse_bad(one(SIM_MIN ", {name: r, kind: source, in: {endpoint: 'tcp://h:1'}}"),
+              "components[1].dirs: required when no sink in this config", NULL);
+    /* by default: every sink's dir, each once, whatever the order */
+    swmrbus_config *cfg = parse_ok(one(
+        "{name: r, kind: source, in: {endpoint: 'tcp://h:1'}}, " SINK_MIN ", "
+        "{name: w2, kind: sink, dir: /tmp/d, in: {endpoint: 'tcp://h:2'}}, "
+        "{name: w3, kind: sink, dir: rel/e, in: {endpoint: 'tcp://h:3'}}"));
+    const swmrbus_component_cfg *c = &cfg->components[0];
+    assert_int_equal(c->n_dirs, 2);
+    assert_string_equal(c->dirs[0], "/tmp/d");
+    assert_string_equal(c->dirs[1], "rel/e");
+    assert_int_equal(cfg->components[1].file_mode, 0644);
+    assert_int_equal(cfg->components[1].n_dirs, 0);
+    swmrbus_config_destroy(&cfg);
+    /* given: kept as given, no sink's dir added */
+    cfg = parse_ok(one(SINK_MIN ", {name: r, kind: source, dirs: [/a, 'b/c'], "
+                       "in: {endpoint: 'tcp://h:1'}}"));
+    c = &cfg->components[1];
+    assert_int_equal(c->n_dirs, 2);
+    assert_string_equal(c->dirs[0], "/a");
+    assert_string_equal(c->dirs[1], "b/c");
+    swmrbus_config_destroy(&cfg);
+    parse_bad(one("{name: r, kind: source, dirs: [], in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].dirs: too few entries", NULL);
+    parse_bad(one("{name: r, kind: source, dirs: [/a, ''], in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].dirs[1]: must not be empty", NULL);
+    parse_bad(one("{name: r, kind: source, dirs: /a, in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].dirs", "expected a list");
+    parse_bad(one("{name: w, kind: sink, dir: d, dirs: [d], in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].dirs: not a key of kind \"sink\"", NULL);
+    parse_bad(one("{name: p, kind: mine, dirs: [d]}"),
+              "components[0].dirs: not a key of kind \"mine\"", NULL);
+
+    /* file_mode: octal, owner read and write */
+    static const struct { const char *v; unsigned mode; } good[] = {
+        {"'0644'", 0644}, {"\"0640\"", 0640}, {"0600", 0600}, {"660", 0660}, {"0777", 0777},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char comp[256];
+        snprintf(comp, sizeof comp, "{name: w, kind: sink, dir: d, file_mode: %s, "
+                 "in: {endpoint: 'tcp://h:1'}}", good[i].v);
+        cfg = parse_ok(one(comp));
+        assert_int_equal(cfg->components[0].file_mode, good[i].mode);
+        swmrbus_config_destroy(&cfg);
+    }
+    static const char *const bad[] = {"'0999'", "'01644'", "'u+rw'", "'64'", "'-644'",
+                                      "'0x1a4'", "'00644'"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char comp[256];
+        snprintf(comp, sizeof comp, "{name: w, kind: sink, dir: d, file_mode: %s, "
+                 "in: {endpoint: 'tcp://h:1'}}", bad[i]);
+        parse_bad(one(comp), "components[0].file_mode: expected octal permissions", NULL);
+    }
+    parse_bad(one("{name: w, kind: sink, dir: d, file_mode: '0444', in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].file_mode: the owner needs read and write", NULL);
+    parse_bad(one("{name: r, kind: source, dirs: [d], file_mode: '0644', "
+                  "in: {endpoint: 'tcp://h:1'}}"),
+              "components[0].file_mode: not a key of kind \"source\"", NULL);
 }
 
 static void test_duplicate_names(void **state)
@@ -1073,6 +1141,7 @@ static void test_component_cfg_init(void **state)
     assert_string_equal(c.name, "w");
     assert_string_equal(c.kind, "sink");
     assert_null(c.dir);
+    assert_int_equal(c.file_mode, 0644);
     assert_false(c.in.present);
     assert_int_equal(c.in.pattern, SWMRBUS_PATTERN_PULL);
     assert_true(c.in.bind);
@@ -1191,6 +1260,7 @@ int main(void)
         cmocka_unit_test(test_defaults_sink),
         cmocka_unit_test(test_defaults_sink_sub),
         cmocka_unit_test(test_defaults_source),
+        cmocka_unit_test(test_file_safety_keys),
         cmocka_unit_test(test_defaults_sim),
         cmocka_unit_test(test_defaults_plugin),
         cmocka_unit_test(test_every_key),

@@ -343,6 +343,111 @@ static void test_sfile_unfiltered_chunk_refused(void **state)
     unlink(path);
 }
 
+/* A writer that rewrites a stored chunk bigger between the reader's size
+ * query and its read must not make the read overflow the buffer sized from
+ * the query: the read writes at most that size and says the chunk changed
+ * (EIO: read again), and a fresh size query then reads the new chunk; a
+ * chunk over the filter's bound is refused before it is read. The
+ * file is written here with plain HDF5 (in SWMR write mode, kept open, so
+ * the reader shares it and sees the rewrite at once). The bytes after the
+ * buffer are a canary: H5Dread_chunk alone would write over them. */
+static void test_sfile_chunk_rewritten_bigger(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], err[512] = "";
+    path_for(path, sizeof path, "rewrite");
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    assert_true(fapl >= 0);
+    assert_true(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0);
+    hid_t file = H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    assert_true(file >= 0);
+    hsize_t dims[3] = {3, ROWS, COLS}, maxd[3] = {H5S_UNLIMITED, ROWS, COLS};
+    hsize_t cdims[3] = {1, ROWS, COLS};
+    hid_t sp = H5Screate_simple(3, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    assert_true(sp >= 0 && dcpl >= 0);
+    unsigned cd[2] = {0, 2};
+    assert_true(H5Pset_chunk(dcpl, 3, cdims) >= 0);
+    assert_true(H5Pset_filter(dcpl, 32008, H5Z_FLAG_OPTIONAL, 2, cd) >= 0);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    assert_true(H5Pset_create_intermediate_group(lcpl, 1) >= 0);
+    hid_t d = H5Dcreate2(file, "/entry/data/data", H5T_STD_U16LE, sp, lcpl, dcpl, H5P_DEFAULT);
+    assert_true(d >= 0);
+    H5Pclose(lcpl);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    H5Pclose(fapl);
+    uint8_t small[20], big[200]; /* a frame here is 64 raw bytes */
+    memset(small, 0x11, sizeof small);
+    memset(big, 0x22, sizeof big);
+    for (hsize_t r = 0; r < 3; r++) {
+        hsize_t off[3] = {r, 0, 0};
+        assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off, sizeof small, small) >= 0);
+    }
+    assert_true(H5Fstart_swmr_write(file) >= 0);
+    assert_true(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0);
+
+    swmrbus_limits lim;
+    swmrbus_limits_default(&lim);
+    swmrbus__sfile *f = NULL;
+    if (swmrbus__sfile_open(path, &lim, &f, err, sizeof err) != SWMRBUS_OK)
+        fail_msg("open: %s", err);
+    assert_true(swmrbus__sfile_get_info(f)->direct);
+    assert_true(sizeof big <= swmrbus__sfile_get_info(f)->max_chunk);
+    size_t size = 0;
+    bool gap = true;
+    assert_int_equal(swmrbus__sfile_row_size(f, 1, &size, &gap, err, sizeof err), SWMRBUS_OK);
+    assert_false(gap);
+    assert_int_equal(size, sizeof small);
+
+    /* the outside writer stores row 1 again, bigger */
+    hsize_t off1[3] = {1, 0, 0};
+    assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off1, sizeof big, big) >= 0);
+    assert_true(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0);
+
+    enum { CANARY = 4096 };
+    uint8_t *buf = malloc(size + CANARY);
+    assert_non_null(buf);
+    memset(buf, 0xa5, size + CANARY);
+    err[0] = '\0';
+    swmrbus_err rc = swmrbus__sfile_read_row(f, 1, buf, size, err, sizeof err);
+    for (size_t i = size; i < size + CANARY; i++)
+        if (buf[i] != 0xa5) fail_msg("byte %zu past the %zu-byte buffer was written", i, size);
+    assert_int_equal(rc, SWMRBUS_EIO);
+    assert_non_null(strstr(err, "read again"));
+    free(buf);
+
+    /* asked again, the new chunk reads whole */
+    assert_int_equal(swmrbus__sfile_row_size(f, 1, &size, &gap, err, sizeof err), SWMRBUS_OK);
+    assert_int_equal(size, sizeof big);
+    buf = malloc(size);
+    assert_non_null(buf);
+    assert_int_equal(swmrbus__sfile_read_row(f, 1, buf, size, err, sizeof err), SWMRBUS_OK);
+    assert_memory_equal(buf, big, sizeof big);
+    free(buf);
+    /* the rows around it are untouched */
+    assert_int_equal(swmrbus__sfile_row_size(f, 2, &size, &gap, err, sizeof err), SWMRBUS_OK);
+    uint8_t two[sizeof small];
+    assert_int_equal(size, sizeof two);
+    assert_int_equal(swmrbus__sfile_read_row(f, 2, two, size, err, sizeof err), SWMRBUS_OK);
+    assert_memory_equal(two, small, sizeof small);
+
+    /* rewritten over the most the filter can store: refused before the read */
+    uint8_t huge[300];
+    memset(huge, 0x33, sizeof huge);
+    assert_true(sizeof huge > swmrbus__sfile_get_info(f)->max_chunk);
+    hsize_t off2[3] = {2, 0, 0};
+    assert_true(H5Dwrite_chunk(d, H5P_DEFAULT, 0, off2, sizeof huge, huge) >= 0);
+    memset(two, 0xa5, sizeof two);
+    assert_int_equal(swmrbus__sfile_read_row(f, 2, two, size, err, sizeof err), SWMRBUS_EIO);
+    assert_non_null(strstr(err, "read again"));
+    assert_int_equal(swmrbus__sfile_row_size(f, 2, &size, &gap, err, sizeof err), SWMRBUS_EINVAL);
+
+    swmrbus__sfile_close(&f);
+    H5Dclose(d);
+    H5Fclose(file);
+    unlink(path);
+}
+
 static void test_sfile_open_errors(void **state)
 {
     (void)state;
@@ -561,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_sfile_raw_rows_gaps_ts_meta),
         cmocka_unit_test(test_sfile_bslz4_goes_as_stored),
         cmocka_unit_test(test_sfile_unfiltered_chunk_refused),
+        cmocka_unit_test(test_sfile_chunk_rewritten_bigger),
         cmocka_unit_test(test_sfile_open_errors),
         cmocka_unit_test(test_sfile_refresh_failure_is_survived),
         cmocka_unit_test(test_reader_api),

@@ -99,6 +99,12 @@ typedef struct swmrbus_component_cfg {
     size_t index;                /* position in the config's list (key paths) */
     struct swmrbus_options *options; /* the `options:` map, NULL when absent:
                                   * read it with swmrbus/options.h */
+    /* file safety (issue 9): where a source may read, how a sink's files
+     * are created */
+    char **dirs;                 /* source: directories it reads files from;
+                                  * absent: every sink's dir of the config */
+    size_t n_dirs;               /* >= 1 for a loaded source */
+    unsigned file_mode;          /* sink: mode of new files, 0644 (umask ignored) */
 } swmrbus_component_cfg;
 
 /* ---- metrics (README "Metrics"): the top-level key `metrics` ---------- */
