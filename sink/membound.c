@@ -28,6 +28,10 @@ swmrbus_err swmrbus__mem_plan_make(const swmrbus_component_cfg *cfg, swmrbus__me
 {
     memset(p, 0, sizeof *p);
     uint64_t part = swmrbus__mem_max_part(&cfg->limits);
+    /* A foreign stream's start message (Dectris: masks) may be larger than
+     * a frame: limits.max_start_bytes (issue 11). */
+    if (cfg->in.protocol && sat_add(cfg->max_start_bytes, 64u * 1024u) > part)
+        part = sat_add(cfg->max_start_bytes, 64u * 1024u);
     p->max_part_bytes = part > (uint64_t)INT64_MAX ? -1 : (int64_t)part;
     uint64_t msg = sat_add(sat_mul(part, 2), 2 * PART_OVERHEAD);
     p->max_msg_bytes = msg;

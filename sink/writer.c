@@ -358,6 +358,7 @@ static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts 
     if ((det = make_group(inst, "detector", "NXdetector", err, errlen)) < 0) goto out;
     if ((rc = create_ts(w, det, err, errlen))) goto out;
     rc = swmrbus__writer_meta(det, o->meta, err, errlen);
+    if (rc == SWMRBUS_OK) rc = swmrbus__writer_nxmx(entry, inst, det, o->meta, err, errlen);
 out:
     if (det >= 0) H5Gclose(det);
     if (inst >= 0) H5Gclose(inst);

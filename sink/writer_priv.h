@@ -29,4 +29,11 @@ swmrbus_err swmrbus__writer_meta(hid_t g, swmrbus_str meta, char *err, size_t er
  * becomes "timestamp_"; at most cap-1 bytes, NUL-terminated. */
 void swmrbus__meta_name(const char *key, size_t len, char *out, size_t cap);
 
+/* NXmx (writer_nxmx.c, issue 11): when meta holds definition: "NXmx",
+ * moves the meta datasets NXmx places outside the detector group (entry's
+ * definition and start_time, instrument/beam) and adds their units. A no-op
+ * for other series. Before SWMR starts only. */
+swmrbus_err swmrbus__writer_nxmx(hid_t entry, hid_t inst, hid_t det, swmrbus_str meta,
+                                 char *err, size_t errlen);
+
 #endif

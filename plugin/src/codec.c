@@ -8,7 +8,9 @@
 #include "swmrbus/codec.h"
 
 /* The built-in decoders (add a codec: its vtable here). */
+extern const swmrbus_decoder_vtable swmrbus__codec_dectris2; /* codec_dectris2.c */
 static const swmrbus_decoder_vtable *const decoders[] = {
+    &swmrbus__codec_dectris2,
     NULL,
 };
 

@@ -265,6 +265,7 @@ static void apply_defaults(swmrbus_component_cfg *c, unsigned k)
     c->sim_format.shape[2] = 0;
     c->sim_rate_hz = 0.0;
     c->file_mode = 0644; /* file safety */
+    c->max_start_bytes = SWMRBUS_DEFAULT_MAX_START_BYTES; /* Dectris streams (issue 11) */
 }
 
 static void socket_clear(swmrbus_socket_cfg *s)
@@ -646,6 +647,13 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
         snprintf(lpath, sizeof lpath, "%s.limits", path);
         TRY(parse_u64(r->limits->max_memory_bytes, 1ull << 20, 1ull << 50, &c->max_memory_bytes, lpath,
                       "max_memory_bytes", err, errlen));
+    }
+    /* Dectris streams (issue 11): limits.max_start_bytes */
+    if (r->limits && r->limits->max_start_bytes) {
+        char lpath[64];
+        snprintf(lpath, sizeof lpath, "%s.limits", path);
+        TRY(parse_u64(r->limits->max_start_bytes, 65536, SWMRBUS_CFG_START_BYTES_MAX,
+                      &c->max_start_bytes, lpath, "max_start_bytes", err, errlen));
     }
 
     /* source */

@@ -61,6 +61,7 @@ static const cyaml_schema_field_t limits_fields[] = {
     STR_FIELD("max_open_series", swmrbus__raw_limits, max_open_series),
     STR_FIELD("max_queue_bytes", swmrbus__raw_limits, max_queue_bytes),
     STR_FIELD("max_memory_bytes", swmrbus__raw_limits, max_memory_bytes), /* sink memory bound */
+    STR_FIELD("max_start_bytes", swmrbus__raw_limits, max_start_bytes), /* issue 11 */
     CYAML_FIELD_END,
 };
 

@@ -48,6 +48,7 @@ typedef struct swmrbus__raw_limits {
     char *max_open_series;
     char *max_queue_bytes;
     char *max_memory_bytes;  /* sink memory bound */
+    char *max_start_bytes;   /* Dectris streams (issue 11) */
 } swmrbus__raw_limits;
 
 typedef struct swmrbus__raw_component {

@@ -22,6 +22,8 @@ extern "C" {
 
 #define SWMRBUS_MAX_ENDPOINTS 16
 #define SWMRBUS_DEFAULT_MAX_MEMORY_BYTES (1ull << 30) /* limits.max_memory_bytes: 1 GiB */
+#define SWMRBUS_DEFAULT_MAX_START_BYTES (96ull << 20) /* limits.max_start_bytes: 96 MiB */
+#define SWMRBUS_CFG_START_BYTES_MAX (4ull << 30)      /* limits.max_start_bytes: 4 GiB */
 
 typedef enum swmrbus_pattern {
     SWMRBUS_PATTERN_DEFAULT = 0, /* the socket's fixed type: control (REP) */
@@ -107,6 +109,10 @@ typedef struct swmrbus_component_cfg {
                                   * absent: every sink's dir of the config */
     size_t n_dirs;               /* >= 1 for a loaded source */
     unsigned file_mode;          /* sink: mode of new files, 0644 (umask ignored) */
+    /* Dectris streams (issue 11): limits.max_start_bytes, the largest
+     * foreign start message (masks, flatfields) a decoder takes; default
+     * SWMRBUS_DEFAULT_MAX_START_BYTES. Applies only with an in.protocol. */
+    uint64_t max_start_bytes;
 } swmrbus_component_cfg;
 
 /* ---- metrics (README "Metrics"): the top-level key `metrics` ---------- */
