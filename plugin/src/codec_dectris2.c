@@ -150,6 +150,16 @@ static bool skip(rd *r, unsigned depth)
     return next(r, &t) && skip_rest(r, &t, depth);
 }
 
+/* A wire string for an error text: printable ASCII only, at most cap-1. */
+static const char *printable(char *out, size_t cap, const uint8_t *p, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++)
+        out[k++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+    out[k] = '\0';
+    return out;
+}
+
 static bool text_is(const tok *t, const char *s)
 {
     size_t n = strlen(s);
@@ -632,9 +642,11 @@ static bool read_multidim(rd *r, image *im)
     if (!next(r, &t)) return false;
     if (text_is(&t, "bslz4")) im->f.encoding = SWMRBUS_ENC_BSLZ4;
     else if (text_is(&t, "lz4")) im->f.encoding = SWMRBUS_ENC_LZ4;
-    else if (t.k == T_TEXT)
-        return fail(r, "image.data: compression \"%.*s\" not supported (bslz4, lz4)",
-                    (int)(t.n > 32 ? 32 : t.n), (const char *)t.p);
+    else if (t.k == T_TEXT) {
+        char name[33];
+        return fail(r, "image.data: compression \"%s\" not supported (bslz4, lz4)",
+                    printable(name, sizeof name, t.p, t.n));
+    }
     else return fail(r, "image.data: tag 56500 algorithm is not a text string");
     if (!want_uint(r, "image.data tag 56500 modifier", &im->elem_size)) return false;
     if (!next(r, &t)) return false;
@@ -714,8 +726,10 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
         return;
     }
     if (se->channel[0] && strcmp(se->channel, channel) != 0) {
+        char a[D2_CHANNEL_MAX + 1], b[D2_CHANNEL_MAX + 1];
         snprintf(why, sizeof why, "dectris-stream2: image channel \"%s\", the start said \"%s\"",
-                 channel, se->channel);
+                 printable(a, sizeof a, (const uint8_t *)channel, strlen(channel)),
+                 printable(b, sizeof b, (const uint8_t *)se->channel, strlen(se->channel)));
         out->reject(out->user, SWMRBUS_R_MISMATCH, true, id, why);
         return;
     }

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""Writes the seed corpus of fuzz_dectris2 (run once; the seeds are
+committed; re-running rewrites the same files). An input is a sequence of
+messages, each a 2-byte little-endian length and the bytes (fuzz_dectris2.c).
+Messages are Dectris stream v2 CBOR (python3-cbor2). Names: ok_* decode,
+bad_* are rejected, edge_* probe corners."""
+import os
+import struct
+
+import cbor2
+from cbor2 import CBORTag
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_dectris2")
+X, Y = 12, 8
+
+
+def seq(*msgs):
+    return b"".join(struct.pack("<H", len(m)) + m for m in msgs)
+
+
+def start(sid=1, **kw):
+    m = {"type": "start", "series_id": sid, "series_unique_id": "u%d" % sid,
+         "image_size_x": X, "image_size_y": Y, "number_of_images": 3,
+         "channels": ["threshold_1"], "beam_center_x": 1.5, "beam_center_y": 2,
+         "count_time": 0.1, "frame_time": 0.1, "sensor_material": "Si",
+         "sensor_thickness": 0.00045, "pixel_size_x": 7.5e-5, "pixel_size_y": 7.5e-5,
+         "saturation_value": 1000, "detector_description": "EIGER",
+         "detector_serial_number": "E-1", "incident_wavelength": 1.0,
+         "threshold_energy": {"threshold_1": 6000.0}, "arm_date": CBORTag(0, "2026-01-01T00:00:00Z"),
+         "goniometer": {"omega": {"start": 1.0, "increment": 0.1}},
+         "detector_translation": [0.0, 0.0, 0.1], "flatfield_enabled": True,
+         "user_data": {"a": [1, 2]}}
+    m.update(kw)
+    return cbor2.dumps(m)
+
+
+def chunk(raw, block=64, body=b"\x00" * 90):
+    return struct.pack(">QI", raw, block) + body
+
+
+def image(sid=1, iid=1, typed=70, data=None, alg="bslz4", elem=4, dims=(Y, X), ch="threshold_1"):
+    if data is None:
+        data = chunk(X * Y * 4)
+    d = data if alg is None else CBORTag(56500, [alg, elem, data])
+    return cbor2.dumps({"type": "image", "series_id": sid, "image_id": iid,
+                        "start_time": [1, 10], "stop_time": [2, 10], "real_time": [1, 10],
+                        "data": {ch: CBORTag(40, [list(dims), CBORTag(typed, d)])}})
+
+
+def end(sid=1):
+    return cbor2.dumps({"type": "end", "series_id": sid})
+
+
+SEEDS = {
+    "ok_series_bslz4": seq(start(), image(iid=1), image(iid=2), image(iid=3), end()),
+    "ok_series_lz4": seq(start(2), image(2, 0, 69, chunk(X * Y * 2), "lz4", 0), end(2)),
+    "ok_series_raw": seq(start(3), image(3, 5, 64, bytes(X * Y), None), end(3)),
+    "ok_two_series": seq(start(4), start(5), image(5, 1), image(4, 1), end(4), end(5)),
+    "ok_evict": seq(start(6), start(7), start(8), image(6, 1), image(8, 1)),
+    "bad_image_before_start": seq(image(9, 1), start(9), image(9, 1)),
+    "bad_start_open": seq(start(10), start(10), image(10, 1)),
+    "bad_elem_size": seq(start(11), image(11, 1, elem=2)),
+    "bad_dims": seq(start(12), image(12, 1, dims=(X, Y))),
+    "bad_big_endian": seq(start(13), image(13, 1, typed=66)),
+    "bad_float16": seq(start(13), image(13, 1, typed=84, alg=None, data=bytes(X * Y * 2))),
+    "bad_zstd": seq(start(14), image(14, 1, alg="zstd")),
+    "bad_channels": seq(start(15, channels=["a", "b"]), image(15, 1)),
+    "bad_channel_name": seq(start(16), image(16, 1, ch="other\n")),
+    "bad_truncated": seq(start(17), image(17, 1)[:-5]),
+    "bad_indefinite_map": seq(b"\xbf\x64type\x63end\xff"),
+    "bad_indefinite_bytes": seq(start(18), b"\xa1\x64type\x5f\x41a\xff"),
+    "bad_beyond": seq(b"\xa2\x64type\x63end\x61x\x5a\x00\x10\x00\x00ab"),
+    "bad_count": seq(b"\xa2\x64type\x63end\x61x\x9b" + b"\xff" * 8),
+    "bad_nested": seq(b"\xa2\x64type\x63end\x61x" + b"\x81" * 40 + b"\x00"),
+    "bad_tag_chain": seq(b"\xa2\x64type\x63end\x61x" + b"\xc1" * 40 + b"\x00"),
+    "bad_trailing": seq(end(1) + b"\x00"),
+    "bad_not_map": seq(cbor2.dumps([1, 2, 3])),
+    "bad_no_type": seq(cbor2.dumps({"series_id": 1})),
+    "bad_type": seq(cbor2.dumps({"type": "frame"})),
+    "bad_big_start": seq(start(19, user_data="x" * 5000)),
+    "bad_no_size": seq(start(20, image_size_x=0), image(20, 1)),
+    "edge_empty": b"",
+    "edge_empty_msg": seq(b""),
+    "edge_end_unknown": seq(end(21)),
+    "edge_types_wrong": seq(start(22, beam_center_x="a", sensor_material=1.0,
+                                  threshold_energy=[1], goniometer=[1], saturation_value=-5),
+                            image(22, 1)),
+    "edge_image_id_below": seq(start(23), image(23, 5), image(23, 4), end(23)),
+    "edge_dtypes": seq(start(24), image(24, 1, 86, bytes(X * Y * 8), None)),
+}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, data in SEEDS.items():
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(data)
+    print("wrote %d seeds to %s" % (len(SEEDS), OUT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,414 @@
+/* test_codec_dectris2.c — the Dectris stream v2 decoder (codec_dectris2.c)
+ * on CBOR messages built with libcbor's encoder: what it emits (wire
+ * protocol v1 headers that swmrbus_header_decode accepts, zero-copy
+ * payloads), and what it rejects, with which reason. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cbor.h>
+#include <cmocka.h>
+#include <zmq.h>
+
+#include "swmrbus/codec.h"
+#include "swmrbus/config.h"
+
+#define X 40u
+#define Y 24u
+#define MAXREC 32
+
+typedef struct rec {
+    int n_emit;
+    uint8_t hdr[MAXREC][8192];
+    size_t hlen[MAXREC];
+    swmrbus_header h[MAXREC];
+    const uint8_t *pdata[MAXREC];
+    size_t plen[MAXREC];
+    size_t n_payloads[MAXREC];
+    int n_rej;
+    swmrbus_reason reason[MAXREC];
+    char why[MAXREC][240];
+} rec;
+
+static void on_emit(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n)
+{
+    rec *r = user;
+    assert_true(r->n_emit < MAXREC);
+    int i = r->n_emit++;
+    assert_true(zmq_msg_size(header) <= sizeof r->hdr[i]);
+    r->hlen[i] = zmq_msg_size(header);
+    memcpy(r->hdr[i], zmq_msg_data(header), r->hlen[i]);
+    swmrbus_limits lim;
+    swmrbus_limits_default(&lim);
+    swmrbus_reason why;
+    char text[200];
+    assert_int_equal(swmrbus_header_decode(r->hdr[i], r->hlen[i], &lim, &r->h[i], &why, text,
+                                           sizeof text),
+                     SWMRBUS_OK);
+    r->n_payloads[i] = n;
+    if (n) {
+        r->pdata[i] = zmq_msg_data(&payloads[0]);
+        r->plen[i] = zmq_msg_size(&payloads[0]);
+    }
+    zmq_msg_close(header);
+    for (size_t k = 0; k < n; k++) zmq_msg_close(&payloads[k]);
+}
+
+static void on_reject(void *user, swmrbus_reason reason, bool has_series, uint64_t series,
+                      const char *why)
+{
+    (void)has_series;
+    (void)series;
+    rec *r = user;
+    assert_true(r->n_rej < MAXREC);
+    r->reason[r->n_rej] = reason;
+    snprintf(r->why[r->n_rej], sizeof r->why[0], "%s", why);
+    r->n_rej++;
+}
+
+/* ---- CBOR built with libcbor --------------------------------------------- */
+
+static void kv(cbor_item_t *map, const char *k, cbor_item_t *v)
+{
+    assert_true(cbor_map_add(map, (struct cbor_pair){cbor_move(cbor_build_string(k)),
+                                                     cbor_move(v)}));
+}
+
+static cbor_item_t *start_item(uint64_t id, size_t channels)
+{
+    cbor_item_t *m = cbor_new_definite_map(20);
+    kv(m, "type", cbor_build_string("start"));
+    kv(m, "series_id", cbor_build_uint64(id));
+    kv(m, "series_unique_id", cbor_build_string("uniq-7"));
+    kv(m, "image_size_x", cbor_build_uint32(X));
+    kv(m, "image_size_y", cbor_build_uint32(Y));
+    kv(m, "number_of_images", cbor_build_uint8(3));
+    cbor_item_t *ch = cbor_new_definite_array(channels);
+    for (size_t i = 0; i < channels; i++)
+        assert_true(cbor_array_push(ch, cbor_move(cbor_build_string(i ? "t2" : "t1"))));
+    kv(m, "channels", ch);
+    kv(m, "beam_center_x", cbor_build_float8(1.5));
+    kv(m, "beam_center_y", cbor_build_string("not a number: skipped"));
+    kv(m, "sensor_material", cbor_build_string("Si"));
+    kv(m, "saturation_value", cbor_build_uint32(65535));
+    kv(m, "flatfield_enabled", cbor_build_bool(true));
+    cbor_item_t *th = cbor_new_definite_map(1);
+    kv(th, "t1", cbor_build_float4(8000.0f));
+    kv(m, "threshold_energy", th);
+    kv(m, "unknown_future_key", cbor_new_definite_array(0));
+    return m;
+}
+
+/* tag 40 [[Y, X], tag typed (tag 56500 [alg, elem, bytes] | bytes)] */
+static cbor_item_t *image_data(uint64_t typed, const char *alg, uint64_t elem,
+                               const uint8_t *p, size_t n, uint64_t y)
+{
+    cbor_item_t *dims = cbor_new_definite_array(2);
+    assert_true(cbor_array_push(dims, cbor_move(cbor_build_uint64(y))));
+    assert_true(cbor_array_push(dims, cbor_move(cbor_build_uint64(X))));
+    cbor_item_t *bytes = cbor_build_bytestring(p, n);
+    cbor_item_t *data = bytes;
+    if (alg) {
+        cbor_item_t *c = cbor_new_definite_array(3);
+        assert_true(cbor_array_push(c, cbor_move(cbor_build_string(alg))));
+        assert_true(cbor_array_push(c, cbor_move(cbor_build_uint64(elem))));
+        assert_true(cbor_array_push(c, cbor_move(bytes)));
+        data = cbor_build_tag(56500, cbor_move(c));
+    }
+    cbor_item_t *md = cbor_new_definite_array(2);
+    assert_true(cbor_array_push(md, cbor_move(dims)));
+    assert_true(cbor_array_push(md, cbor_move(cbor_build_tag(typed, cbor_move(data)))));
+    return cbor_build_tag(40, cbor_move(md));
+}
+
+static cbor_item_t *image_item(uint64_t id, uint64_t image_id, cbor_item_t *data)
+{
+    cbor_item_t *m = cbor_new_definite_map(5);
+    kv(m, "type", cbor_build_string("image"));
+    kv(m, "series_id", cbor_build_uint64(id));
+    kv(m, "image_id", cbor_build_uint64(image_id));
+    cbor_item_t *d = cbor_new_definite_map(1);
+    kv(d, "t1", data);
+    kv(m, "data", d);
+    cbor_item_t *rt = cbor_new_definite_array(2);
+    assert_true(cbor_array_push(rt, cbor_move(cbor_build_uint8(1))));
+    assert_true(cbor_array_push(rt, cbor_move(cbor_build_uint8(100))));
+    kv(m, "real_time", rt);
+    return m;
+}
+
+static cbor_item_t *end_item(uint64_t id)
+{
+    cbor_item_t *m = cbor_new_definite_map(2);
+    kv(m, "type", cbor_build_string("end"));
+    kv(m, "series_id", cbor_build_uint64(id));
+    return m;
+}
+
+/* A valid-looking bslz4 chunk of a Y x X uint32 image (not decoded here). */
+static size_t chunk(uint8_t *c, size_t cap)
+{
+    uint64_t raw = (uint64_t)X * Y * 4;
+    assert_true(cap >= 300);
+    memset(c, 0xab, 300);
+    for (int i = 0; i < 8; i++) c[i] = (uint8_t)(raw >> (56 - 8 * i));
+    uint32_t block = 8192;
+    for (int i = 0; i < 4; i++) c[8 + i] = (uint8_t)(block >> (24 - 8 * i));
+    return 300;
+}
+
+/* ---- feeding ------------------------------------------------------------ */
+
+typedef struct fx {
+    const swmrbus_decoder_vtable *vt;
+    void *st;
+    swmrbus_component_cfg cfg;
+    rec r;
+    zmq_msg_t last; /* the last message fed (open until the next feed) */
+    bool has_last;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->vt = swmrbus_decoder_find("dectris-stream2");
+    assert_non_null(f->vt);
+    swmrbus_limits_default(&f->cfg.limits);
+    f->cfg.max_start_bytes = SWMRBUS_DEFAULT_MAX_START_BYTES;
+    char err[200];
+    assert_int_equal(f->vt->create(&f->cfg, &f->st, err, sizeof err), SWMRBUS_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    if (f->has_last) zmq_msg_close(&f->last);
+    f->vt->destroy(&f->st);
+    assert_null(f->st);
+    free(f);
+    return 0;
+}
+
+static void feed_bytes(fx *f, const void *p, size_t n)
+{
+    if (f->has_last) zmq_msg_close(&f->last);
+    assert_int_equal(zmq_msg_init_size(&f->last, n), 0);
+    if (n) memcpy(zmq_msg_data(&f->last), p, n);
+    f->has_last = true;
+    const swmrbus_decode_sink out = {on_emit, on_reject, &f->r};
+    f->vt->feed(f->st, &f->last, 1, &out);
+}
+
+static void feed(fx *f, cbor_item_t *it)
+{
+    unsigned char *buf = NULL;
+    size_t cap = 0;
+    size_t n = cbor_serialize_alloc(it, &buf, &cap);
+    assert_true(n > 0);
+    cbor_decref(&it);
+    feed_bytes(f, buf, n);
+    free(buf);
+}
+
+static bool meta_has(swmrbus_str meta, const char *key);
+
+static void test_series(void **state)
+{
+    fx *f = *state;
+    uint8_t c[512];
+    size_t n = chunk(c, sizeof c);
+    feed(f, start_item(7, 1));
+    assert_int_equal(f->r.n_emit, 0); /* the start waits for the first image */
+    assert_int_equal(f->r.n_rej, 0);
+    feed(f, image_item(7, 1, image_data(70, "bslz4", 4, c, n, Y)));
+    assert_int_equal(f->r.n_rej, 0);
+    assert_int_equal(f->r.n_emit, 2);
+    swmrbus_header *h = &f->r.h[0];
+    assert_int_equal(h->type, SWMRBUS_MSG_START);
+    assert_int_equal(h->series, 7);
+    assert_int_equal(h->format.dtype, SWMRBUS_DTYPE_UINT32);
+    assert_int_equal(h->format.encoding, SWMRBUS_ENC_BSLZ4);
+    assert_int_equal(h->format.ndim, 2);
+    assert_int_equal(h->format.shape[0], Y);
+    assert_int_equal(h->format.shape[1], X);
+    assert_true(h->has_frames && h->frames == 3);
+    assert_int_equal(h->name.len, 6);
+    assert_memory_equal(h->name.ptr, "uniq-7", 6);
+    assert_true(meta_has(h->meta, "definition"));
+    assert_true(meta_has(h->meta, "beam_center_x"));
+    assert_false(meta_has(h->meta, "beam_center_y")); /* wrong type: skipped */
+    assert_true(meta_has(h->meta, "saturation_value"));
+    assert_true(meta_has(h->meta, "flatfield_applied"));
+    assert_true(meta_has(h->meta, "threshold_energy"));
+    assert_false(meta_has(h->meta, "unknown_future_key"));
+    h = &f->r.h[1];
+    assert_int_equal(h->type, SWMRBUS_MSG_FRAME);
+    assert_int_equal(h->frame, 0); /* image_id 1 -> row 0 */
+    assert_int_equal(f->r.n_payloads[1], 1);
+    assert_int_equal(f->r.plen[1], n);
+    /* zero-copy: the payload lies inside the message fed */
+    const uint8_t *base = zmq_msg_data(&f->last);
+    assert_true(f->r.pdata[1] >= base &&
+                f->r.pdata[1] + n <= base + zmq_msg_size(&f->last));
+    assert_memory_equal(f->r.pdata[1], c, n);
+    assert_int_equal(swmrbus_payload_check(&f->r.h[0].format, f->r.pdata[1], n, NULL, 0),
+                     SWMRBUS_OK);
+    feed(f, image_item(7, 3, image_data(70, "bslz4", 4, c, n, Y)));
+    assert_int_equal(f->r.h[2].frame, 2);
+    feed(f, end_item(7));
+    assert_int_equal(f->r.n_emit, 4);
+    assert_int_equal(f->r.h[3].type, SWMRBUS_MSG_END);
+    assert_int_equal(f->r.h[3].frames, 3); /* highest row + 1 */
+    assert_int_equal(f->r.n_rej, 0);
+    /* the series is over: an image for it is rejected */
+    feed(f, image_item(7, 4, image_data(70, "bslz4", 4, c, n, Y)));
+    assert_int_equal(f->r.n_rej, 1);
+    assert_int_equal(f->r.reason[0], SWMRBUS_R_BAD_HEADER);
+}
+
+typedef struct find_key {
+    const char *key;
+    bool found;
+} find_key;
+
+static int find_cb(const swmrbus_meta_item *it, void *user)
+{
+    find_key *k = user;
+    if (it->key.len == strlen(k->key) && memcmp(it->key.ptr, k->key, it->key.len) == 0)
+        k->found = true;
+    return 0;
+}
+
+static bool meta_has(swmrbus_str meta, const char *key)
+{
+    find_key k = {key, false};
+    assert_int_equal(swmrbus_meta_foreach(meta, find_cb, &k), SWMRBUS_OK);
+    return k.found;
+}
+
+static void test_raw_and_lz4(void **state)
+{
+    fx *f = *state;
+    uint16_t px[X * Y];
+    for (size_t i = 0; i < X * Y; i++) px[i] = (uint16_t)i;
+    feed(f, start_item(1, 1));
+    feed(f, image_item(1, 0, image_data(69, NULL, 0, (const uint8_t *)px, sizeof px, Y)));
+    assert_int_equal(f->r.n_rej, 0);
+    assert_int_equal(f->r.h[0].format.dtype, SWMRBUS_DTYPE_UINT16);
+    assert_int_equal(f->r.h[0].format.encoding, SWMRBUS_ENC_RAW);
+    assert_int_equal(f->r.plen[1], sizeof px);
+    /* the same series in lz4: a mismatch */
+    feed(f, image_item(1, 1, image_data(69, "lz4", 0, (const uint8_t *)px, 100, Y)));
+    assert_int_equal(f->r.n_rej, 1);
+    assert_int_equal(f->r.reason[0], SWMRBUS_R_MISMATCH);
+}
+
+static void test_rejects(void **state)
+{
+    fx *f = *state;
+    uint8_t c[512];
+    size_t n = chunk(c, sizeof c);
+    /* image before start */
+    feed(f, image_item(5, 1, image_data(70, "bslz4", 4, c, n, Y)));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_BAD_HEADER);
+    feed(f, start_item(5, 1));
+    /* start for an open series */
+    feed(f, start_item(5, 1));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_MISMATCH);
+    /* element size disagreeing with the typed array */
+    feed(f, image_item(5, 1, image_data(70, "bslz4", 2, c, n, Y)));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_BAD_PAYLOAD);
+    /* dims disagreeing with the start */
+    feed(f, image_item(5, 1, image_data(70, "bslz4", 4, c, n, Y + 1)));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_MISMATCH);
+    /* big-endian typed array, float16, unknown compression */
+    feed(f, image_item(5, 1, image_data(66, "bslz4", 4, c, n, Y)));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_BAD_HEADER);
+    feed(f, image_item(5, 1, image_data(84, NULL, 0, c, n, Y)));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_BAD_HEADER);
+    feed(f, image_item(5, 1, image_data(70, "zstd", 4, c, n, Y)));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_BAD_HEADER);
+    /* two channels */
+    feed(f, start_item(6, 2));
+    assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_LIMIT);
+    int rej = f->r.n_rej;
+    assert_int_equal(f->r.n_emit, 0);
+
+    /* bytes: truncated, indefinite, beyond, nested, trailing, not a map */
+    static const uint8_t indef[] = {0xbf, 0x64, 't', 'y', 'p', 'e', 0x63, 'e', 'n', 'd', 0xff};
+    static const uint8_t indef_str[] = {0xa1, 0x64, 't', 'y', 'p', 'e', 0x7f, 0x63,
+                                        'e',  'n',  'd', 0xff};
+    static const uint8_t beyond[] = {0xa2, 0x64, 't', 'y', 'p', 'e', 0x63, 'e', 'n', 'd',
+                                     0x61, 'x', 0x5a, 0x00, 0x10, 0x00, 0x00, 'a'};
+    static const uint8_t count[] = {0xa2, 0x64, 't', 'y', 'p', 'e', 0x63, 'e', 'n', 'd',
+                                    0x61, 'x', 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0xff};
+    static const uint8_t trailing[] = {0xa2, 0x64, 't', 'y', 'p', 'e', 0x63, 'e', 'n', 'd',
+                                       0x69, 's', 'e', 'r', 'i', 'e', 's', '_', 'i', 'd', 0x05,
+                                       0x00};
+    static const uint8_t notmap[] = {0x83, 0x01, 0x02, 0x03};
+    uint8_t deep[64] = {0xa2, 0x64, 't', 'y', 'p', 'e', 0x63, 'e', 'n', 'd', 0x61, 'x'};
+    memset(deep + 12, 0x81, 40);
+    deep[52] = 0x00;
+    feed_bytes(f, indef, sizeof indef);
+    assert_non_null(strstr(f->r.why[f->r.n_rej - 1], "indefinite"));
+    feed_bytes(f, indef_str, sizeof indef_str);
+    assert_non_null(strstr(f->r.why[f->r.n_rej - 1], "indefinite"));
+    feed_bytes(f, beyond, sizeof beyond);
+    assert_non_null(strstr(f->r.why[f->r.n_rej - 1], "truncated"));
+    feed_bytes(f, count, sizeof count);
+    assert_non_null(strstr(f->r.why[f->r.n_rej - 1], "beyond the message"));
+    feed_bytes(f, deep, 53);
+    assert_non_null(strstr(f->r.why[f->r.n_rej - 1], "nested"));
+    feed_bytes(f, trailing, sizeof trailing);
+    assert_non_null(strstr(f->r.why[f->r.n_rej - 1], "after the message"));
+    feed_bytes(f, notmap, sizeof notmap);
+    feed_bytes(f, "", 0);
+    feed_bytes(f, indef, 5); /* truncated */
+    assert_int_equal(f->r.n_rej, rej + 9);
+    assert_int_equal(f->r.n_emit, 0);
+    /* the open series still works */
+    feed(f, image_item(5, 1, image_data(70, "bslz4", 4, c, n, Y)));
+    assert_int_equal(f->r.n_emit, 2);
+    assert_int_equal(f->r.n_rej, rej + 9);
+}
+
+static void test_max_start_bytes(void **state)
+{
+    fx *f = *state;
+    f->vt->destroy(&f->st);
+    f->cfg.max_start_bytes = 64;
+    char err[100];
+    assert_int_equal(f->vt->create(&f->cfg, &f->st, err, sizeof err), SWMRBUS_OK);
+    feed(f, start_item(2, 1));
+    assert_int_equal(f->r.n_rej, 1);
+    assert_int_equal(f->r.reason[0], SWMRBUS_R_LIMIT);
+    assert_non_null(strstr(f->r.why[0], "max_start_bytes"));
+}
+
+static void test_slots_recycled(void **state)
+{
+    fx *f = *state;
+    /* more starts without end than slots: the oldest gives way */
+    for (uint64_t id = 100; id < 100 + 3 * f->cfg.limits.max_open_series; id++)
+        feed(f, start_item(id, 1));
+    assert_int_equal(f->r.n_rej, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_and_lz4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_start_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slots_recycled, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
