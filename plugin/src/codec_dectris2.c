@@ -25,11 +25,11 @@
 #include <string.h>
 
 #include "swmrbus/codec.h"
+#include "codec_dectris.h"
 #include "swmrbus/pack.h"
 
 #define D2_MAX_DEPTH 16      /* nesting of CBOR items (tags count as a level) */
-#define D2_UNIQUE_MAX 255    /* series_unique_id bytes kept (a file name stem) */
-#define D2_CHANNEL_MAX 64    /* bytes of a channel name kept */
+#define D2_CHANNEL_MAX SWMRBUS__DX_CHANNEL_MAX
 #define D2_MAX_CHANNELS 16   /* threshold_energy / channels entries kept */
 #define D2_TAG_MULTIDIM 40   /* RFC 8746 multi-dimensional array, row-major */
 #define D2_TAG_COMPRESSED 56500
@@ -150,15 +150,7 @@ static bool skip(rd *r, unsigned depth)
     return next(r, &t) && skip_rest(r, &t, depth);
 }
 
-/* A wire string for an error text: printable ASCII only, at most cap-1. */
-static const char *printable(char *out, size_t cap, const uint8_t *p, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n && k + 1 < cap; i++)
-        out[k++] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
-    out[k] = '\0';
-    return out;
-}
+#define printable swmrbus__dx_printable
 
 static bool text_is(const tok *t, const char *s)
 {
@@ -177,107 +169,14 @@ static bool want_uint(rd *r, const char *key, uint64_t *v)
 
 /* ---- the decoder's state ---------------------------------------------- */
 
-typedef struct d2_series {
-    bool used;
-    bool started;              /* the swmrbus start went out (first image seen) */
-    uint64_t id;               /* the detector's series_id (= the swmrbus series) */
-    uint64_t last_use;         /* for evicting a series whose end never came */
-    uint64_t size_x, size_y;
-    bool has_frames;
-    uint64_t frames;           /* number_of_images */
-    char name[D2_UNIQUE_MAX + 1];
-    size_t n_channels;
-    char channel[D2_CHANNEL_MAX + 1];
-    uint8_t *meta;             /* msgpack map of the NXmx fields */
-    size_t meta_len;
-    swmrbus_format format;     /* from the first image */
-    uint64_t first_id;         /* image_id of row 0 */
-    uint64_t rows;             /* highest row + 1 */
-} d2_series;
-
 typedef struct d2_state {
-    swmrbus_limits lim;
-    uint64_t max_start_bytes;
-    size_t n_slots;
-    d2_series *slots;
-    uint64_t clock;
-    swmrbus_buf hdr;  /* scratch: an emitted header */
-    swmrbus_buf meta; /* scratch: meta entries of a start */
+    swmrbus__dx dx; /* series, start, frame, end: codec_dectris_common.c */
 } d2_state;
-
-static d2_series *find_series(d2_state *s, uint64_t id)
-{
-    for (size_t i = 0; i < s->n_slots; i++)
-        if (s->slots[i].used && s->slots[i].id == id) return &s->slots[i];
-    return NULL;
-}
-
-static void drop_series(d2_series *se)
-{
-    free(se->meta);
-    memset(se, 0, sizeof *se);
-}
-
-/* A free slot, else the one unused for longest (its end never came). */
-static d2_series *new_series(d2_state *s)
-{
-    d2_series *old = NULL;
-    for (size_t i = 0; i < s->n_slots; i++) {
-        if (!s->slots[i].used) return &s->slots[i];
-        if (!old || s->slots[i].last_use < old->last_use) old = &s->slots[i];
-    }
-    drop_series(old);
-    return old;
-}
-
-/* ---- emitting wire protocol v1 ----------------------------------------- */
-
-static void emit(d2_state *s, const swmrbus_decode_sink *out, zmq_msg_t *payload)
-{
-    zmq_msg_t h;
-    if (zmq_msg_init_size(&h, s->hdr.len) != 0) {
-        if (payload) zmq_msg_close(payload);
-        out->reject(out->user, SWMRBUS_R_LIMIT, false, 0, "dectris-stream2: out of memory");
-        return;
-    }
-    memcpy(zmq_msg_data(&h), s->hdr.data, s->hdr.len);
-    out->emit(out->user, &h, payload, payload ? 1 : 0);
-}
-
-static bool pack_start(d2_state *s, const d2_series *se)
-{
-    msgpack_packer pk;
-    s->hdr.len = 0;
-    msgpack_packer_init(&pk, &s->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, se->has_frames ? 8 : 7);
-    e |= swmrbus_pack_kv_str(&pk, "type", "start");
-    e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
-    e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(se->format.dtype));
-    e |= swmrbus_pack_cstr(&pk, "shape");
-    e |= msgpack_pack_array(&pk, 2);
-    e |= msgpack_pack_uint64(&pk, se->size_y);
-    e |= msgpack_pack_uint64(&pk, se->size_x);
-    e |= swmrbus_pack_kv_str(&pk, "encoding", swmrbus_encoding_name(se->format.encoding));
-    if (se->has_frames) e |= swmrbus_pack_kv_u64(&pk, "frames", se->frames);
-    e |= swmrbus_pack_kv_str(&pk, "name", se->name);
-    e |= swmrbus_pack_cstr(&pk, "meta");
-    e |= swmrbus_buf_write(&s->hdr, (const char *)se->meta, se->meta_len);
-    return e == 0;
-}
 
 /* ---- start ------------------------------------------------------------- */
 
-typedef struct metab {
-    msgpack_packer pk;
-    uint32_t n;
-    int e;
-} metab;
-
-static void m_key(metab *m, const char *k)
-{
-    m->n++;
-    m->e |= swmrbus_pack_cstr(&m->pk, k);
-}
+typedef swmrbus__dx_meta metab;
+#define m_key swmrbus__dx_meta_key
 
 /* start keys kept as NXmx detector fields (meta), by their NXmx name */
 typedef enum mkind { M_FLOAT, M_STR, M_BOOL, M_INT } mkind;
@@ -434,18 +333,13 @@ static bool start_translation(rd *r, metab *m)
 
 static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_sink *out)
 {
-    d2_series se;
+    swmrbus__dx_series se;
     memset(&se, 0, sizeof se);
     bool has_id = false;
     const uint8_t *uniq = NULL;
     size_t uniq_len = 0;
     metab m;
-    m.n = 0;
-    m.e = 0;
-    s->meta.len = 0;
-    msgpack_packer_init(&m.pk, &s->meta, swmrbus_buf_write);
-    m_key(&m, "definition"); /* writer_nxmx.c: the file becomes NXmx */
-    m.e |= swmrbus_pack_cstr(&m.pk, "NXmx");
+    swmrbus__dx_meta_begin(&s->dx, &m);
 
     for (size_t i = 0; i < n_pairs; i++) {
         tok k, v;
@@ -528,49 +422,7 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
                     "dectris-stream2: start without image_size_x / image_size_y >= 1");
         return;
     }
-    if (se.n_channels > 1) {
-        char why[160];
-        snprintf(why, sizeof why,
-                 "dectris-stream2: start of %zu channels: only single-channel series are "
-                 "supported", se.n_channels);
-        out->reject(out->user, SWMRBUS_R_LIMIT, true, se.id, why);
-        return;
-    }
-    if (find_series(s, se.id)) {
-        out->reject(out->user, SWMRBUS_R_MISMATCH, true, se.id,
-                    "dectris-stream2: start for a series that is open (no end yet): ignored");
-        return;
-    }
-    if (m.e) {
-        out->reject(out->user, SWMRBUS_R_LIMIT, true, se.id, "dectris-stream2: out of memory");
-        return;
-    }
-    /* the map header, then the entries */
-    swmrbus_buf full = {0};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &full, swmrbus_buf_write);
-    if (msgpack_pack_map(&pk, m.n) != 0 ||
-        swmrbus_buf_write(&full, (const char *)s->meta.data, s->meta.len) != 0) {
-        swmrbus_buf_free(&full);
-        out->reject(out->user, SWMRBUS_R_LIMIT, true, se.id, "dectris-stream2: out of memory");
-        return;
-    }
-    if (full.len + 512 > s->lim.max_header_bytes) {
-        swmrbus_buf_free(&full);
-        out->reject(out->user, SWMRBUS_R_LIMIT, true, se.id,
-                    "dectris-stream2: the start's metadata exceed limits.max_header_bytes");
-        return;
-    }
-    if (uniq && uniq_len >= 1 && uniq_len <= D2_UNIQUE_MAX && !memchr(uniq, '\0', uniq_len))
-        snprintf(se.name, sizeof se.name, "%.*s", (int)uniq_len, (const char *)uniq);
-    else
-        snprintf(se.name, sizeof se.name, "series_%llu", (unsigned long long)se.id);
-    d2_series *slot = new_series(s);
-    *slot = se;
-    slot->used = true;
-    slot->meta = full.data;
-    slot->meta_len = full.len;
-    slot->last_use = ++s->clock;
+    swmrbus__dx_open(&s->dx, &se, &m, uniq, uniq_len, out);
     return;
 bad:;
     char why[240];
@@ -712,13 +564,12 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
         fail(r, "image without series_id, image_id or data");
         goto bad;
     }
-    d2_series *se = find_series(s, id);
+    swmrbus__dx_series *se = swmrbus__dx_find(&s->dx, id);
     if (!se) {
         out->reject(out->user, SWMRBUS_R_BAD_HEADER, true, id,
                     "dectris-stream2: image for a series with no start (or ended)");
         return;
     }
-    se->last_use = ++s->clock;
     if (n_channels != 1) {
         snprintf(why, sizeof why, "dectris-stream2: image of %zu channels: only single-channel "
                  "series are supported", n_channels);
@@ -733,13 +584,6 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
         out->reject(out->user, SWMRBUS_R_MISMATCH, true, id, why);
         return;
     }
-    if (im.dims[0] != se->size_y || im.dims[1] != se->size_x) {
-        snprintf(why, sizeof why, "dectris-stream2: image of %llux%llu, the start said %llux%llu",
-                 (unsigned long long)im.dims[0], (unsigned long long)im.dims[1],
-                 (unsigned long long)se->size_y, (unsigned long long)se->size_x);
-        out->reject(out->user, SWMRBUS_R_MISMATCH, true, id, why);
-        return;
-    }
     if (im.f.encoding == SWMRBUS_ENC_BSLZ4 && im.elem_size != swmrbus_dtype_size(im.f.dtype)) {
         snprintf(why, sizeof why, "dectris-stream2: bslz4 element size %llu, the typed array "
                  "holds %s", (unsigned long long)im.elem_size, swmrbus_dtype_name(im.f.dtype));
@@ -747,47 +591,14 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
         return;
     }
     im.f.ndim = 2;
-    im.f.shape[0] = se->size_y;
-    im.f.shape[1] = se->size_x;
-    if (se->started && !swmrbus_format_equal(&im.f, &se->format)) {
-        snprintf(why, sizeof why, "dectris-stream2: image of %s/%s, the series is %s/%s",
-                 swmrbus_dtype_name(im.f.dtype), swmrbus_encoding_name(im.f.encoding),
-                 swmrbus_dtype_name(se->format.dtype),
-                 swmrbus_encoding_name(se->format.encoding));
-        out->reject(out->user, SWMRBUS_R_MISMATCH, true, id, why);
-        return;
-    }
-    if (!se->started) {
-        se->format = im.f;
-        se->first_id = image_id;
-        if (!pack_start(s, se)) {
-            out->reject(out->user, SWMRBUS_R_LIMIT, true, id, "dectris-stream2: out of memory");
-            return;
-        }
-        se->started = true;
-        emit(s, out, NULL);
-    }
-    if (image_id < se->first_id) {
-        snprintf(why, sizeof why, "dectris-stream2: image_id %llu before the series' first "
-                 "(%llu, row 0)", (unsigned long long)image_id, (unsigned long long)se->first_id);
-        out->reject(out->user, SWMRBUS_R_BAD_HEADER, true, id, why);
-        return;
-    }
-    uint64_t row = image_id - se->first_id;
-    msgpack_packer pk;
-    s->hdr.len = 0;
-    msgpack_packer_init(&pk, &s->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, 3);
-    e |= swmrbus_pack_kv_str(&pk, "type", "frame");
-    e |= swmrbus_pack_kv_u64(&pk, "series", id);
-    e |= swmrbus_pack_kv_u64(&pk, "frame", row);
+    im.f.shape[0] = im.dims[0];
+    im.f.shape[1] = im.dims[1];
     zmq_msg_t pl;
-    if (e || swmrbus_msg_slice(&pl, part, im.data, im.len) != SWMRBUS_OK) {
+    if (swmrbus_msg_slice(&pl, part, im.data, im.len) != SWMRBUS_OK) {
         out->reject(out->user, SWMRBUS_R_LIMIT, true, id, "dectris-stream2: out of memory");
         return;
     }
-    if (row + 1 > se->rows && row < s->lim.max_frames) se->rows = row + 1;
-    emit(s, out, &pl);
+    swmrbus__dx_image(&s->dx, se, im.f, image_id, &pl, out); /* the slice: no copy */
     return;
 bad:
     snprintf(why, sizeof why, "dectris-stream2: image: %s", r->why);
@@ -819,24 +630,7 @@ static void on_end(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_sink
         fail(r, "end without series_id");
         goto bad;
     }
-    d2_series *se = find_series(s, id);
-    if (!se) {
-        out->reject(out->user, SWMRBUS_R_BAD_HEADER, true, id,
-                    "dectris-stream2: end for a series with no start");
-        return;
-    }
-    if (se->started) {
-        msgpack_packer pk;
-        s->hdr.len = 0;
-        msgpack_packer_init(&pk, &s->hdr, swmrbus_buf_write);
-        int e = msgpack_pack_map(&pk, 3);
-        e |= swmrbus_pack_kv_str(&pk, "type", "end");
-        e |= swmrbus_pack_kv_u64(&pk, "series", id);
-        e |= swmrbus_pack_kv_u64(&pk, "frames", se->rows);
-        if (e) out->reject(out->user, SWMRBUS_R_LIMIT, true, id, "dectris-stream2: out of memory");
-        else emit(s, out, NULL);
-    }
-    drop_series(se);
+    swmrbus__dx_end(&s->dx, id, out);
     return;
 bad:;
     char why[240];
@@ -851,13 +645,10 @@ static swmrbus_err d2_create(const swmrbus_component_cfg *cfg, void **state, cha
 {
     d2_state *s = calloc(1, sizeof *s);
     if (!s) return SWMRBUS_ENOMEM;
-    s->lim = cfg->limits;
-    s->max_start_bytes = cfg->max_start_bytes;
-    s->n_slots = (size_t)(cfg->limits.max_open_series ? cfg->limits.max_open_series : 1);
-    if (!(s->slots = calloc(s->n_slots, sizeof *s->slots))) {
+    swmrbus_err rc = swmrbus__dx_init(&s->dx, cfg, "dectris-stream2", err, errlen);
+    if (rc != SWMRBUS_OK) {
         free(s);
-        snprintf(err, errlen, "in.protocol: out of memory");
-        return SWMRBUS_ENOMEM;
+        return rc;
     }
     *state = s;
     return SWMRBUS_OK;
@@ -909,11 +700,11 @@ static void d2_feed(void *state, zmq_msg_t *parts, int n, const swmrbus_decode_s
     }
     r.pos = after_type;
     if (type == START) {
-        if (r.len > s->max_start_bytes) {
+        if (r.len > s->dx.max_start_bytes) {
             char why[160];
             snprintf(why, sizeof why, "dectris-stream2: start of %zu bytes exceeds "
                      "limits.max_start_bytes (%llu)", r.len,
-                     (unsigned long long)s->max_start_bytes);
+                     (unsigned long long)s->dx.max_start_bytes);
             out->reject(out->user, SWMRBUS_R_LIMIT, false, 0, why);
             return;
         }
@@ -934,10 +725,7 @@ static void d2_destroy(void **state)
 {
     d2_state *s = state ? *state : NULL;
     if (!s) return;
-    for (size_t i = 0; i < s->n_slots; i++) drop_series(&s->slots[i]);
-    free(s->slots);
-    swmrbus_buf_free(&s->hdr);
-    swmrbus_buf_free(&s->meta);
+    swmrbus__dx_fini(&s->dx);
     free(s);
     *state = NULL;
 }

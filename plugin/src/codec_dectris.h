@@ -1,0 +1,89 @@
+/* codec_dectris.h — what the Dectris decoders (stream v2: codec_dectris2.c,
+ * stream v1: codec_dectris1.c) share: one swmrbus series per detector
+ * series, its start held back until the first image (neither stream says the
+ * element type before it), rows counted from the series' first image id, and
+ * the NXmx fields of the start as start.meta (with definition "NXmx", which
+ * sink/writer_nxmx.c places). Internal to libswmrbus. */
+#ifndef SWMRBUS_CODEC_DECTRIS_H
+#define SWMRBUS_CODEC_DECTRIS_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "swmrbus/codec.h"
+
+#define SWMRBUS__DX_NAME_MAX 255    /* series_unique_id bytes kept (a file name stem) */
+#define SWMRBUS__DX_CHANNEL_MAX 64  /* bytes of a channel name kept */
+
+typedef struct swmrbus__dx_series {
+    bool used;
+    bool started;              /* the swmrbus start went out (first image seen) */
+    uint64_t id;               /* the detector's series id (= the swmrbus series) */
+    uint64_t last_use;         /* for evicting a series whose end never came */
+    uint64_t size_x, size_y;   /* 0: unknown until the first image (v1 basic/none) */
+    bool has_frames;
+    uint64_t frames;           /* images expected */
+    char name[SWMRBUS__DX_NAME_MAX + 1];
+    size_t n_channels;
+    char channel[SWMRBUS__DX_CHANNEL_MAX + 1];
+    uint8_t *meta;             /* msgpack map of the NXmx fields */
+    size_t meta_len;
+    swmrbus_format format;     /* from the first image */
+    uint64_t first_id;         /* image id of row 0 */
+    uint64_t rows;             /* highest row + 1 */
+} swmrbus__dx_series;
+
+typedef struct swmrbus__dx {
+    const char *proto;         /* "dectris-stream2", for error texts */
+    swmrbus_limits lim;
+    uint64_t max_start_bytes;
+    size_t n_slots;
+    swmrbus__dx_series *slots;
+    uint64_t clock;
+    swmrbus_buf hdr;           /* scratch: an emitted header */
+    swmrbus_buf meta;          /* scratch: meta entries of a start */
+} swmrbus__dx;
+
+/* Meta entries being packed for a start (into dx->meta). */
+typedef struct swmrbus__dx_meta {
+    msgpack_packer pk;
+    uint32_t n;
+    int e;                     /* non-zero: out of memory */
+} swmrbus__dx_meta;
+
+swmrbus_err swmrbus__dx_init(swmrbus__dx *d, const swmrbus_component_cfg *cfg,
+                             const char *proto, char *err, size_t errlen);
+void swmrbus__dx_fini(swmrbus__dx *d);
+swmrbus__dx_series *swmrbus__dx_find(swmrbus__dx *d, uint64_t id);
+
+/* Starts the meta entries (the first: definition = "NXmx"). */
+void swmrbus__dx_meta_begin(swmrbus__dx *d, swmrbus__dx_meta *m);
+void swmrbus__dx_meta_key(swmrbus__dx_meta *m, const char *key);
+void swmrbus__dx_meta_f64(swmrbus__dx_meta *m, const char *key, double v);
+void swmrbus__dx_meta_str(swmrbus__dx_meta *m, const char *key, const void *s, size_t n);
+void swmrbus__dx_meta_bool(swmrbus__dx_meta *m, const char *key, bool v);
+
+/* Opens series se (id, sizes, frames, channels set; name from unique when
+ * 1..255 bytes without NUL, else series_<id>) with the meta of m. Rejects
+ * (through out) a start for an open series, metadata over the header
+ * limit, more than one channel; takes the least recently used slot when
+ * none is free. */
+void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *m,
+                      const void *unique, size_t unique_len, const swmrbus_decode_sink *out);
+
+/* One image of series se in format f (shape y x filled here when the start
+ * gave none) with id image_id: emits the start first when it is the
+ * series' first image, then the frame whose payload is *payload (taken
+ * over: closed on every path). */
+void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
+                       uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out);
+
+/* The end of series id: emits end (frames = highest row + 1) when its start
+ * went out, and frees the slot; rejects an end for no series. */
+void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out);
+
+/* A wire string for an error text: printable ASCII only, at most cap-1. */
+const char *swmrbus__dx_printable(char *out, size_t cap, const void *p, size_t n);
+
+#endif

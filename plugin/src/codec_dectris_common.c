@@ -1,0 +1,267 @@
+/* codec_dectris_common.c — series, start, frame and end for the Dectris
+ * decoders (codec_dectris.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec_dectris.h"
+#include "swmrbus/pack.h"
+
+swmrbus_err swmrbus__dx_init(swmrbus__dx *d, const swmrbus_component_cfg *cfg,
+                             const char *proto, char *err, size_t errlen)
+{
+    memset(d, 0, sizeof *d);
+    d->proto = proto;
+    d->lim = cfg->limits;
+    d->max_start_bytes = cfg->max_start_bytes;
+    d->n_slots = (size_t)(cfg->limits.max_open_series ? cfg->limits.max_open_series : 1);
+    if (!(d->slots = calloc(d->n_slots, sizeof *d->slots))) {
+        snprintf(err, errlen, "in.protocol: out of memory");
+        return SWMRBUS_ENOMEM;
+    }
+    return SWMRBUS_OK;
+}
+
+static void drop_series(swmrbus__dx_series *se)
+{
+    free(se->meta);
+    memset(se, 0, sizeof *se);
+}
+
+void swmrbus__dx_fini(swmrbus__dx *d)
+{
+    for (size_t i = 0; d->slots && i < d->n_slots; i++) drop_series(&d->slots[i]);
+    free(d->slots);
+    swmrbus_buf_free(&d->hdr);
+    swmrbus_buf_free(&d->meta);
+    memset(d, 0, sizeof *d);
+}
+
+swmrbus__dx_series *swmrbus__dx_find(swmrbus__dx *d, uint64_t id)
+{
+    for (size_t i = 0; i < d->n_slots; i++)
+        if (d->slots[i].used && d->slots[i].id == id) return &d->slots[i];
+    return NULL;
+}
+
+const char *swmrbus__dx_printable(char *out, size_t cap, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < cap; i++)
+        out[k++] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+    out[k] = '\0';
+    return out;
+}
+
+static void reject(swmrbus__dx *d, const swmrbus_decode_sink *out, swmrbus_reason r,
+                   uint64_t id, const char *what)
+{
+    char why[240];
+    snprintf(why, sizeof why, "%s: %s", d->proto, what);
+    out->reject(out->user, r, true, id, why);
+}
+
+/* ---- meta -------------------------------------------------------------- */
+
+void swmrbus__dx_meta_key(swmrbus__dx_meta *m, const char *key)
+{
+    m->n++;
+    m->e |= swmrbus_pack_cstr(&m->pk, key);
+}
+
+void swmrbus__dx_meta_begin(swmrbus__dx *d, swmrbus__dx_meta *m)
+{
+    m->n = 0;
+    m->e = 0;
+    d->meta.len = 0;
+    msgpack_packer_init(&m->pk, &d->meta, swmrbus_buf_write);
+    swmrbus__dx_meta_str(m, "definition", "NXmx", 4); /* sink/writer_nxmx.c */
+}
+
+void swmrbus__dx_meta_f64(swmrbus__dx_meta *m, const char *key, double v)
+{
+    swmrbus__dx_meta_key(m, key);
+    m->e |= msgpack_pack_double(&m->pk, v);
+}
+
+void swmrbus__dx_meta_str(swmrbus__dx_meta *m, const char *key, const void *s, size_t n)
+{
+    swmrbus__dx_meta_key(m, key);
+    m->e |= msgpack_pack_str_with_body(&m->pk, s, n);
+}
+
+void swmrbus__dx_meta_bool(swmrbus__dx_meta *m, const char *key, bool v)
+{
+    swmrbus__dx_meta_key(m, key);
+    m->e |= v ? msgpack_pack_true(&m->pk) : msgpack_pack_false(&m->pk);
+}
+
+/* ---- series ------------------------------------------------------------ */
+
+/* A free slot, else the one unused for longest (its end never came). */
+static swmrbus__dx_series *new_series(swmrbus__dx *d)
+{
+    swmrbus__dx_series *old = NULL;
+    for (size_t i = 0; i < d->n_slots; i++) {
+        if (!d->slots[i].used) return &d->slots[i];
+        if (!old || d->slots[i].last_use < old->last_use) old = &d->slots[i];
+    }
+    drop_series(old);
+    return old;
+}
+
+void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *m,
+                      const void *unique, size_t unique_len, const swmrbus_decode_sink *out)
+{
+    if (se->n_channels > 1) {
+        char why[160];
+        snprintf(why, sizeof why, "start of %zu channels: only single-channel series are "
+                 "supported", se->n_channels);
+        reject(d, out, SWMRBUS_R_LIMIT, se->id, why);
+        return;
+    }
+    if (swmrbus__dx_find(d, se->id)) {
+        reject(d, out, SWMRBUS_R_MISMATCH, se->id,
+               "start for a series that is open (no end yet): ignored");
+        return;
+    }
+    swmrbus_buf full = {0};
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &full, swmrbus_buf_write);
+    if (m->e || msgpack_pack_map(&pk, m->n) != 0 ||
+        swmrbus_buf_write(&full, (const char *)d->meta.data, d->meta.len) != 0) {
+        swmrbus_buf_free(&full);
+        reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        return;
+    }
+    if (full.len + 512 > d->lim.max_header_bytes) {
+        swmrbus_buf_free(&full);
+        reject(d, out, SWMRBUS_R_LIMIT, se->id,
+               "the start's metadata exceed limits.max_header_bytes");
+        return;
+    }
+    if (unique && unique_len >= 1 && unique_len <= SWMRBUS__DX_NAME_MAX &&
+        !memchr(unique, '\0', unique_len))
+        snprintf(se->name, sizeof se->name, "%.*s", (int)unique_len, (const char *)unique);
+    else
+        snprintf(se->name, sizeof se->name, "series_%llu", (unsigned long long)se->id);
+    swmrbus__dx_series *slot = new_series(d);
+    *slot = *se;
+    slot->used = true;
+    slot->started = false;
+    slot->meta = full.data;
+    slot->meta_len = full.len;
+    slot->last_use = ++d->clock;
+}
+
+static void emit(swmrbus__dx *d, const swmrbus_decode_sink *out, zmq_msg_t *payload,
+                 uint64_t id)
+{
+    zmq_msg_t h;
+    if (zmq_msg_init_size(&h, d->hdr.len) != 0) {
+        if (payload) zmq_msg_close(payload);
+        reject(d, out, SWMRBUS_R_LIMIT, id, "out of memory");
+        return;
+    }
+    memcpy(zmq_msg_data(&h), d->hdr.data, d->hdr.len);
+    out->emit(out->user, &h, payload, payload ? 1 : 0);
+}
+
+static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
+{
+    msgpack_packer pk;
+    d->hdr.len = 0;
+    msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
+    int e = msgpack_pack_map(&pk, se->has_frames ? 8 : 7);
+    e |= swmrbus_pack_kv_str(&pk, "type", "start");
+    e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
+    e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(se->format.dtype));
+    e |= swmrbus_pack_cstr(&pk, "shape");
+    e |= msgpack_pack_array(&pk, 2);
+    e |= msgpack_pack_uint64(&pk, se->format.shape[0]);
+    e |= msgpack_pack_uint64(&pk, se->format.shape[1]);
+    e |= swmrbus_pack_kv_str(&pk, "encoding", swmrbus_encoding_name(se->format.encoding));
+    if (se->has_frames) e |= swmrbus_pack_kv_u64(&pk, "frames", se->frames);
+    e |= swmrbus_pack_kv_str(&pk, "name", se->name);
+    e |= swmrbus_pack_cstr(&pk, "meta");
+    e |= swmrbus_buf_write(&d->hdr, (const char *)se->meta, se->meta_len);
+    return e == 0;
+}
+
+void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
+                       uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out)
+{
+    char why[200];
+    se->last_use = ++d->clock;
+    if ((se->size_y && f.shape[0] != se->size_y) || (se->size_x && f.shape[1] != se->size_x)) {
+        snprintf(why, sizeof why, "image of %llux%llu, the start said %llux%llu",
+                 (unsigned long long)f.shape[0], (unsigned long long)f.shape[1],
+                 (unsigned long long)se->size_y, (unsigned long long)se->size_x);
+        reject(d, out, SWMRBUS_R_MISMATCH, se->id, why);
+        goto out;
+    }
+    if (se->started && !swmrbus_format_equal(&f, &se->format)) {
+        snprintf(why, sizeof why, "image of %s/%s %llux%llu, the series is %s/%s %llux%llu",
+                 swmrbus_dtype_name(f.dtype), swmrbus_encoding_name(f.encoding),
+                 (unsigned long long)f.shape[0], (unsigned long long)f.shape[1],
+                 swmrbus_dtype_name(se->format.dtype), swmrbus_encoding_name(se->format.encoding),
+                 (unsigned long long)se->format.shape[0], (unsigned long long)se->format.shape[1]);
+        reject(d, out, SWMRBUS_R_MISMATCH, se->id, why);
+        goto out;
+    }
+    if (!se->started) {
+        se->format = f;
+        se->first_id = image_id;
+        if (!pack_start(d, se)) {
+            reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+            goto out;
+        }
+        se->started = true;
+        emit(d, out, NULL, se->id);
+    }
+    if (image_id < se->first_id) {
+        snprintf(why, sizeof why, "image %llu before the series' first (%llu, row 0)",
+                 (unsigned long long)image_id, (unsigned long long)se->first_id);
+        reject(d, out, SWMRBUS_R_BAD_HEADER, se->id, why);
+        goto out;
+    }
+    uint64_t row = image_id - se->first_id;
+    msgpack_packer pk;
+    d->hdr.len = 0;
+    msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
+    int e = msgpack_pack_map(&pk, 3);
+    e |= swmrbus_pack_kv_str(&pk, "type", "frame");
+    e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
+    e |= swmrbus_pack_kv_u64(&pk, "frame", row);
+    if (e) {
+        reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        goto out;
+    }
+    if (row + 1 > se->rows && row < d->lim.max_frames) se->rows = row + 1;
+    emit(d, out, payload, se->id);
+    return;
+out:
+    zmq_msg_close(payload);
+}
+
+void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out)
+{
+    swmrbus__dx_series *se = swmrbus__dx_find(d, id);
+    if (!se) {
+        reject(d, out, SWMRBUS_R_BAD_HEADER, id, "end for a series with no start");
+        return;
+    }
+    if (se->started) {
+        msgpack_packer pk;
+        d->hdr.len = 0;
+        msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
+        int e = msgpack_pack_map(&pk, 3);
+        e |= swmrbus_pack_kv_str(&pk, "type", "end");
+        e |= swmrbus_pack_kv_u64(&pk, "series", id);
+        e |= swmrbus_pack_kv_u64(&pk, "frames", se->rows);
+        if (e) reject(d, out, SWMRBUS_R_LIMIT, id, "out of memory");
+        else emit(d, out, NULL, id);
+    }
+    drop_series(se);
+}
