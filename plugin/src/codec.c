@@ -9,8 +9,10 @@
 
 /* The built-in decoders (add a codec: its vtable here). */
 extern const swmrbus_decoder_vtable swmrbus__codec_dectris2; /* codec_dectris2.c */
+extern const swmrbus_decoder_vtable swmrbus__codec_dectris1; /* codec_dectris1.c */
 static const swmrbus_decoder_vtable *const decoders[] = {
     &swmrbus__codec_dectris2,
+    &swmrbus__codec_dectris1,
     NULL,
 };
 

@@ -100,3 +100,95 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# ---- fuzz_dectris1: multipart messages: a part-count byte (count - 1), then
+# per part a 2-byte little-endian length and the bytes.
+import json  # noqa: E402
+
+OUT1 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_dectris1")
+
+
+def msg(*parts):
+    return bytes([len(parts) - 1]) + b"".join(struct.pack("<H", len(p)) + p for p in parts)
+
+
+def js(o):
+    return json.dumps(o).encode()
+
+
+CFG = js({"beam_center_x": 1.0, "beam_center_y": 2.0, "count_time": 0.1, "frame_time": 0.1,
+          "sensor_material": "Si", "sensor_thickness": 0.00045, "x_pixel_size": 7.5e-5,
+          "y_pixel_size": 7.5e-5, "description": "EIGER", "detector_number": "E-1",
+          "wavelength": 1.0, "photon_energy": 12000, "threshold_energy": 6000,
+          "countrate_correction_count_cutoff": 1000, "nimages": 2, "ntrigger": 1,
+          "omega_start": 0, "omega_increment": 0.1, "pixel_mask_applied": True,
+          "data_collection_date": "2026-01-01T00:00:00"})
+
+
+def hdr(sid, detail="basic"):
+    parts = [js({"htype": "dheader-1.0", "series": sid, "header_detail": detail})]
+    if detail in ("basic", "all"):
+        parts.append(CFG)
+    if detail == "all":
+        parts += [js({"htype": "dflatfield-1.0", "shape": [X, Y], "type": "float32"}),
+                  bytes(X * Y * 4),
+                  js({"htype": "dpixelmask-1.0", "shape": [X, Y], "type": "uint32"}),
+                  bytes(X * Y * 4)]
+    return msg(*parts)
+
+
+def img(sid, frame, typ="uint32", enc="bs32-lz4<", blob=None, **kw):
+    if blob is None:
+        blob = chunk(X * Y * 4)
+    d = {"htype": "dimage_d-1.0", "shape": [X, Y], "type": typ, "encoding": enc,
+         "size": len(blob)}
+    d.update(kw)
+    return msg(js({"htype": "dimage-1.0", "series": sid, "frame": frame}), js(d), blob,
+               js({"htype": "dconfig-1.0", "start_time": 1, "stop_time": 2, "real_time": 1}))
+
+
+def fin(sid):
+    return msg(js({"htype": "dseries_end-1.0", "series": sid}))
+
+
+SEEDS1 = {
+    "ok_all": hdr(1, "all") + img(1, 0) + img(1, 1) + fin(1),
+    "ok_basic_bs16": hdr(2) + img(2, 0, "uint16", "bs16-lz4<", chunk(X * Y * 2)) + fin(2),
+    "ok_none_raw": hdr(3, "none") + img(3, 0, "uint8", "<", bytes(X * Y)) + fin(3),
+    "ok_lz4": hdr(4) + img(4, 0, "uint16", "lz4<", b"\x1f\x00\x01\x00" * 8) + fin(4),
+    "ok_evict": hdr(5) + hdr(6) + hdr(7) + img(5, 0) + img(7, 0),
+    "bad_not_json": msg(b"{x"),
+    "bad_not_object": msg(b"[1]"),
+    "bad_htype": msg(js({"htype": "dimage-9"})),
+    "bad_detail": msg(js({"htype": "dheader-1.0", "series": 1, "header_detail": "x"})),
+    "bad_no_config": msg(js({"htype": "dheader-1.0", "series": 1})),
+    "bad_config_array": msg(js({"htype": "dheader-1.0", "series": 1}), b"[]"),
+    "bad_before_header": img(9, 0),
+    "bad_header_open": hdr(10) + hdr(10),
+    "bad_bits": hdr(11) + img(11, 0, enc="bs16-lz4<"),
+    "bad_enc": hdr(12) + img(12, 0, enc="bs32-lz4>") + img(12, 0, enc="bs32-lz4<x"),
+    "bad_size": hdr(13) + img(13, 0, size=3),
+    "bad_shape": hdr(14) + img(14, 0, shape=[X]) + img(14, 0, shape=[0, -1]),
+    "bad_type": hdr(15) + img(15, 0, typ="float16"),
+    "bad_parts": hdr(16) + msg(js({"htype": "dimage-1.0", "series": 16, "frame": 0})),
+    "bad_lz4_size": hdr(17) + img(17, 0, "uint8", "lz4<", bytes(X * Y)),
+    "bad_deep": msg(b"[" * 3000 + b"]" * 3000),
+    "bad_dup_key": msg(b'{"htype": "dseries_end-1.0", "series": 1, "series": 2}'),
+    "bad_utf8": msg(b'{"htype": "\xff\xfe"}'),
+    "edge_frame_below": hdr(18) + img(18, 5) + img(18, 4) + fin(18),
+    "edge_end_unknown": fin(19),
+    "edge_empty_parts": msg(b"", b"", b""),
+}
+
+
+def main1():
+    os.makedirs(OUT1, exist_ok=True)
+    for name, data in SEEDS1.items():
+        with open(os.path.join(OUT1, name), "wb") as f:
+            f.write(data)
+    print("wrote %d seeds to %s" % (len(SEEDS1), OUT1))
+
+
+if __name__ == "__main__":
+    main1()
