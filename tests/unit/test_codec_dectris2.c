@@ -401,6 +401,39 @@ static void test_slots_recycled(void **state)
     assert_int_equal(f->r.n_rej, 0);
 }
 
+/* limits.max_start_bytes and in.protocol in a config: defaults, a value,
+ * a bound, and an unknown protocol, each error naming its key path. */
+static swmrbus_err parse(const char *yaml, swmrbus_config **cfg, char *err, size_t n)
+{
+    return swmrbus_config_parse(yaml, strlen(yaml), cfg, err, n);
+}
+
+static void test_config_keys(void **state)
+{
+    (void)state;
+    swmrbus_config *cfg = NULL;
+    char err[300] = "";
+#define BASE "components:\n  - {name: w, kind: sink, dir: d, " \
+             "in: {endpoint: 'tcp://h:1', protocol: %s}%s}\n"
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, BASE, "dectris-stream2", "");
+    assert_int_equal(parse(yaml, &cfg, err, sizeof err), SWMRBUS_OK);
+    assert_string_equal(cfg->components[0].in.protocol, "dectris-stream2");
+    assert_true(cfg->components[0].max_start_bytes == SWMRBUS_DEFAULT_MAX_START_BYTES);
+    swmrbus_config_destroy(&cfg);
+    snprintf(yaml, sizeof yaml, BASE, "dectris-stream1", ", limits: {max_start_bytes: 300000000}");
+    assert_int_equal(parse(yaml, &cfg, err, sizeof err), SWMRBUS_OK);
+    assert_true(cfg->components[0].max_start_bytes == 300000000);
+    swmrbus_config_destroy(&cfg);
+    snprintf(yaml, sizeof yaml, BASE, "dectris-stream2", ", limits: {max_start_bytes: 100}");
+    assert_int_not_equal(parse(yaml, &cfg, err, sizeof err), SWMRBUS_OK);
+    assert_non_null(strstr(err, "components[0].limits.max_start_bytes"));
+    snprintf(yaml, sizeof yaml, BASE, "dectris-stream3", "");
+    assert_int_not_equal(parse(yaml, &cfg, err, sizeof err), SWMRBUS_OK);
+    assert_non_null(strstr(err, "components[0].in.protocol"));
+    assert_non_null(strstr(err, "dectris-stream1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_start_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slots_recycled, setup, teardown),
+        cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
