@@ -118,7 +118,9 @@ components:
         tx.start(OUT_SERIES + 1, dtype="uint16", shape=OUT_SHAPE, name="../escape")
         tx.send(H.frame_msg(OUT_SERIES + 2, 0, b"abc"))                     # no dtype
         payloads = [H.frame_data(OUT_SERIES, i, OUT_SHAPE).tobytes() for i in range(OUT_FRAMES)]
-        tx.start(OUT_SERIES, dtype="uint16", shape=OUT_SHAPE, name="outside", frames=OUT_FRAMES)
+        tx.start(OUT_SERIES, dtype="uint16", shape=OUT_SHAPE, name="outside", frames=OUT_FRAMES,
+                 meta={"gain": 3, "offset": -5, "exposure": 0.5, "mode": "fast",
+                       "cooled": True, "roi": [1, 2, 300]})
         tx.frame(OUT_SERIES, 0, payloads[0][:-2])                           # bad_payload
         for i in range(OUT_FRAMES):
             tx.frame(OUT_SERIES, i, payloads[i], ts=1000 + i)
