@@ -13,6 +13,9 @@ random point of the series' life:
   after_end    after `end`, around linger and close
   two_series   while a second series is open (the first ended or not)
 
+Each trial also picks how frames reach the file: raw, raw compressed by the
+sink (`compression: lz4` or `bslz4`), or lz4 chunks from the sender.
+
 After the kill: an outside SWMR reader (tests/fault/swmr_check.py, its own
 process, h5py swmr=True) checks every row below the N of the last `flushed`
 the subscriber received, byte for byte, and the timestamps; then
@@ -50,6 +53,11 @@ ONLY = os.environ.get("SWMRBUS_CRASH_TRIAL")
 SHAPE = (8, 32)
 DTYPE = "uint16"
 PHASES = ("startup", "before_open", "mid", "flush", "after_end", "two_series")
+# How frames reach the file: raw input written as is, raw input compressed by
+# the sink (filter pipeline), or lz4 chunks from the sender (direct write).
+MODES_CFG = {"raw": (None, "raw"), "sink-lz4": ("lz4", "raw"),
+             "sink-bslz4": ("bslz4", "raw"), "lz4-in": (None, "lz4")}
+MODES = ("raw", "raw", "sink-lz4", "sink-bslz4", "lz4-in")
 BURST, PAUSE = 7, 0.003  # the feeder's pace: ~2000 frames/s at most
 CHECKER = os.path.join(HERE, "swmr_check.py")
 
@@ -63,10 +71,11 @@ class Feeder(threading.Thread):
     ("start", s), ("frames", [(s, a, b), ...]) sends frames a..b-1 of each
     listed series round-robin, in bursts with short pauses, ("end", s)."""
 
-    def __init__(self, endpoint, script):
+    def __init__(self, endpoint, script, encoding="raw"):
         threading.Thread.__init__(self, daemon=True)
         self.endpoint = endpoint
         self.script = script
+        self.encoding = encoding
         self.stop = threading.Event()
         self.done = threading.Event()
         self.sent = {}     # series -> frames handed to ZeroMQ
@@ -85,6 +94,7 @@ class Feeder(threading.Thread):
                 if act[0] == "start":
                     s = act[1]
                     sock.send_multipart(H.start_msg(s, dtype=DTYPE, shape=SHAPE,
+                                                    encoding=self.encoding,
                                                     name="s%d" % s, frames=100000))
                     self.sent.setdefault(s, 0)
                 elif act[0] == "end":
@@ -96,8 +106,10 @@ class Feeder(threading.Thread):
                     while todo and not self.stop.is_set():
                         r = todo[k % len(todo)]
                         s, i = r[0], r[1]
-                        sock.send_multipart(H.frame_msg(
-                            s, i, H.frame_data(s, i, SHAPE, DTYPE).tobytes(), ts=ts0(s) + i))
+                        payload = H.frame_data(s, i, SHAPE, DTYPE).tobytes()
+                        if self.encoding == "lz4":
+                            payload = H.lz4_stored_chunk(payload, block=256)
+                        sock.send_multipart(H.frame_msg(s, i, payload, ts=ts0(s) + i))
                         self.sent[s] = i + 1
                         r[1] += 1
                         if r[1] >= r[2]:
@@ -179,6 +191,7 @@ class Stats:
     def __init__(self):
         self.trials = 0
         self.phases = {}
+        self.modes = {}
         self.swmr_rows = 0
         self.plain_rows = 0
         self.series = 0
@@ -192,11 +205,12 @@ class Stats:
 
     def line(self, failures):
         n = self.n_at_kill or [0]
-        return ("crash loop: seed %d, %d trials %s, %d series (%d killed while open, %d "
+        return ("crash loop: seed %d, %d trials %s %s, %d series (%d killed while open, %d "
                 "trials with two open), frames checked: %d by the SWMR reader, %d after "
                 "recover; N at kill min %d max %d; %d trials killed before `open`, "
                 "%d files created before `open` (%d recovered); %d failures; %.1f s"
-                % (SEED, self.trials, json.dumps(self.phases, sort_keys=True), self.series,
+                % (SEED, self.trials, json.dumps(self.phases, sort_keys=True),
+                   json.dumps(self.modes, sort_keys=True), self.series,
                    self.killed_open, self.two_open, self.swmr_rows, self.plain_rows,
                    min(n), max(n), self.no_open, self.unannounced, self.unannounced_ok, failures,
                    self.seconds))
@@ -206,9 +220,12 @@ def run_trial(trial, stats):
     """Runs one trial; returns None or a failure text (with how to replay)."""
     rng = random.Random("%d/%d" % (SEED, trial))
     phase = PHASES[trial % len(PHASES)]
-    sk = H.SinkProcess(name="crash", flush_frames=7, flush_ms=20, linger_ms=100)
+    mode = rng.choice(MODES)
+    compression, encoding = MODES_CFG[mode]
+    sk = H.SinkProcess(name="crash", flush_frames=7, flush_ms=20, linger_ms=100,
+                       compression=compression)
     col = fd = None
-    params = {}
+    params = {"mode": mode}
     try:
         if phase == "startup":
             params["delay_ms"] = round(rng.uniform(0, 150), 2)
@@ -218,8 +235,9 @@ def run_trial(trial, stats):
         else:
             sk.start()
             col = sk.collector()
-            script, kill, params = plan(phase, rng)
-            fd = Feeder(sk.in_ep, script)
+            script, kill, p = plan(phase, rng)
+            params.update(p)
+            fd = Feeder(sk.in_ep, script, encoding)
             fd.start()
             kill(sk, col, fd)
             sk.kill9()
@@ -234,6 +252,7 @@ def run_trial(trial, stats):
         check(sk, fd, notes, stats)
         stats.trials += 1
         stats.phases[phase] = stats.phases.get(phase, 0) + 1
+        stats.modes[mode] = stats.modes.get(mode, 0) + 1
         if not os.environ.get("SWMRBUS_TEST_KEEP"):
             shutil.rmtree(sk.tmp, ignore_errors=True)
             if getattr(sk, "sockdir", sk.tmp) != sk.tmp:
