@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,7 +71,11 @@ class Valgrind(H.SinkTestCase):
 
     def test_round_trip(self):
         t = self.tmp
-        ep = {k: "ipc://%s/%s.sock" % (t, k) for k in ("in", "wc", "rc", "rn", "cc")}
+        sockdir = t
+        if len(t) > 80:  # sun_path holds 108 bytes
+            sockdir = tempfile.mkdtemp(prefix="vg")
+            self.addCleanup(shutil.rmtree, sockdir, True)
+        ep = {k: "ipc://%s/%s.sock" % (sockdir, k) for k in ("in", "wc", "rc", "rn", "cc")}
         config = os.path.join(t, "rt.yaml")
         with open(config, "w") as f:
             f.write("""\
