@@ -7,7 +7,8 @@ valgrind --tool=memcheck --error-exitcode=99 --leak-check=full
 valgrind-units.supp (one HDF5 leak a unit test provokes on purpose, explained
 there). The decoders then also meet hostile bytes with uninitialised-read
 checks, which ASan does not make. Pass: every run exits 0 with "ERROR
-SUMMARY: 0 errors".
+SUMMARY: 0 errors" (a unit test that fails on its own is
+reported by its own ctest entry, not here).
 
 SWMRBUS_VALGRIND: the valgrind binary (empty: skipped, as in an ASan build).
 """
@@ -44,9 +45,13 @@ class ValgrindUnits(unittest.TestCase):
                            timeout=600)
         out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
         m = re.findall(r"ERROR SUMMARY: (\d+) errors", out)
-        self.assertTrue(r.returncode == 0 and m and int(m[-1]) == 0,
+        self.assertTrue(r.returncode != 99 and m and int(m[-1]) == 0,
                         "%s under memcheck: exit %d (99: memcheck errors)\n%s"
                         % (os.path.basename(argv[0]), r.returncode, out[-8000:]))
+        if r.returncode != 0:  # its own failure: its own ctest entry reports it
+            sys.stderr.write("note: %s failed on its own (exit %d) under memcheck, "
+                             "with no memcheck error\n" % (os.path.basename(argv[0]),
+                                                           r.returncode))
         shutil.rmtree(tmp, ignore_errors=True)
 
     def test_unit_tests(self):
