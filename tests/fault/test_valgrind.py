@@ -6,7 +6,7 @@
               pipeline, also bound to an ipc:// input that an outside PUSH
               feeds bad messages and a good series) ─notify▶ reader (source)
               ─frames▶ copy (sink, direct chunk writes); control requests to
-              all three; then SIGTERM.
+              all three and a scrape of the /metrics server; then SIGTERM.
 
 Both run under valgrind --tool=memcheck --error-exitcode=99 --leak-check=full
 --errors-for-leak-kinds=definite with tests/fault/valgrind.supp (every
@@ -24,6 +24,8 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import urllib.error
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -77,8 +79,10 @@ class Valgrind(H.SinkTestCase):
             self.addCleanup(shutil.rmtree, sockdir, True)
         ep = {k: "ipc://%s/%s.sock" % (sockdir, k) for k in ("in", "wc", "rc", "rn", "cc")}
         config = os.path.join(t, "rt.yaml")
+        metrics_port = H.free_tcp_port()
         with open(config, "w") as f:
             f.write("""\
+metrics: {endpoint: "http://127.0.0.1:%d"}
 components:
   - name: sim
     kind: sim
@@ -108,7 +112,7 @@ components:
     dir: %s/b
     flush: {frames: 20, ms: 50}
     linger_ms: 200
-""" % (SIM_FRAMES, list(SIM_SHAPE), ep["in"], ep["wc"], t, ep["rn"], ep["rc"], ep["cc"], t))
+""" % (metrics_port, SIM_FRAMES, list(SIM_SHAPE), ep["in"], ep["wc"], t, ep["rn"], ep["rc"], ep["cc"], t))
         proc = H.RunProcess(config, os.path.join(t, "run.log"), ep["wc"],
                             label="swmrbus run under memcheck", wrapper=[VALGRIND] + VG_ARGS)
         self.addCleanup(proc.cleanup)
@@ -142,6 +146,14 @@ components:
             done = [s for s in st["series"] if s["state"] == "closed"]
             return st if len(done) >= 2 else None
         st = H.wait_until(copied, max(H.TIMEOUT, 180), "the copy sink to close both series")
+        # The metrics server (libmicrohttpd, its own thread) under memcheck too.
+        url = "http://127.0.0.1:%d" % metrics_port
+        with urllib.request.urlopen(url + "/metrics", timeout=H.TIMEOUT) as r:
+            text = r.read().decode()
+        self.assertIn('swmrbus_frames_written_total{component="copy"} %d'
+                      % (SIM_FRAMES + OUT_FRAMES), text)
+        with self.assertRaises(urllib.error.HTTPError):
+            urllib.request.urlopen(url + "/nothing", timeout=H.TIMEOUT)
         wst = H.request(ep["wc"], {"cmd": "status"})
         self.assertGreaterEqual(wst.get("rejected_total", 0), 4, wst)
 
