@@ -8,8 +8,9 @@ every frame (h5py); SIGTERM ends `swmrbus run` with 0.
 
 configs/two-hosts/daq.yaml and analysis.yaml, in two processes on this one
 host: 0.0.0.0 and the placeholder `daq-host` become 127.0.0.1 (tests listen
-on loopback only), ports free ones, `dir` a temp dir (both "hosts" see it at
-the same path, as the shared file system must). A detector sends into the
+on loopback only), ports free ones, the sink's `dir` and the source's `dirs`
+a temp dir (both "hosts" see it at the same path, as the shared file system
+must). A detector sends into the
 DAQ sink; a PULL reader on the analysis source gets every frame.
 
 Why a rewritten copy rather than relative paths in the configs: an example
@@ -33,20 +34,22 @@ import swmrbus_harness as H  # noqa: E402
 CONFIGS = os.path.join(H.SOURCE_DIR, "configs")
 TCP = re.compile(r"tcp://(127\.0\.0\.1|0\.0\.0\.0|daq-host):(\d+)")
 DIR = re.compile(r"(\n\s*dir:\s*)(\S+)")
+DIRS = re.compile(r"(\n\s*dirs:\s*)(\[[^\]\n]*\])")  # a source's, in flow form
 
 
 def rewrite(text, ports, data_dir):
     """text with every tcp endpoint moved to 127.0.0.1 and a free port (the
     same shipped port gets the same free one in every file: ports maps them)
-    and every `dir:` set to data_dir. Returns (text, endpoints replaced,
-    dirs replaced)."""
+    and every `dir:` (and a source's `dirs:`) set to data_dir. Returns
+    (text, endpoints replaced, dir and dirs keys replaced)."""
     def port(m):
         if m.group(2) not in ports:
             ports[m.group(2)] = H.free_tcp_port()
         return "tcp://127.0.0.1:%d" % ports[m.group(2)]
     text, n_tcp = TCP.subn(port, text)
     text, n_dir = DIR.subn(lambda m: m.group(1) + data_dir, text)
-    return text, n_tcp, n_dir
+    text, n_dirs = DIRS.subn(lambda m: m.group(1) + "[%s]" % data_dir, text)
+    return text, n_tcp, n_dir + n_dirs
 
 
 def sim_frame(f, shape, dtype="uint16"):
@@ -136,9 +139,10 @@ class ExampleConfigs(S.SourceTestCase):
         dpath, dcomps = self.write_copy(os.path.join("two-hosts", "daq.yaml"), ports, data,
                                         want_tcp=3, want_dir=1)
         apath, acomps = self.write_copy(os.path.join("two-hosts", "analysis.yaml"), ports, data,
-                                        want_tcp=4, want_dir=0)
+                                        want_tcp=4, want_dir=1)  # its dirs
         sink, src = dcomps["writer"], acomps["reader"]
         self.assertEqual(endpoint(src["in"]), endpoint(sink["notify"]))
+        self.assertEqual(src["dirs"], [sink["dir"]])
 
         # The analysis host first: it reconnects until the DAQ host is up.
         self.start(apath, endpoint(src["control"]), "analysis")
