@@ -11,8 +11,9 @@ DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
        python3-h5py python3-zmq python3-msgpack python3-numpy libmicrohttpd-dev \
        libcbor-dev libjansson-dev
 # Only for `make test` / `make check-asan`: promtool (checks the /metrics text),
-# cbor2 and lz4 (the Dectris senders of test_dectris2.py, test_dectris1.py).
-TEST_DEBS = prometheus python3-cbor2 python3-lz4
+# valgrind (tests/fault: memcheck runs), cbor2 and lz4 (the Dectris senders of
+# test_dectris2.py, test_dectris1.py).
+TEST_DEBS = prometheus valgrind python3-cbor2 python3-lz4
 FUZZ_DEBS = clang libclang-rt-14-dev
 
 .PHONY: all deps build demo test check-asan fuzz bench clean
