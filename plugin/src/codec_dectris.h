@@ -27,8 +27,9 @@ typedef struct swmrbus__dx_series {
     char name[SWMRBUS__DX_NAME_MAX + 1];
     size_t n_channels;
     char channel[SWMRBUS__DX_CHANNEL_MAX + 1];
-    uint8_t *meta;             /* msgpack map of the NXmx fields */
+    uint8_t *meta;             /* msgpack map entries of the NXmx fields */
     size_t meta_len;
+    uint32_t meta_n;           /* their count */
     swmrbus_format format;     /* from the first image */
     uint64_t first_id;         /* image id of row 0 */
     uint64_t rows;             /* highest row + 1 */

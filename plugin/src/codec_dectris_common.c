@@ -126,21 +126,23 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
                "start for a series that is open (no end yet): ignored");
         return;
     }
-    swmrbus_buf full = {0};
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &full, swmrbus_buf_write);
-    if (m->e || msgpack_pack_map(&pk, m->n) != 0 ||
-        swmrbus_buf_write(&full, (const char *)d->meta.data, d->meta.len) != 0) {
-        swmrbus_buf_free(&full);
+    /* the entries (the map header goes out with the start, which adds
+     * first_image_id) */
+    if (m->e) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
         return;
     }
-    if (full.len + 512 > d->lim.max_header_bytes) {
-        swmrbus_buf_free(&full);
+    if (d->meta.len + 512 > d->lim.max_header_bytes) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id,
                "the start's metadata exceed limits.max_header_bytes");
         return;
     }
+    uint8_t *entries = malloc(d->meta.len ? d->meta.len : 1);
+    if (!entries) {
+        reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        return;
+    }
+    memcpy(entries, d->meta.data, d->meta.len);
     if (unique && unique_len >= 1 && unique_len <= SWMRBUS__DX_NAME_MAX &&
         !memchr(unique, '\0', unique_len))
         snprintf(se->name, sizeof se->name, "%.*s", (int)unique_len, (const char *)unique);
@@ -150,8 +152,9 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
     *slot = *se;
     slot->used = true;
     slot->started = false;
-    slot->meta = full.data;
-    slot->meta_len = full.len;
+    slot->meta = entries;
+    slot->meta_len = d->meta.len;
+    slot->meta_n = m->n;
     slot->last_use = ++d->clock;
 }
 
@@ -185,7 +188,9 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
     if (se->has_frames) e |= swmrbus_pack_kv_u64(&pk, "frames", se->frames);
     e |= swmrbus_pack_kv_str(&pk, "name", se->name);
     e |= swmrbus_pack_cstr(&pk, "meta");
+    e |= msgpack_pack_map(&pk, se->meta_n + 1);
     e |= swmrbus_buf_write(&d->hdr, (const char *)se->meta, se->meta_len);
+    e |= swmrbus_pack_kv_u64(&pk, "first_image_id", se->first_id); /* the id of row 0 */
     return e == 0;
 }
 

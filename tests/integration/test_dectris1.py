@@ -166,6 +166,7 @@ class Dectris1(H.SinkTestCase):
                         self.assertEqual(raw, chunks[i])
                     elif filt == 32004:
                         self.assertEqual(raw[16:], blobs[i])  # the block, framed
+                self.assertEqual(f["/entry/instrument/detector/first_image_id"][()], 0)
                 if series in (1, 2):
                     self.check_nxmx(f)
                 else:

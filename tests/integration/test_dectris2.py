@@ -152,6 +152,7 @@ class Dectris2(H.SinkTestCase):
                 self.assertEqual(bytes(raw), chunks[i], "row %d" % i)
             np.testing.assert_array_equal(d[...], arrays)
             self.check_nxmx(f, len(arrays))
+            self.assertEqual(f["/entry/instrument/detector/first_image_id"][()], 1)
         self.assertEqual(sk.status()["rejected"], {})
         sk.stop_ok()
 

@@ -247,6 +247,7 @@ static void test_series(void **state)
     assert_true(meta_has(h->meta, "flatfield_applied"));
     assert_true(meta_has(h->meta, "threshold_energy"));
     assert_false(meta_has(h->meta, "unknown_future_key"));
+    assert_true(meta_has(h->meta, "first_image_id"));
     h = &f->r.h[1];
     assert_int_equal(h->type, SWMRBUS_MSG_FRAME);
     assert_int_equal(h->frame, 0); /* image_id 1 -> row 0 */
