@@ -14,6 +14,7 @@
 #include <zmq.h>
 
 #include "source_internal.h"
+#include "swmrbus/codec.h"
 #include "swmrbus/log.h"
 
 #define MS_NS UINT64_C(1000000)
@@ -197,6 +198,42 @@ fail:
     return SWMRBUS_EZMQ;
 }
 
+/* out.protocol (issue 11): h (with meta or payload) through the encoder,
+ * sent as one message with send_msg's EAGAIN and PUB rules. */
+static swmrbus_err send_encoded(swmrbus__source *s, swmrbus__series *se, const swmrbus_header *h,
+                                const swmrbus_meta_item *meta, size_t n_meta,
+                                const void *payload, size_t len)
+{
+    zmq_msg_t m;
+    char why[200] = "";
+    swmrbus_err rc = s->encoder->encode(s->encoder_state, h, meta, n_meta, payload, len, &m,
+                                        why, sizeof why);
+    if (rc != SWMRBUS_OK) {
+        snprintf(se->why, sizeof se->why, "%s", why[0] ? why : swmrbus_strerror(rc));
+        return SWMRBUS_EINVAL;
+    }
+    if (zmq_msg_send(&m, s->out, ZMQ_DONTWAIT) < 0) {
+        int e = zmq_errno();
+        if (e != EAGAIN) goto fail;
+        if (!s->out_pub) {
+            zmq_msg_close(&m);
+            return SWMRBUS_ETIMEDOUT;
+        }
+        int off = 0, on = 1;
+        se->dropped++;
+        s->dropped++;
+        zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &off, sizeof off);
+        int rc2 = zmq_msg_send(&m, s->out, ZMQ_DONTWAIT);
+        zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
+        if (rc2 < 0) goto fail;
+    }
+    return SWMRBUS_OK;
+fail:
+    zmq_msg_close(&m);
+    swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "send: %s", zmq_strerror(zmq_errno()));
+    return SWMRBUS_EZMQ;
+}
+
 static void base_header(const swmrbus__series *se, swmrbus_header *h, swmrbus_msg_type t)
 {
     memset(h, 0, sizeof *h);
@@ -235,6 +272,11 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         swmrbus_log(SWMRBUS_LOG_WARN, s->name,
                     "series %" PRIu64 ": %zu meta dataset(s) of %s not carried (type, rank or "
                     "size)", se->out_id, ml.skipped, se->file);
+    if (s->encoder) { /* out.protocol (issue 11) */
+        swmrbus_err erc = send_encoded(s, se, &h, ml.items, ml.n, NULL, 0);
+        swmrbus__meta_list_free(&ml);
+        return erc;
+    }
     swmrbus_err rc = swmrbus_header_encode(&h, ml.items, ml.n, &s->hbuf);
     if (rc == SWMRBUS_OK && s->hbuf.len > s->cfg->limits.max_header_bytes && ml.n) {
         swmrbus_log(SWMRBUS_LOG_WARN, s->name, "series %" PRIu64 ": start without meta (over "
@@ -255,6 +297,7 @@ static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
     base_header(se, &h, SWMRBUS_MSG_END);
     h.frames = se->sent;
     h.has_frames = true;
+    if (s->encoder) return send_encoded(s, se, &h, NULL, 0, NULL, 0); /* issue 11 */
     if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) return SWMRBUS_EINVAL;
     return send_msg(s, se, &s->hbuf, NULL);
 }
@@ -460,13 +503,26 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
         h.has_format = true;
         if (in->name[0]) h.name = str_of(in->name);
     }
-    if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) {
+    swmrbus_err rc;
+    if (s->encoder) { /* out.protocol (issue 11): the payload is copied into the message */
+        rc = send_encoded(s, se, &h, NULL, 0, zmq_msg_data(&o->payload),
+                          zmq_msg_size(&o->payload));
         zmq_msg_close(&o->payload);
-        fail_series(s, se, "cannot encode a frame header");
-        return STEP_PROGRESS;
+        if (rc == SWMRBUS_EINVAL) {
+            char why[sizeof se->why];
+            snprintf(why, sizeof why, "%s", se->why);
+            fail_series(s, se, why);
+            return STEP_PROGRESS;
+        }
+    } else {
+        if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) {
+            zmq_msg_close(&o->payload);
+            fail_series(s, se, "cannot encode a frame header");
+            return STEP_PROGRESS;
+        }
+        rc = send_msg(s, se, &s->hbuf, &o->payload);
+        zmq_msg_close(&o->payload);
     }
-    swmrbus_err rc = send_msg(s, se, &s->hbuf, &o->payload);
-    zmq_msg_close(&o->payload);
     if (rc == SWMRBUS_ETIMEDOUT) return STEP_BLOCKED;
     if (rc != SWMRBUS_OK) {
         fail_series(s, se, "the output socket failed");

@@ -14,6 +14,7 @@
 #include "h5util.h"
 #include "swmrbus/pack.h"
 #include "source_internal.h"
+#include "swmrbus/codec.h"
 #include "swmrbus/curve.h"
 #include "swmrbus/log.h"
 #include "swmrbus/pack.h"
@@ -90,6 +91,16 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
             int on = 1;
             zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
         }
+        /* out.protocol (issue 11): frames go out in a foreign protocol */
+        if (cfg->out.protocol) {
+            if (!(s->encoder = swmrbus_encoder_find(cfg->out.protocol))) {
+                snprintf(err, errlen, "out.protocol: no encoder for %s", cfg->out.protocol);
+                rc = SWMRBUS_ECONFIG;
+                goto out;
+            }
+            if ((rc = s->encoder->create(cfg, &s->encoder_state, err, errlen)) != SWMRBUS_OK)
+                goto out;
+        }
     }
     if (cfg->notify.present) {
         const swmrbus_socket_opts o = {.name = "notify", .hwm_opt = ZMQ_SNDHWM};
@@ -148,6 +159,7 @@ static void source_destroy(void **self)
     free(s->slots);
     swmrbus__src_dirs_free(s);
     swmrbus_buf_free(&s->hbuf);
+    if (s->encoder && s->encoder_state) s->encoder->destroy(&s->encoder_state);
     free(s);
     *self = NULL;
 }

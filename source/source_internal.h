@@ -107,6 +107,10 @@ typedef struct swmrbus__source {
     swmrbus__publisher pubs[SWMRBUS__PUBLISHERS];
 
     swmrbus_buf hbuf;         /* header encoding */
+    /* out.protocol (issue 11): an encoder of swmrbus/codec.h, NULL: wire
+     * protocol v1 */
+    const struct swmrbus_encoder_vtable *encoder;
+    void *encoder_state;
 
     /* counters for status (this thread only) */
     uint64_t notices, relayed, relays_dropped, relays_unsent, missed;

@@ -16,6 +16,33 @@ static const swmrbus_decoder_vtable *const decoders[] = {
     NULL,
 };
 
+/* The built-in encoders (a source's out.protocol). */
+extern const swmrbus_encoder_vtable swmrbus__encoder_dectris2; /* encode_dectris2.c */
+static const swmrbus_encoder_vtable *const encoders[] = {
+    &swmrbus__encoder_dectris2,
+    NULL,
+};
+
+const swmrbus_encoder_vtable *swmrbus_encoder_find(const char *protocol)
+{
+    for (size_t i = 0; protocol && encoders[i]; i++)
+        if (strcmp(encoders[i]->protocol, protocol) == 0) return encoders[i];
+    return NULL;
+}
+
+const char *swmrbus_encoder_names(void)
+{
+    static char names[512];
+    static int done;
+    if (!done) {
+        size_t n = (size_t)snprintf(names, sizeof names, "%s", SWMRBUS_PROTOCOL_NATIVE);
+        for (size_t i = 0; encoders[i] && n < sizeof names; i++)
+            n += (size_t)snprintf(names + n, sizeof names - n, ", %s", encoders[i]->protocol);
+        done = 1;
+    }
+    return names;
+}
+
 const swmrbus_decoder_vtable *swmrbus_decoder_find(const char *protocol)
 {
     for (size_t i = 0; protocol && decoders[i]; i++)

@@ -338,10 +338,17 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
             TRY(fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
                      role_names[role], role == ROLE_NOTIFY ? "pub" : "rep"));
     }
-    /* a foreign stream on the input: one of the built-in decoders */
-    if (rs->protocol && role != ROLE_IN)
+    /* a foreign stream on the input: one of the built-in decoders; on the
+     * output (a source's, issue 11): one of the built-in encoders */
+    if (rs->protocol && role != ROLE_IN && role != ROLE_OUT)
         TRY(fail(err, errlen, "%s.protocol: not a key of %s", path, role_names[role]));
-    else if (rs->protocol && strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
+    else if (rs->protocol && role == ROLE_OUT &&
+             strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
+             !swmrbus_encoder_find(rs->protocol))
+        TRY(fail(err, errlen, "%s.protocol: expected one of %s, got %s", path,
+                 swmrbus_encoder_names(), show(rs->protocol).s));
+    else if (rs->protocol && role == ROLE_IN &&
+             strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
              !swmrbus_decoder_find(rs->protocol))
         TRY(fail(err, errlen, "%s.protocol: expected one of %s, got %s", path,
                  swmrbus_decoder_names(), show(rs->protocol).s));

@@ -433,6 +433,85 @@ static void test_config_keys(void **state)
     assert_int_not_equal(parse(yaml, &cfg, err, sizeof err), SWMRBUS_OK);
     assert_non_null(strstr(err, "components[0].in.protocol"));
     assert_non_null(strstr(err, "dectris-stream1"));
+    /* out.protocol: the encoders only */
+#define SRC "components:\n  - {name: r, kind: source, dirs: [/tmp], " \
+            "in: {endpoint: 'tcp://h:1'}, out: {endpoint: 'tcp://h:2', protocol: %s}}\n"
+    snprintf(yaml, sizeof yaml, SRC, "dectris-stream2");
+    assert_int_equal(parse(yaml, &cfg, err, sizeof err), SWMRBUS_OK);
+    assert_string_equal(cfg->components[0].out.protocol, "dectris-stream2");
+    swmrbus_config_destroy(&cfg);
+    snprintf(yaml, sizeof yaml, SRC, "dectris-stream1");
+    assert_int_not_equal(parse(yaml, &cfg, err, sizeof err), SWMRBUS_OK);
+    assert_non_null(strstr(err, "components[0].out.protocol"));
+}
+
+/* The encoder's messages, fed to the decoder, give back the same series:
+ * format, name, frames, meta fields, rows and the payload bytes. */
+static void test_encoder_roundtrip(void **state)
+{
+    fx *f = *state;
+    const swmrbus_encoder_vtable *ev = swmrbus_encoder_find("dectris-stream2");
+    assert_non_null(ev);
+    assert_null(swmrbus_encoder_find("dectris-stream1"));
+    void *es = NULL;
+    char err[200];
+    assert_int_equal(ev->create(&f->cfg, &es, err, sizeof err), SWMRBUS_OK);
+    swmrbus_header h;
+    memset(&h, 0, sizeof h);
+    h.type = SWMRBUS_MSG_START;
+    h.series = 9;
+    h.has_format = true;
+    h.format = (swmrbus_format){SWMRBUS_DTYPE_UINT32, SWMRBUS_ENC_BSLZ4, 2, {Y, X, 0}};
+    h.has_frames = true;
+    h.frames = 2;
+    h.name = (swmrbus_str){"run9", 4};
+    double bx = 12.5, th = 7000.0;
+    uint64_t first = 5;
+    swmrbus_meta_item meta[3] = {
+        {.key = {"beam_center_x", 13}, .kind = SWMRBUS_META_FLOAT, .count = 1, .f = &bx},
+        {.key = {"threshold_energy", 16}, .kind = SWMRBUS_META_FLOAT, .count = 1, .f = &th},
+        {.key = {"first_image_id", 14}, .kind = SWMRBUS_META_UINT, .count = 1, .u = &first},
+    };
+    zmq_msg_t m;
+    assert_int_equal(ev->encode(es, &h, meta, 3, NULL, 0, &m, err, sizeof err), SWMRBUS_OK);
+    feed_bytes(f, zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&m);
+    uint8_t c[512];
+    size_t n = chunk(c, sizeof c);
+    for (uint64_t row = 0; row < 2; row++) {
+        swmrbus_header fr;
+        memset(&fr, 0, sizeof fr);
+        fr.type = SWMRBUS_MSG_FRAME;
+        fr.series = 9;
+        fr.frame = row;
+        assert_int_equal(ev->encode(es, &fr, NULL, 0, c, n, &m, err, sizeof err), SWMRBUS_OK);
+        feed_bytes(f, zmq_msg_data(&m), zmq_msg_size(&m));
+        zmq_msg_close(&m);
+    }
+    h.type = SWMRBUS_MSG_END;
+    assert_int_equal(ev->encode(es, &h, NULL, 0, NULL, 0, &m, err, sizeof err), SWMRBUS_OK);
+    feed_bytes(f, zmq_msg_data(&m), zmq_msg_size(&m));
+    zmq_msg_close(&m);
+    assert_int_equal(f->r.n_rej, 0);
+    assert_int_equal(f->r.n_emit, 4);
+    swmrbus_header *s0 = &f->r.h[0];
+    assert_true(swmrbus_format_equal(&s0->format, &h.format));
+    assert_int_equal(s0->name.len, 4);
+    assert_true(s0->has_frames && s0->frames == 2);
+    assert_true(meta_has(s0->meta, "beam_center_x"));
+    assert_true(meta_has(s0->meta, "threshold_energy"));
+    assert_int_equal(f->r.h[1].frame, 0); /* image_id 5 is the first: row 0 */
+    assert_int_equal(f->r.h[2].frame, 1);
+    assert_int_equal(f->r.plen[2], n);
+    assert_int_equal(f->r.h[3].type, SWMRBUS_MSG_END);
+    assert_int_equal(f->r.h[3].frames, 2);
+    /* a 3-D series cannot be said in stream v2 */
+    h.type = SWMRBUS_MSG_START;
+    h.format.ndim = 3;
+    h.format.shape[2] = 2;
+    assert_int_equal(ev->encode(es, &h, NULL, 0, NULL, 0, &m, err, sizeof err), SWMRBUS_EINVAL);
+    ev->destroy(&es);
+    assert_null(es);
 }
 
 int main(void)
@@ -444,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_start_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slots_recycled, setup, teardown),
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test_setup_teardown(test_encoder_roundtrip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,6 +63,34 @@ typedef struct swmrbus_decoder_vtable {
     void (*destroy)(void **state);
 } swmrbus_decoder_vtable;
 
+/* An encoder: a source's `out.protocol` (issue 11). It turns each
+ * frame-stream message the source would send in wire protocol v1 into one
+ * message of the foreign protocol (single-part: Dectris stream v2). */
+typedef struct swmrbus_encoder_vtable {
+    const char *protocol; /* as `out.protocol` names it: "dectris-stream2" */
+    /* Builds a state for component cfg. ECONFIG with err naming the key
+     * path on a bad setting. */
+    swmrbus_err (*create)(const swmrbus_component_cfg *cfg, void **state, char *err,
+                          size_t errlen);
+    /* Encodes header h (a start: with its meta items; a frame: with its
+     * payload, len bytes in h's format and encoding; an end) into *out,
+     * which the encoder initialises on SWMRBUS_OK (the caller sends and
+     * closes it) and leaves untouched otherwise (EINVAL: h cannot be said in
+     * the protocol, err says why; ENOMEM). The payload is copied: the
+     * caller keeps it. */
+    swmrbus_err (*encode)(void *state, const swmrbus_header *h, const swmrbus_meta_item *meta,
+                          size_t n_meta, const void *payload, size_t len, zmq_msg_t *out,
+                          char *err, size_t errlen);
+    void (*destroy)(void **state);
+} swmrbus_encoder_vtable;
+
+/* The encoder for protocol, NULL when none is built in (the native
+ * protocol has none). Thread-safe. */
+SWMRBUS_API const swmrbus_encoder_vtable *swmrbus_encoder_find(const char *protocol);
+
+/* The names of the built-in encoders, comma-separated, the native first. */
+SWMRBUS_API const char *swmrbus_encoder_names(void);
+
 /* The decoder for protocol, NULL when none is built in (the native protocol
  * has no decoder: the sink takes it as is). Thread-safe. */
 SWMRBUS_API const swmrbus_decoder_vtable *swmrbus_decoder_find(const char *protocol);

@@ -1,0 +1,384 @@
+/* encode_dectris2.c — `out.protocol: dectris-stream2` for a source: the
+ * frame stream as Dectris stream v2 CBOR messages, which a stream v2 client
+ * decodes to the same images (compressed bytes unchanged, in tag 56500).
+ *
+ *   start -> {type: start, series_id, series_unique_id (the series' name),
+ *             image_size_x/y, number_of_images (frames, when known),
+ *             channels: ["threshold_1"], and the NXmx detector fields of
+ *             start.meta under their stream v2 names}
+ *   frame -> {type: image, series_id, image_id, data: {threshold_1:
+ *             tag 40 [[y, x], typed array tag (tag 56500 [bslz4, itemsize,
+ *             chunk] | [lz4, 0, chunk] | raw bytes)]}}; image_id = the
+ *             series' meta first_image_id (what a Dectris decoder kept) +
+ *             row, else the row
+ *   end   -> {type: end, series_id}
+ *
+ * Item heads are written by libcbor's encoders (cbor_encode_*); the payload
+ * is copied once after them (stream v2 messages are single-part). */
+#include <cbor.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swmrbus/codec.h"
+
+#define E2_SERIES 64 /* series whose first_image_id is remembered */
+#define E2_CHANNEL "threshold_1"
+
+typedef struct e2_series {
+    bool used;
+    uint64_t id, first, last_use;
+} e2_series;
+
+typedef struct e2_state {
+    swmrbus_buf b;
+    e2_series s[E2_SERIES];
+    uint64_t clock;
+    bool oom;
+} e2_state;
+
+/* ---- writing heads with libcbor ------------------------------------------ */
+
+static bool room(e2_state *st, size_t n)
+{
+    if (st->oom) return false;
+    if (st->b.cap - st->b.len >= n) return true;
+    size_t cap = st->b.cap ? st->b.cap : 256;
+    while (cap - st->b.len < n) {
+        if (cap > SIZE_MAX / 2) {
+            st->oom = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    uint8_t *p = realloc(st->b.data, cap);
+    if (!p) {
+        st->oom = true;
+        return false;
+    }
+    st->b.data = p;
+    st->b.cap = cap;
+    return true;
+}
+
+static void head(e2_state *st, size_t (*fn)(size_t, unsigned char *, size_t), size_t v)
+{
+    if (!room(st, 9)) return;
+    size_t n = fn(v, st->b.data + st->b.len, st->b.cap - st->b.len);
+    if (n == 0) st->oom = true;
+    st->b.len += n;
+}
+
+static void uint_(e2_state *st, uint64_t v)
+{
+    if (!room(st, 9)) return;
+    st->b.len += cbor_encode_uint(v, st->b.data + st->b.len, st->b.cap - st->b.len);
+}
+
+static void tag(e2_state *st, uint64_t v)
+{
+    if (!room(st, 9)) return;
+    st->b.len += cbor_encode_tag(v, st->b.data + st->b.len, st->b.cap - st->b.len);
+}
+
+static void text(e2_state *st, const char *s, size_t n)
+{
+    head(st, cbor_encode_string_start, n);
+    if (!room(st, n)) return;
+    memcpy(st->b.data + st->b.len, s, n);
+    st->b.len += n;
+}
+
+static void ctext(e2_state *st, const char *s) { text(st, s, strlen(s)); }
+
+static void dbl(e2_state *st, double v)
+{
+    if (!room(st, 9)) return;
+    st->b.len += cbor_encode_double(v, st->b.data + st->b.len, st->b.cap - st->b.len);
+}
+
+static void int_(e2_state *st, int64_t v)
+{
+    if (!room(st, 9)) return;
+    if (v >= 0)
+        st->b.len += cbor_encode_uint((uint64_t)v, st->b.data + st->b.len, st->b.cap - st->b.len);
+    else
+        st->b.len += cbor_encode_negint((uint64_t)(-1 - v), st->b.data + st->b.len,
+                                        st->b.cap - st->b.len);
+}
+
+static void boolean(e2_state *st, bool v)
+{
+    if (!room(st, 1)) return;
+    st->b.len += cbor_encode_bool(v, st->b.data + st->b.len, st->b.cap - st->b.len);
+}
+
+/* ---- start: NXmx meta back to stream v2 names ---------------------------- */
+
+static const struct {
+    const char *nx, *v2;
+} names[] = {
+    {"beam_center_x", "beam_center_x"},
+    {"beam_center_y", "beam_center_y"},
+    {"count_time", "count_time"},
+    {"frame_time", "frame_time"},
+    {"sensor_thickness", "sensor_thickness"},
+    {"x_pixel_size", "pixel_size_x"},
+    {"y_pixel_size", "pixel_size_y"},
+    {"incident_wavelength", "incident_wavelength"},
+    {"incident_energy", "incident_energy"},
+    {"description", "detector_description"},
+    {"serial_number", "detector_serial_number"},
+    {"sensor_material", "sensor_material"},
+    {"countrate_correction_applied", "countrate_correction_enabled"},
+    {"flatfield_applied", "flatfield_enabled"},
+    {"pixel_mask_applied", "pixel_mask_enabled"},
+    {"virtual_pixel_correction_applied", "virtual_pixel_interpolation_enabled"},
+    {"saturation_value", "saturation_value"},
+};
+
+static bool key_is(swmrbus_str k, const char *s)
+{
+    return k.len == strlen(s) && memcmp(k.ptr, s, k.len) == 0;
+}
+
+/* The stream v2 name of a meta key, NULL: not carried. threshold_energy is
+ * written apart (a map by channel). */
+static const char *v2_name(const swmrbus_meta_item *it)
+{
+    if (it->is_array) return NULL;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (key_is(it->key, names[i].nx)) return names[i].v2;
+    return NULL;
+}
+
+static void value(e2_state *st, const swmrbus_meta_item *it, size_t k)
+{
+    switch (it->kind) {
+    case SWMRBUS_META_FLOAT: dbl(st, it->f[k]); break;
+    case SWMRBUS_META_UINT: uint_(st, it->u[k]); break;
+    case SWMRBUS_META_INT: int_(st, it->i[k]); break;
+    case SWMRBUS_META_BOOL: boolean(st, it->i[k] != 0); break;
+    case SWMRBUS_META_STR: text(st, it->s.ptr ? it->s.ptr : "", it->s.len); break;
+    }
+}
+
+static e2_series *series_of(e2_state *st, uint64_t id, bool make)
+{
+    e2_series *old = NULL;
+    for (size_t i = 0; i < E2_SERIES; i++) {
+        if (st->s[i].used && st->s[i].id == id) return &st->s[i];
+        if (!old || !st->s[i].used || (old->used && st->s[i].last_use < old->last_use))
+            old = &st->s[i];
+    }
+    if (!make) return NULL;
+    memset(old, 0, sizeof *old);
+    old->used = true;
+    old->id = id;
+    return old;
+}
+
+static void encode_start(e2_state *st, const swmrbus_header *h, const swmrbus_meta_item *meta,
+                         size_t n_meta)
+{
+    size_t n = 5 + (h->has_frames ? 1 : 0) + (h->name.len ? 1 : 0);
+    const swmrbus_meta_item *thr = NULL;
+    e2_series *se = series_of(st, h->series, true);
+    se->last_use = ++st->clock;
+    for (size_t i = 0; i < n_meta; i++) {
+        if (v2_name(&meta[i])) n++;
+        if (key_is(meta[i].key, "threshold_energy") && !meta[i].is_array &&
+            meta[i].kind == SWMRBUS_META_FLOAT) {
+            thr = &meta[i];
+            n++;
+        }
+        if (key_is(meta[i].key, "first_image_id") && !meta[i].is_array &&
+            meta[i].kind == SWMRBUS_META_UINT)
+            se->first = meta[i].u[0];
+    }
+    head(st, cbor_encode_map_start, n);
+    ctext(st, "type");
+    ctext(st, "start");
+    ctext(st, "series_id");
+    uint_(st, h->series);
+    if (h->name.len) {
+        ctext(st, "series_unique_id");
+        text(st, h->name.ptr, h->name.len);
+    }
+    ctext(st, "image_size_x");
+    uint_(st, h->format.shape[1]);
+    ctext(st, "image_size_y");
+    uint_(st, h->format.shape[0]);
+    if (h->has_frames) {
+        ctext(st, "number_of_images");
+        uint_(st, h->frames);
+    }
+    ctext(st, "channels");
+    head(st, cbor_encode_array_start, 1);
+    ctext(st, E2_CHANNEL);
+    for (size_t i = 0; i < n_meta; i++) {
+        const char *k = v2_name(&meta[i]);
+        if (!k) continue;
+        ctext(st, k);
+        value(st, &meta[i], 0);
+    }
+    if (thr) {
+        ctext(st, "threshold_energy");
+        head(st, cbor_encode_map_start, 1);
+        ctext(st, E2_CHANNEL);
+        dbl(st, thr->f[0]);
+    }
+}
+
+/* RFC 8746 typed-array tag of a dtype (little-endian). */
+static uint64_t typed_tag(swmrbus_dtype t)
+{
+    switch (t) {
+    case SWMRBUS_DTYPE_UINT8: return 64;
+    case SWMRBUS_DTYPE_UINT16: return 69;
+    case SWMRBUS_DTYPE_UINT32: return 70;
+    case SWMRBUS_DTYPE_UINT64: return 71;
+    case SWMRBUS_DTYPE_INT8: return 72;
+    case SWMRBUS_DTYPE_INT16: return 77;
+    case SWMRBUS_DTYPE_INT32: return 78;
+    case SWMRBUS_DTYPE_INT64: return 79;
+    case SWMRBUS_DTYPE_FLOAT32: return 85;
+    case SWMRBUS_DTYPE_FLOAT64: return 86;
+    default: return 0;
+    }
+}
+
+static void encode_image(e2_state *st, const swmrbus_header *h, const swmrbus_format *f,
+                         size_t len)
+{
+    e2_series *se = series_of(st, h->series, false);
+    uint64_t first = se ? se->first : 0;
+    if (se) se->last_use = ++st->clock;
+    head(st, cbor_encode_map_start, 4);
+    ctext(st, "type");
+    ctext(st, "image");
+    ctext(st, "series_id");
+    uint_(st, h->series);
+    ctext(st, "image_id");
+    uint_(st, first + h->frame);
+    ctext(st, "data");
+    head(st, cbor_encode_map_start, 1);
+    ctext(st, E2_CHANNEL);
+    tag(st, 40);
+    head(st, cbor_encode_array_start, 2);
+    head(st, cbor_encode_array_start, 2);
+    uint_(st, f->shape[0]);
+    uint_(st, f->shape[1]);
+    tag(st, typed_tag(f->dtype));
+    if (f->encoding != SWMRBUS_ENC_RAW) {
+        tag(st, 56500);
+        head(st, cbor_encode_array_start, 3);
+        ctext(st, f->encoding == SWMRBUS_ENC_BSLZ4 ? "bslz4" : "lz4");
+        uint_(st, f->encoding == SWMRBUS_ENC_BSLZ4 ? swmrbus_dtype_size(f->dtype) : 0);
+    }
+    head(st, cbor_encode_bytestring_start, len);
+}
+
+/* ---- the vtable ---------------------------------------------------------- */
+
+/* The format of each series as its start said (frames carry it only on a
+ * PUB): kept beside first_image_id. */
+typedef struct e2_full {
+    e2_state st;
+    struct {
+        bool used;
+        uint64_t id;
+        swmrbus_format f;
+    } fmt[E2_SERIES];
+} e2_full;
+
+static swmrbus_err e2_create(const swmrbus_component_cfg *cfg, void **state, char *err,
+                             size_t errlen)
+{
+    (void)cfg;
+    (void)err;
+    (void)errlen;
+    e2_full *s = calloc(1, sizeof *s);
+    if (!s) return SWMRBUS_ENOMEM;
+    *state = s;
+    return SWMRBUS_OK;
+}
+
+static swmrbus_err e2_encode(void *state, const swmrbus_header *h, const swmrbus_meta_item *meta,
+                             size_t n_meta, const void *payload, size_t len, zmq_msg_t *out,
+                             char *err, size_t errlen)
+{
+    e2_full *s = state;
+    e2_state *st = &s->st;
+    st->b.len = 0;
+    st->oom = false;
+    swmrbus_format f;
+    memset(&f, 0, sizeof f);
+    switch (h->type) {
+    case SWMRBUS_MSG_START:
+        if (!h->has_format || h->format.ndim != 2 || !typed_tag(h->format.dtype)) {
+            snprintf(err, errlen, "dectris-stream2: series %llu: only 2-D images can be sent",
+                     (unsigned long long)h->series);
+            return SWMRBUS_EINVAL;
+        }
+        encode_start(st, h, meta, n_meta);
+        {
+            size_t k = 0;
+            for (size_t i = 0; i < E2_SERIES; i++)
+                if (s->fmt[i].used && s->fmt[i].id == h->series) k = i + 1;
+            for (size_t i = 0; !k && i < E2_SERIES; i++)
+                if (!s->fmt[i].used) k = i + 1;
+            if (!k) k = (size_t)(h->series % E2_SERIES) + 1;
+            s->fmt[k - 1].used = true;
+            s->fmt[k - 1].id = h->series;
+            s->fmt[k - 1].f = h->format;
+        }
+        break;
+    case SWMRBUS_MSG_FRAME:
+        if (h->has_format) f = h->format;
+        for (size_t i = 0; !f.ndim && i < E2_SERIES; i++)
+            if (s->fmt[i].used && s->fmt[i].id == h->series) f = s->fmt[i].f;
+        if (f.ndim != 2 || !typed_tag(f.dtype)) {
+            snprintf(err, errlen, "dectris-stream2: series %llu: a frame with no 2-D format",
+                     (unsigned long long)h->series);
+            return SWMRBUS_EINVAL;
+        }
+        encode_image(st, h, &f, len);
+        break;
+    case SWMRBUS_MSG_END:
+        head(st, cbor_encode_map_start, 2);
+        ctext(st, "type");
+        ctext(st, "end");
+        ctext(st, "series_id");
+        uint_(st, h->series);
+        for (size_t i = 0; i < E2_SERIES; i++)
+            if (s->fmt[i].used && s->fmt[i].id == h->series) s->fmt[i].used = false;
+        {
+            e2_series *se = series_of(st, h->series, false);
+            if (se) se->used = false;
+        }
+        break;
+    default:
+        snprintf(err, errlen, "dectris-stream2: not a frame-stream message");
+        return SWMRBUS_EINVAL;
+    }
+    if (st->oom) return SWMRBUS_ENOMEM;
+    size_t body = h->type == SWMRBUS_MSG_FRAME ? len : 0;
+    if (zmq_msg_init_size(out, st->b.len + body) != 0) return SWMRBUS_ENOMEM;
+    memcpy(zmq_msg_data(out), st->b.data, st->b.len);
+    if (body) memcpy((char *)zmq_msg_data(out) + st->b.len, payload, body);
+    return SWMRBUS_OK;
+}
+
+static void e2_destroy(void **state)
+{
+    e2_full *s = state ? *state : NULL;
+    if (!s) return;
+    swmrbus_buf_free(&s->st.b);
+    free(s);
+    *state = NULL;
+}
+
+const swmrbus_encoder_vtable swmrbus__encoder_dectris2 = {
+    "dectris-stream2", e2_create, e2_encode, e2_destroy,
+};
