@@ -33,6 +33,8 @@ typedef struct swmrbus__dx_series {
     swmrbus_format format;     /* from the first image */
     uint64_t first_id;         /* image id of row 0 */
     uint64_t rows;             /* highest row + 1 */
+    uint64_t epoch_ns;         /* v1: data_collection_date (0: unknown), base of the
+                                * images' start_time */
 } swmrbus__dx_series;
 
 typedef struct swmrbus__dx {
@@ -79,6 +81,19 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
  * over: closed on every path). */
 void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                        uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out);
+
+/* The same with the frame's ts (ns since the epoch) when ts != 0. */
+void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
+                          uint64_t image_id, uint64_t ts, zmq_msg_t *payload,
+                          const swmrbus_decode_sink *out);
+
+/* An RFC 3339 date-time ("2026-11-29T22:00:00.123Z", "...+01:00"; no zone:
+ * UTC) of n bytes as ns since the epoch; false when it is not one or lies
+ * before 1970 or after 2262. */
+bool swmrbus__dx_rfc3339(const char *s, size_t n, uint64_t *ns);
+
+/* base_ns + num / den seconds, in ns; 0 when den is 0 or it overflows. */
+uint64_t swmrbus__dx_add_rational(uint64_t base_ns, uint64_t num, uint64_t den);
 
 /* The end of series id: emits end (frames = highest row + 1) when its start
  * went out, and frees the slot; rejects an end for no series. */

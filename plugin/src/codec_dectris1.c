@@ -192,6 +192,10 @@ static void on_header(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
             return;
         }
         config_meta(cfg, &m, &se);
+        json_t *date = json_object_get(cfg, "data_collection_date");
+        if (json_is_string(date) &&
+            !swmrbus__dx_rfc3339(json_string_value(date), json_string_length(date), &se.epoch_ns))
+            se.epoch_ns = 0;
         json_decref(cfg);
     }
     se.n_channels = 1;
@@ -311,7 +315,16 @@ static void on_image(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
         for (int i = 0; i < 4; i++) p[12 + i] = (uint8_t)((uint64_t)len >> (24 - 8 * i));
         memcpy(p + 16, zmq_msg_data(blob), len);
     }
-    swmrbus__dx_image(&s->dx, se, f, frame, &pl, out);
+    /* dconfig-1.0 start_time: ns after the series' data_collection_date */
+    uint64_t ts = 0, start_ns = 0;
+    json_t *c = n >= 4 && se->epoch_ns ? load(&parts[3], s->dx.lim.max_header_bytes,
+                                              "dconfig-1.0", jwhy, sizeof jwhy)
+                                       : NULL;
+    if (c && htype_is(c, "dconfig-1.0") && get_uint(c, "start_time", &start_ns) &&
+        start_ns <= UINT64_MAX - se->epoch_ns)
+        ts = se->epoch_ns + start_ns;
+    json_decref(c);
+    swmrbus__dx_image_ts(&s->dx, se, f, frame, ts, &pl, out);
     return;
 bad:
     json_decref(d);

@@ -517,6 +517,8 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
     bool has_id = false, has_image = false, has_data = false;
     char channel[D2_CHANNEL_MAX + 1] = "";
     size_t n_channels = 0;
+    uint64_t t_num = 0, t_den = 0, date_ns = 0;
+    bool has_time = false, has_date = false;
     char why[240];
 
     for (size_t i = 0; i < n_pairs; i++) {
@@ -549,9 +551,26 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
                 }
             }
             has_data = ok && n_channels >= 1;
+        } else if (text_is(&k, "start_time")) {
+            /* Rational [num, den] s after series_date: the frame's ts */
+            ok = next(r, &v);
+            if (ok && v.k == T_ARRAY && v.u == 2) {
+                ok = want_uint(r, "image.start_time", &t_num) &&
+                     want_uint(r, "image.start_time", &t_den);
+                has_time = ok;
+            } else if (ok) {
+                ok = skip_rest(r, &v, 1);
+            }
+        } else if (text_is(&k, "series_date")) {
+            ok = next(r, &v);
+            if (ok && v.k == T_TAG && v.u == 0) ok = next(r, &v);
+            if (ok && v.k == T_TEXT)
+                has_date = swmrbus__dx_rfc3339((const char *)v.p, v.n, &date_ns);
+            else if (ok)
+                ok = skip_rest(r, &v, 1);
         } else {
-            /* type, series_unique_id, start/stop/real_time, series_date,
-             * user_data, unknown keys */
+            /* type, series_unique_id, stop_time, real_time, user_data,
+             * unknown keys */
             ok = skip(r, 1);
         }
         if (!ok) goto bad;
@@ -598,7 +617,8 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
         out->reject(out->user, SWMRBUS_R_LIMIT, true, id, "dectris-stream2: out of memory");
         return;
     }
-    swmrbus__dx_image(&s->dx, se, im.f, image_id, &pl, out); /* the slice: no copy */
+    uint64_t ts = has_time && has_date ? swmrbus__dx_add_rational(date_ns, t_num, t_den) : 0;
+    swmrbus__dx_image_ts(&s->dx, se, im.f, image_id, ts, &pl, out); /* the slice: no copy */
     return;
 bad:
     snprintf(why, sizeof why, "dectris-stream2: image: %s", r->why);

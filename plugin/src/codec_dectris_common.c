@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec_dectris.h"
 #include "swmrbus/pack.h"
@@ -197,6 +198,13 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
 void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                        uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out)
 {
+    swmrbus__dx_image_ts(d, se, f, image_id, 0, payload, out);
+}
+
+void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
+                          uint64_t image_id, uint64_t ts, zmq_msg_t *payload,
+                          const swmrbus_decode_sink *out)
+{
     char why[200];
     se->last_use = ++d->clock;
     if ((se->size_y && f.shape[0] != se->size_y) || (se->size_x && f.shape[1] != se->size_x)) {
@@ -235,10 +243,11 @@ void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
     msgpack_packer pk;
     d->hdr.len = 0;
     msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, 3);
+    int e = msgpack_pack_map(&pk, ts ? 4 : 3);
     e |= swmrbus_pack_kv_str(&pk, "type", "frame");
     e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
     e |= swmrbus_pack_kv_u64(&pk, "frame", row);
+    if (ts) e |= swmrbus_pack_kv_u64(&pk, "ts", ts);
     if (e) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
         goto out;
@@ -269,4 +278,73 @@ void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out
         else emit(d, out, NULL, id);
     }
     drop_series(se);
+}
+
+/* ---- times ------------------------------------------------------------- */
+
+static bool digits(const char *s, size_t n, int *v)
+{
+    *v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+bool swmrbus__dx_rfc3339(const char *s, size_t n, uint64_t *ns)
+{
+    int Y, M, D, h, m, sec;
+    /* YYYY-MM-DDTHH:MM:SS */
+    if (n < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        s[13] != ':' || s[16] != ':' || !digits(s, 4, &Y) || !digits(s + 5, 2, &M) ||
+        !digits(s + 8, 2, &D) || !digits(s + 11, 2, &h) || !digits(s + 14, 2, &m) ||
+        !digits(s + 17, 2, &sec))
+        return false;
+    if (Y < 1970 || Y > 2261 || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
+        sec > 60)
+        return false;
+    size_t i = 19;
+    uint64_t frac = 0, scale = 1000000000u;
+    if (i < n && s[i] == '.') {
+        i++;
+        size_t start = i;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (uint64_t)(s[i] - '0') * scale;
+            }
+        if (i == start) return false;
+    }
+    int64_t off = 0;
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+        int oh, om;
+        if (n - i != 6 || s[i + 3] != ':' || !digits(s + i + 1, 2, &oh) ||
+            !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return false;
+        off = (int64_t)(oh * 3600 + om * 60) * (s[i] == '+' ? 1 : -1);
+        i += 6;
+    }
+    if (i != n) return false;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = Y - 1900;
+    tm.tm_mon = M - 1;
+    tm.tm_mday = D;
+    tm.tm_hour = h;
+    tm.tm_min = m;
+    tm.tm_sec = sec;
+    int64_t t = (int64_t)timegm(&tm) - off;
+    if (t < 0 || t > 9000000000) return false;
+    *ns = (uint64_t)t * 1000000000u + frac;
+    return true;
+}
+
+uint64_t swmrbus__dx_add_rational(uint64_t base_ns, uint64_t num, uint64_t den)
+{
+    if (den == 0) return 0;
+    unsigned __int128 v = (unsigned __int128)num * 1000000000u / den + base_ns;
+    return v > UINT64_MAX ? 0 : (uint64_t)v;
 }

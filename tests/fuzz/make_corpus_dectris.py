@@ -87,6 +87,15 @@ SEEDS = {
                             image(22, 1)),
     "edge_image_id_below": seq(start(23), image(23, 5), image(23, 4), end(23)),
     "edge_dtypes": seq(start(24), image(24, 1, 86, bytes(X * Y * 8), None)),
+    "edge_dates": seq(start(25), *[cbor2.dumps({
+        "type": "image", "series_id": 25, "image_id": i + 1, "start_time": t,
+        "series_date": CBORTag(0, dt), "data": {"threshold_1": CBORTag(40, [[Y, X], CBORTag(
+            70, CBORTag(56500, ["bslz4", 4, chunk(X * Y * 4)]))])}})
+        for i, (dt, t) in enumerate([("2026-11-29T22:00:00.5+01:00", [1, 3]),
+                                     ("2026-11-29T22:00:00Z", [2**64 - 1, 1]),
+                                     ("1969-01-01T00:00:00Z", [1, 0]),
+                                     ("2026-02-30T99:00:00Z", [1, 2, 3]),
+                                     ("x", "y")])]),
 }
 
 

@@ -13,6 +13,7 @@ framing; `<` is raw. Every image reads back equal to what was sent; the
 NXmx fields hold the config's values (basic/all), and a header_detail none
 series is written with no detector fields. Bad messages are counted and the
 stream goes on."""
+import datetime
 import json
 import os
 import sys
@@ -167,6 +168,14 @@ class Dectris1(H.SinkTestCase):
                     elif filt == 32004:
                         self.assertEqual(raw[16:], blobs[i])  # the block, framed
                 self.assertEqual(f["/entry/instrument/detector/first_image_id"][()], 0)
+                ts = f["/entry/instrument/detector/timestamp"][()]
+                if series in (1, 2):  # data_collection_date + dconfig start_time
+                    base = int(datetime.datetime(2026, 11, 29, 21, 10, tzinfo=datetime.timezone.utc)
+                               .timestamp()) * 10**9
+                    np.testing.assert_array_equal(ts, [base + i * 20000000
+                                                       for i in range(len(arrays))])
+                else:
+                    self.assertTrue((ts == 0).all())
                 if series in (1, 2):
                     self.check_nxmx(f)
                 else:

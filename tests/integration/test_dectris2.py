@@ -14,6 +14,7 @@ of Dectris's documentation repository; python3-cbor2) into a sink:
   with the image, an element size disagreeing with the dtype, an image before
   its start, a start for an open series) are each counted and the series
   around them is written whole."""
+import datetime
 import os
 import sys
 
@@ -153,6 +154,11 @@ class Dectris2(H.SinkTestCase):
             np.testing.assert_array_equal(d[...], arrays)
             self.check_nxmx(f, len(arrays))
             self.assertEqual(f["/entry/instrument/detector/first_image_id"][()], 1)
+            # ts = series_date + start_time (image_id * 100 / 10000 s)
+            base = int(datetime.datetime(2026, 11, 29, 22, 0, tzinfo=datetime.timezone.utc)
+                       .timestamp()) * 10**9
+            ts = f["/entry/instrument/detector/timestamp"][()]
+            np.testing.assert_array_equal(ts, [base + (i + 1) * 10**7 for i in range(12)])
         self.assertEqual(sk.status()["rejected"], {})
         sk.stop_ok()
 

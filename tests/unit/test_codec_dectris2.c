@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "codec_dectris.h"
 #include "swmrbus/codec.h"
 #include "swmrbus/config.h"
 
@@ -514,6 +515,29 @@ static void test_encoder_roundtrip(void **state)
     assert_null(es);
 }
 
+static void test_times(void **state)
+{
+    (void)state;
+    uint64_t ns = 0;
+#define T(s) swmrbus__dx_rfc3339(s, strlen(s), &ns)
+    assert_true(T("1970-01-01T00:00:00Z") && ns == 0);
+    assert_true(T("2026-11-29T22:00:00.000Z") && ns == 1795989600ull * 1000000000ull);
+    assert_true(T("2026-11-29T23:00:00.5+01:00") && ns == 1795989600ull * 1000000000ull + 500000000);
+    assert_true(T("2026-11-29T21:30:00-00:30") && ns == 1795989600ull * 1000000000ull);
+    assert_true(T("2026-11-29T22:00:00.123456789123") && ns % 1000000000ull == 123456789);
+    assert_false(T("1969-12-31T23:59:59Z"));
+    assert_false(T("2026-11-29"));
+    assert_false(T("2026-13-29T22:00:00Z"));
+    assert_false(T("2026-11-29T22:00:00.Z"));
+    assert_false(T("2026-11-29T22:00:00+1:00"));
+    assert_false(T("2026-11-29T22:00:00Zjunk"));
+    assert_false(T("9999-11-29T22:00:00Z"));
+#undef T
+    assert_int_equal(swmrbus__dx_add_rational(5, 1, 4), 250000005);
+    assert_int_equal(swmrbus__dx_add_rational(5, 1, 0), 0);
+    assert_int_equal(swmrbus__dx_add_rational(UINT64_MAX - 1, UINT64_MAX, 1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -523,6 +547,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_start_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slots_recycled, setup, teardown),
         cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_times),
         cmocka_unit_test_setup_teardown(test_encoder_roundtrip, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
