@@ -8,10 +8,12 @@
  *   detector/arm_date            -> /entry/start_time
  *   detector/incident_wavelength -> /entry/instrument/beam (NXbeam), angstrom
  *   detector/incident_energy     -> /entry/instrument/beam, eV
+ *   detector/user_data           -> /entry@user_data (a JSON string attribute)
  *   @units on beam_center_x/y (pixel), count_time, frame_time (s),
  *   sensor_thickness, x/y_pixel_size (m), threshold_energy (eV).
  *
  * A series without that key is left as writer_meta.c made it. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <hdf5.h>
@@ -54,6 +56,47 @@ static swmrbus_err units(hid_t g, const char *name, const char *u, char *err, si
     return rc;
 }
 
+/* The string dataset name of det becomes the attribute name of to. */
+static swmrbus_err to_attr(hid_t det, const char *name, hid_t to, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EIO;
+    hid_t d = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    char *buf = NULL;
+    htri_t ex = H5Lexists(det, name, H5P_DEFAULT);
+    if (ex == 0) return SWMRBUS_OK;
+    if (ex < 0 || (d = H5Dopen2(det, name, H5P_DEFAULT)) < 0 || (t = H5Dget_type(d)) < 0) {
+        swmrbus__h5_err(err, errlen, "NXmx: open %s", name);
+        goto out;
+    }
+    if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0) { /* not ours: leave it */
+        rc = SWMRBUS_OK;
+        goto out;
+    }
+    size_t n = H5Tget_size(t);
+    if (!(buf = calloc(1, n + 1))) {
+        rc = SWMRBUS_ENOMEM;
+        goto out;
+    }
+    if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        swmrbus__h5_err(err, errlen, "NXmx: read %s", name);
+        goto out;
+    }
+    if ((rc = swmrbus__h5_attr_str(to, name, buf, strnlen(buf, n), err, errlen))) goto out;
+    H5Dclose(d);
+    d = H5I_INVALID_HID;
+    if (H5Ldelete(det, name, H5P_DEFAULT) < 0) {
+        swmrbus__h5_err(err, errlen, "NXmx: unlink %s", name);
+        rc = SWMRBUS_EIO;
+        goto out;
+    }
+    rc = SWMRBUS_OK;
+out:
+    free(buf);
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
 swmrbus_err swmrbus__writer_nxmx(hid_t entry, hid_t inst, hid_t det, swmrbus_str meta,
                                  char *err, size_t errlen)
 {
@@ -70,7 +113,8 @@ swmrbus_err swmrbus__writer_nxmx(hid_t entry, hid_t inst, hid_t det, swmrbus_str
     if (!meta.ptr || meta.len == 0) return SWMRBUS_OK;
     if (swmrbus_meta_foreach(meta, find_nxmx, &nxmx) != SWMRBUS_OK || !nxmx) return SWMRBUS_OK;
     if ((rc = move(det, "definition", entry, "definition", err, errlen)) ||
-        (rc = move(det, "arm_date", entry, "start_time", err, errlen)))
+        (rc = move(det, "arm_date", entry, "start_time", err, errlen)) ||
+        (rc = to_attr(det, "user_data", entry, err, errlen)))
         goto out;
     for (size_t i = 0; i < sizeof det_units / sizeof det_units[0]; i++)
         if ((rc = units(det, det_units[i].name, det_units[i].units, err, errlen))) goto out;

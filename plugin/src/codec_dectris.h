@@ -99,6 +99,13 @@ uint64_t swmrbus__dx_add_rational(uint64_t base_ns, uint64_t num, uint64_t den);
  * went out, and frees the slot; rejects an end for no series. */
 void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out);
 
+#define SWMRBUS__DX_USER_DATA_MAX 16384 /* bytes of user_data / appendix kept (JSON) */
+
+/* Adds user_data (a JSON text of n bytes, already valid JSON) to the meta
+ * when it is at most SWMRBUS__DX_USER_DATA_MAX bytes (sink/writer_nxmx.c
+ * makes it the attribute /entry@user_data). */
+void swmrbus__dx_meta_user_data(swmrbus__dx_meta *m, const char *json, size_t n);
+
 /* A wire string for an error text: printable ASCII only, at most cap-1. */
 const char *swmrbus__dx_printable(char *out, size_t cap, const void *p, size_t n);
 

@@ -198,6 +198,18 @@ static void on_header(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
             se.epoch_ns = 0;
         json_decref(cfg);
     }
+    /* the header appendix (when the DCU has one): after the config and, for
+     * all, the three tables with their blobs */
+    int app = strcmp(detail, "all") == 0 ? 8 : has_config ? 2 : 1;
+    if (n > app && zmq_msg_size(&parts[app]) <= SWMRBUS__DX_USER_DATA_MAX) {
+        json_error_t je;
+        json_t *a = json_loadb(zmq_msg_data(&parts[app]), zmq_msg_size(&parts[app]),
+                               JSON_DECODE_ANY, &je);
+        char *text = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+        if (text) swmrbus__dx_meta_user_data(&m, text, strlen(text));
+        free(text);
+        json_decref(a);
+    }
     se.n_channels = 1;
     swmrbus__dx_open(&s->dx, &se, &m, NULL, 0, out);
 }

@@ -18,6 +18,7 @@
  * every array/map count is checked against the bytes left, indefinite-length
  * items are refused, nesting is bounded (D2_MAX_DEPTH). */
 #include <cbor.h>
+#include <jansson.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -331,6 +332,85 @@ static bool start_translation(rd *r, metab *m)
     return true;
 }
 
+/* ---- user_data: CBOR -> JSON (jansson) ----------------------------------- */
+
+/* One item as JSON: maps with text keys (others dropped), arrays, text,
+ * numbers, bool, null; byte strings become null (binary is not carried),
+ * a tag is its content. NULL on a reader error or out of memory. */
+static json_t *to_json(rd *r, unsigned depth)
+{
+    tok t;
+    if (depth > D2_MAX_DEPTH) {
+        fail(r, "CBOR nested deeper than %d", D2_MAX_DEPTH);
+        return NULL;
+    }
+    if (!next(r, &t)) return NULL;
+    switch (t.k) {
+    case T_UINT:
+        return t.u <= (uint64_t)INT64_MAX ? json_integer((json_int_t)t.u) : json_real((double)t.u);
+    case T_NEG:
+        return t.u < (uint64_t)INT64_MAX ? json_integer(-1 - (json_int_t)t.u)
+                                         : json_real(-1.0 - (double)t.u);
+    case T_FLOAT: return t.f == t.f && t.f - t.f == 0 ? json_real(t.f) : json_null();
+    case T_BOOL: return json_boolean(t.u);
+    case T_TEXT: {
+        json_t *j = json_stringn((const char *)t.p, t.n);
+        return j ? j : json_null(); /* not UTF-8 */
+    }
+    case T_TAG: return to_json(r, depth + 1);
+    case T_ARRAY: {
+        json_t *a = json_array();
+        for (uint64_t i = 0; a && i < t.u; i++) {
+            json_t *v = to_json(r, depth + 1);
+            if (!v || json_array_append_new(a, v) != 0) {
+                json_decref(a);
+                return NULL;
+            }
+        }
+        return a;
+    }
+    case T_MAP: {
+        json_t *o = json_object();
+        for (uint64_t i = 0; o && i < t.u; i++) {
+            tok k;
+            if (!next(r, &k)) goto bad;
+            if (k.k != T_TEXT) {
+                if (!skip_rest(r, &k, depth + 1) || !skip(r, depth + 1)) goto bad;
+                continue;
+            }
+            json_t *v = to_json(r, depth + 1);
+            if (!v) goto bad;
+            json_object_setn_new(o, (const char *)k.p, k.n, v); /* a bad key: dropped */
+        }
+        return o;
+    bad:
+        json_decref(o);
+        return NULL;
+    }
+    default: return json_null();
+    }
+}
+
+/* start.user_data: kept as a JSON text when its CBOR is at most
+ * SWMRBUS__DX_USER_DATA_MAX bytes (so converting it is bounded), else
+ * skipped. */
+static bool start_user_data(rd *r, metab *m)
+{
+    size_t at = r->pos;
+    if (!skip(r, 1)) return false;
+    if (r->pos - at > SWMRBUS__DX_USER_DATA_MAX) return true;
+    size_t end = r->pos;
+    r->pos = at;
+    json_t *j = to_json(r, 1);
+    if (!j) return false;
+    char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(j);
+    if (text) swmrbus__dx_meta_user_data(m, text, strlen(text));
+    free(text);
+    r->pos = end;
+    return true;
+}
+
 static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_sink *out)
 {
     swmrbus__dx_series se;
@@ -402,9 +482,11 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
             ok = start_goniometer(r, &m);
         } else if (text_is(&k, "detector_translation")) {
             ok = start_translation(r, &m);
+        } else if (text_is(&k, "user_data")) {
+            ok = start_user_data(r, &m);
         } else {
-            /* type (read before), pixel_mask, flatfield, countrate tables,
-             * user_data and unknown keys: skipped */
+            /* type (read before), pixel_mask, flatfield, countrate tables
+             * and unknown keys: skipped */
             ok = skip(r, 1);
         }
         if (!ok) goto bad;

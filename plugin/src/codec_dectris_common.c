@@ -98,6 +98,11 @@ void swmrbus__dx_meta_bool(swmrbus__dx_meta *m, const char *key, bool v)
     m->e |= v ? msgpack_pack_true(&m->pk) : msgpack_pack_false(&m->pk);
 }
 
+void swmrbus__dx_meta_user_data(swmrbus__dx_meta *m, const char *json, size_t n)
+{
+    if (json && n > 0 && n <= SWMRBUS__DX_USER_DATA_MAX) swmrbus__dx_meta_str(m, "user_data", json, n);
+}
+
 /* ---- series ------------------------------------------------------------ */
 
 /* A free slot, else the one unused for longest (its end never came). */

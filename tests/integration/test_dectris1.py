@@ -168,6 +168,11 @@ class Dectris1(H.SinkTestCase):
                     elif filt == 32004:
                         self.assertEqual(raw[16:], blobs[i])  # the block, framed
                 self.assertEqual(f["/entry/instrument/detector/first_image_id"][()], 0)
+                if series != 4:  # the appendix part
+                    self.assertEqual(json.loads(f["/entry"].attrs["user_data"]),
+                                     {"user": "appendix"})
+                else:
+                    self.assertNotIn("user_data", f["/entry"].attrs)
                 ts = f["/entry/instrument/detector/timestamp"][()]
                 if series in (1, 2):  # data_collection_date + dconfig start_time
                     base = int(datetime.datetime(2026, 11, 29, 21, 10, tzinfo=datetime.timezone.utc)

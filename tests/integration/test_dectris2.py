@@ -15,6 +15,7 @@ of Dectris's documentation repository; python3-cbor2) into a sink:
   its start, a start for an open series) are each counted and the series
   around them is written whole."""
 import datetime
+import json
 import os
 import sys
 
@@ -123,6 +124,9 @@ class Dectris2(H.SinkTestCase):
         self.assertEqual(det["goniometer_omega_start"][()], 10.0)
         np.testing.assert_array_equal(det["detector_translation"][()], [0.0, 0.0, 0.125])
         self.assertNotIn("vendor_future_key", det)
+        self.assertNotIn("user_data", det)
+        self.assertEqual(json.loads(f["/entry"].attrs["user_data"]),
+                         {"anything": [1, 2, {"x": "y"}]})
         beam = f["/entry/instrument/beam"]
         self.assertEqual(beam.attrs["NX_class"], b"NXbeam")
         self.assertEqual(beam["incident_wavelength"][()], 0.9762)
