@@ -198,40 +198,46 @@ fail:
     return SWMRBUS_EZMQ;
 }
 
-/* out.protocol (issue 11): h (with meta or payload) through the encoder,
- * sent as one message with send_msg's EAGAIN and PUB rules. */
+/* out.protocol (issue 11): h (a frame: with its payload parts, which stay
+ * the caller's) through the encoder; what it makes is sent as one message
+ * with send_msg's EAGAIN and PUB rules, and consumed on every path. */
 static swmrbus_err send_encoded(swmrbus__source *s, swmrbus__series *se, const swmrbus_header *h,
-                                const swmrbus_meta_item *meta, size_t n_meta,
-                                const void *payload, size_t len)
+                                zmq_msg_t *payloads, size_t n)
 {
-    zmq_msg_t m;
+    zmq_msg_t *out = NULL;
+    size_t n_out = 0, i = 0;
     char why[200] = "";
-    swmrbus_err rc = s->encoder->encode(s->encoder_state, h, meta, n_meta, payload, len, &m,
-                                        why, sizeof why);
+    swmrbus_err rc = s->enc->encode(s->enc_state, h, payloads, n, &out, &n_out, why, sizeof why);
     if (rc != SWMRBUS_OK) {
         snprintf(se->why, sizeof se->why, "%s", why[0] ? why : swmrbus_strerror(rc));
         return SWMRBUS_EINVAL;
     }
-    if (zmq_msg_send(&m, s->out, ZMQ_DONTWAIT) < 0) {
-        int e = zmq_errno();
-        if (e != EAGAIN) goto fail;
+    if (n_out == 0) return SWMRBUS_OK;
+    int more = n_out > 1 ? ZMQ_SNDMORE : 0;
+    if (zmq_msg_send(&out[0], s->out, ZMQ_DONTWAIT | more) < 0) {
+        if (zmq_errno() != EAGAIN) goto fail;
         if (!s->out_pub) {
-            zmq_msg_close(&m);
-            return SWMRBUS_ETIMEDOUT;
+            rc = SWMRBUS_ETIMEDOUT;
+            goto out;
         }
         int off = 0, on = 1;
         se->dropped++;
         s->dropped++;
         zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &off, sizeof off);
-        int rc2 = zmq_msg_send(&m, s->out, ZMQ_DONTWAIT);
+        int r = zmq_msg_send(&out[0], s->out, ZMQ_DONTWAIT | more);
         zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
-        if (rc2 < 0) goto fail;
+        if (r < 0) goto fail;
     }
-    return SWMRBUS_OK;
+    for (i = 1; i < n_out; i++)
+        if (zmq_msg_send(&out[i], s->out, ZMQ_DONTWAIT | (i + 1 < n_out ? ZMQ_SNDMORE : 0)) < 0)
+            goto fail;
+    goto out;
 fail:
-    zmq_msg_close(&m);
     swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "send: %s", zmq_strerror(zmq_errno()));
-    return SWMRBUS_EZMQ;
+    rc = SWMRBUS_EZMQ;
+out:
+    for (i = 0; i < n_out; i++) zmq_msg_close(&out[i]);
+    return rc;
 }
 
 static void base_header(const swmrbus__series *se, swmrbus_header *h, swmrbus_msg_type t)
@@ -272,12 +278,23 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         swmrbus_log(SWMRBUS_LOG_WARN, s->name,
                     "series %" PRIu64 ": %zu meta dataset(s) of %s not carried (type, rank or "
                     "size)", se->out_id, ml.skipped, se->file);
-    if (s->encoder) { /* out.protocol (issue 11) */
-        swmrbus_err erc = send_encoded(s, se, &h, ml.items, ml.n, NULL, 0);
-        swmrbus__meta_list_free(&ml);
-        return erc;
-    }
     swmrbus_err rc = swmrbus_header_encode(&h, ml.items, ml.n, &s->hbuf);
+    if (rc == SWMRBUS_OK && s->enc) {
+        /* out.protocol (issue 11): the encoder takes the header decoded
+         * back, its meta the raw map (h.meta) */
+        swmrbus_header h2;
+        swmrbus_reason reason;
+        char dwhy[160];
+        swmrbus_limits lim = s->cfg->limits;
+        lim.max_header_bytes = s->hbuf.len;
+        swmrbus__meta_list_free(&ml);
+        if (swmrbus_header_decode(s->hbuf.data, s->hbuf.len, &lim, &h2, &reason, dwhy,
+                                  sizeof dwhy) != SWMRBUS_OK) {
+            snprintf(se->why, sizeof se->why, "start: %s", dwhy);
+            return SWMRBUS_EINVAL;
+        }
+        return send_encoded(s, se, &h2, NULL, 0);
+    }
     if (rc == SWMRBUS_OK && s->hbuf.len > s->cfg->limits.max_header_bytes && ml.n) {
         swmrbus_log(SWMRBUS_LOG_WARN, s->name, "series %" PRIu64 ": start without meta (over "
                     "limits.max_header_bytes)", se->out_id);
@@ -297,7 +314,7 @@ static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
     base_header(se, &h, SWMRBUS_MSG_END);
     h.frames = se->sent;
     h.has_frames = true;
-    if (s->encoder) return send_encoded(s, se, &h, NULL, 0, NULL, 0); /* issue 11 */
+    if (s->enc) return send_encoded(s, se, &h, NULL, 0); /* out.protocol (issue 11) */
     if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) return SWMRBUS_EINVAL;
     return send_msg(s, se, &s->hbuf, NULL);
 }
@@ -504,9 +521,8 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
         if (in->name[0]) h.name = str_of(in->name);
     }
     swmrbus_err rc;
-    if (s->encoder) { /* out.protocol (issue 11): the payload is copied into the message */
-        rc = send_encoded(s, se, &h, NULL, 0, zmq_msg_data(&o->payload),
-                          zmq_msg_size(&o->payload));
+    if (s->enc) { /* out.protocol (issue 11) */
+        rc = send_encoded(s, se, &h, &o->payload, 1);
         zmq_msg_close(&o->payload);
         if (rc == SWMRBUS_EINVAL) {
             char why[sizeof se->why];

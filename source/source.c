@@ -93,12 +93,12 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         }
         /* out.protocol (issue 11): frames go out in a foreign protocol */
         if (cfg->out.protocol) {
-            if (!(s->encoder = swmrbus_encoder_find(cfg->out.protocol))) {
+            if (!(s->enc = swmrbus_encoder_find(cfg->out.protocol))) {
                 snprintf(err, errlen, "out.protocol: no encoder for %s", cfg->out.protocol);
                 rc = SWMRBUS_ECONFIG;
                 goto out;
             }
-            if ((rc = s->encoder->create(cfg, &s->encoder_state, err, errlen)) != SWMRBUS_OK)
+            if ((rc = s->enc->create(cfg, &s->enc_state, err, errlen)) != SWMRBUS_OK)
                 goto out;
         }
     }
@@ -159,7 +159,7 @@ static void source_destroy(void **self)
     free(s->slots);
     swmrbus__src_dirs_free(s);
     swmrbus_buf_free(&s->hbuf);
-    if (s->encoder && s->encoder_state) s->encoder->destroy(&s->encoder_state);
+    if (s->enc && s->enc_state) s->enc->destroy(&s->enc_state);
     free(s);
     *self = NULL;
 }

@@ -107,10 +107,10 @@ typedef struct swmrbus__source {
     swmrbus__publisher pubs[SWMRBUS__PUBLISHERS];
 
     swmrbus_buf hbuf;         /* header encoding */
-    /* out.protocol (issue 11): an encoder of swmrbus/codec.h, NULL: wire
-     * protocol v1 */
-    const struct swmrbus_encoder_vtable *encoder;
-    void *encoder_state;
+    /* out.protocol (issue 11): an encoder of swmrbus/codec.h and its
+     * state, NULL: wire protocol v1 (the Karabo branch's names) */
+    const struct swmrbus_encoder_vtable *enc;
+    void *enc_state;
 
     /* counters for status (this thread only) */
     uint64_t notices, relayed, relays_dropped, relays_unsent, missed;

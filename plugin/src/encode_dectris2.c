@@ -178,24 +178,43 @@ static e2_series *series_of(e2_state *st, uint64_t id, bool make)
     return old;
 }
 
-static void encode_start(e2_state *st, const swmrbus_header *h, const swmrbus_meta_item *meta,
-                         size_t n_meta)
+/* Walks start.meta twice: counting (write false), then writing. */
+typedef struct meta_walk {
+    e2_state *st;
+    e2_series *se;
+    bool write;
+    size_t n;
+    bool has_thr;
+    double thr;
+} meta_walk;
+
+static int meta_cb(const swmrbus_meta_item *it, void *user)
 {
-    size_t n = 5 + (h->has_frames ? 1 : 0) + (h->name.len ? 1 : 0);
-    const swmrbus_meta_item *thr = NULL;
+    meta_walk *w = user;
+    const char *k = v2_name(it);
+    if (k) {
+        w->n++;
+        if (w->write) {
+            ctext(w->st, k);
+            value(w->st, it, 0);
+        }
+    }
+    if (key_is(it->key, "threshold_energy") && !it->is_array && it->kind == SWMRBUS_META_FLOAT) {
+        w->has_thr = true;
+        w->thr = it->f[0];
+    }
+    if (key_is(it->key, "first_image_id") && !it->is_array && it->kind == SWMRBUS_META_UINT)
+        w->se->first = it->u[0];
+    return 0;
+}
+
+static void encode_start(e2_state *st, const swmrbus_header *h)
+{
     e2_series *se = series_of(st, h->series, true);
     se->last_use = ++st->clock;
-    for (size_t i = 0; i < n_meta; i++) {
-        if (v2_name(&meta[i])) n++;
-        if (key_is(meta[i].key, "threshold_energy") && !meta[i].is_array &&
-            meta[i].kind == SWMRBUS_META_FLOAT) {
-            thr = &meta[i];
-            n++;
-        }
-        if (key_is(meta[i].key, "first_image_id") && !meta[i].is_array &&
-            meta[i].kind == SWMRBUS_META_UINT)
-            se->first = meta[i].u[0];
-    }
+    meta_walk w = {st, se, false, 0, false, 0.0};
+    if (h->meta.len && swmrbus_meta_foreach(h->meta, meta_cb, &w) != SWMRBUS_OK) w.n = 0;
+    size_t n = 5 + (h->has_frames ? 1 : 0) + (h->name.len ? 1 : 0) + w.n + (w.has_thr ? 1 : 0);
     head(st, cbor_encode_map_start, n);
     ctext(st, "type");
     ctext(st, "start");
@@ -216,17 +235,16 @@ static void encode_start(e2_state *st, const swmrbus_header *h, const swmrbus_me
     ctext(st, "channels");
     head(st, cbor_encode_array_start, 1);
     ctext(st, E2_CHANNEL);
-    for (size_t i = 0; i < n_meta; i++) {
-        const char *k = v2_name(&meta[i]);
-        if (!k) continue;
-        ctext(st, k);
-        value(st, &meta[i], 0);
+    if (w.n) {
+        w.write = true;
+        w.n = 0;
+        (void)swmrbus_meta_foreach(h->meta, meta_cb, &w);
     }
-    if (thr) {
+    if (w.has_thr) {
         ctext(st, "threshold_energy");
         head(st, cbor_encode_map_start, 1);
         ctext(st, E2_CHANNEL);
-        dbl(st, thr->f[0]);
+        dbl(st, w.thr);
     }
 }
 
@@ -285,6 +303,7 @@ static void encode_image(e2_state *st, const swmrbus_header *h, const swmrbus_fo
  * PUB): kept beside first_image_id. */
 typedef struct e2_full {
     e2_state st;
+    zmq_msg_t part; /* the message handed out (the caller sends or closes it) */
     struct {
         bool used;
         uint64_t id;
@@ -304,11 +323,24 @@ static swmrbus_err e2_create(const swmrbus_component_cfg *cfg, void **state, cha
     return SWMRBUS_OK;
 }
 
-static swmrbus_err e2_encode(void *state, const swmrbus_header *h, const swmrbus_meta_item *meta,
-                             size_t n_meta, const void *payload, size_t len, zmq_msg_t *out,
-                             char *err, size_t errlen)
+static swmrbus_err e2_encode(void *state, const swmrbus_header *h, zmq_msg_t *payloads,
+                             size_t n_payloads, zmq_msg_t **out, size_t *n_out, char *err,
+                             size_t errlen)
 {
     e2_full *s = state;
+    const void *payload = NULL;
+    size_t len = 0;
+    *out = NULL;
+    *n_out = 0;
+    if (h->type == SWMRBUS_MSG_FRAME) {
+        if (n_payloads != 1) {
+            snprintf(err, errlen, "dectris-stream2: a frame of %zu datasets (one image each)",
+                     n_payloads);
+            return SWMRBUS_EINVAL;
+        }
+        payload = zmq_msg_data(&payloads[0]);
+        len = zmq_msg_size(&payloads[0]);
+    }
     e2_state *st = &s->st;
     st->b.len = 0;
     st->oom = false;
@@ -321,7 +353,7 @@ static swmrbus_err e2_encode(void *state, const swmrbus_header *h, const swmrbus
                      (unsigned long long)h->series);
             return SWMRBUS_EINVAL;
         }
-        encode_start(st, h, meta, n_meta);
+        encode_start(st, h);
         {
             size_t k = 0;
             for (size_t i = 0; i < E2_SERIES; i++)
@@ -364,9 +396,11 @@ static swmrbus_err e2_encode(void *state, const swmrbus_header *h, const swmrbus
     }
     if (st->oom) return SWMRBUS_ENOMEM;
     size_t body = h->type == SWMRBUS_MSG_FRAME ? len : 0;
-    if (zmq_msg_init_size(out, st->b.len + body) != 0) return SWMRBUS_ENOMEM;
-    memcpy(zmq_msg_data(out), st->b.data, st->b.len);
-    if (body) memcpy((char *)zmq_msg_data(out) + st->b.len, payload, body);
+    if (zmq_msg_init_size(&s->part, st->b.len + body) != 0) return SWMRBUS_ENOMEM;
+    memcpy(zmq_msg_data(&s->part), st->b.data, st->b.len);
+    if (body) memcpy((char *)zmq_msg_data(&s->part) + st->b.len, payload, body);
+    *out = &s->part;
+    *n_out = 1;
     return SWMRBUS_OK;
 }
 

@@ -473,10 +473,22 @@ static void test_encoder_roundtrip(void **state)
         {.key = {"threshold_energy", 16}, .kind = SWMRBUS_META_FLOAT, .count = 1, .f = &th},
         {.key = {"first_image_id", 14}, .kind = SWMRBUS_META_UINT, .count = 1, .u = &first},
     };
-    zmq_msg_t m;
-    assert_int_equal(ev->encode(es, &h, meta, 3, NULL, 0, &m, err, sizeof err), SWMRBUS_OK);
-    feed_bytes(f, zmq_msg_data(&m), zmq_msg_size(&m));
-    zmq_msg_close(&m);
+    /* the start as a source hands it over: decoded, meta the raw map */
+    swmrbus_buf hb = {0};
+    assert_int_equal(swmrbus_header_encode(&h, meta, 3, &hb), SWMRBUS_OK);
+    swmrbus_header h2;
+    swmrbus_reason why;
+    swmrbus_limits lim;
+    swmrbus_limits_default(&lim);
+    assert_int_equal(swmrbus_header_decode(hb.data, hb.len, &lim, &h2, &why, err, sizeof err),
+                     SWMRBUS_OK);
+    zmq_msg_t *out = NULL;
+    size_t n_out = 0;
+    assert_int_equal(ev->encode(es, &h2, NULL, 0, &out, &n_out, err, sizeof err), SWMRBUS_OK);
+    assert_int_equal(n_out, 1);
+    feed_bytes(f, zmq_msg_data(&out[0]), zmq_msg_size(&out[0]));
+    zmq_msg_close(&out[0]);
+    swmrbus_buf_free(&hb);
     uint8_t c[512];
     size_t n = chunk(c, sizeof c);
     for (uint64_t row = 0; row < 2; row++) {
@@ -485,14 +497,19 @@ static void test_encoder_roundtrip(void **state)
         fr.type = SWMRBUS_MSG_FRAME;
         fr.series = 9;
         fr.frame = row;
-        assert_int_equal(ev->encode(es, &fr, NULL, 0, c, n, &m, err, sizeof err), SWMRBUS_OK);
-        feed_bytes(f, zmq_msg_data(&m), zmq_msg_size(&m));
-        zmq_msg_close(&m);
+        zmq_msg_t pl;
+        assert_int_equal(zmq_msg_init_size(&pl, n), 0);
+        memcpy(zmq_msg_data(&pl), c, n);
+        assert_int_equal(ev->encode(es, &fr, &pl, 1, &out, &n_out, err, sizeof err), SWMRBUS_OK);
+        zmq_msg_close(&pl);
+        assert_int_equal(n_out, 1);
+        feed_bytes(f, zmq_msg_data(&out[0]), zmq_msg_size(&out[0]));
+        zmq_msg_close(&out[0]);
     }
     h.type = SWMRBUS_MSG_END;
-    assert_int_equal(ev->encode(es, &h, NULL, 0, NULL, 0, &m, err, sizeof err), SWMRBUS_OK);
-    feed_bytes(f, zmq_msg_data(&m), zmq_msg_size(&m));
-    zmq_msg_close(&m);
+    assert_int_equal(ev->encode(es, &h, NULL, 0, &out, &n_out, err, sizeof err), SWMRBUS_OK);
+    feed_bytes(f, zmq_msg_data(&out[0]), zmq_msg_size(&out[0]));
+    zmq_msg_close(&out[0]);
     assert_int_equal(f->r.n_rej, 0);
     assert_int_equal(f->r.n_emit, 4);
     swmrbus_header *s0 = &f->r.h[0];
@@ -510,7 +527,8 @@ static void test_encoder_roundtrip(void **state)
     h.type = SWMRBUS_MSG_START;
     h.format.ndim = 3;
     h.format.shape[2] = 2;
-    assert_int_equal(ev->encode(es, &h, NULL, 0, NULL, 0, &m, err, sizeof err), SWMRBUS_EINVAL);
+    assert_int_equal(ev->encode(es, &h, NULL, 0, &out, &n_out, err, sizeof err), SWMRBUS_EINVAL);
+    assert_int_equal(n_out, 0);
     ev->destroy(&es);
     assert_null(es);
 }

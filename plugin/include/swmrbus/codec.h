@@ -63,24 +63,21 @@ typedef struct swmrbus_decoder_vtable {
     void (*destroy)(void **state);
 } swmrbus_decoder_vtable;
 
-/* An encoder: a source's `out.protocol` (issue 11). It turns each
- * frame-stream message the source would send in wire protocol v1 into one
- * message of the foreign protocol (single-part: Dectris stream v2). */
+/* An encoder: frame-stream messages of a series back into a foreign stream,
+ * for a source's `out.protocol` (Dectris stream v2; the same table as the
+ * Karabo bridge branch's). One state per output. */
 typedef struct swmrbus_encoder_vtable {
-    const char *protocol; /* as `out.protocol` names it: "dectris-stream2" */
-    /* Builds a state for component cfg. ECONFIG with err naming the key
-     * path on a bad setting. */
+    const char *protocol; /* as `out.protocol` names it */
     swmrbus_err (*create)(const swmrbus_component_cfg *cfg, void **state, char *err,
                           size_t errlen);
-    /* Encodes header h (a start: with its meta items; a frame: with its
-     * payload, len bytes in h's format and encoding; an end) into *out,
-     * which the encoder initialises on SWMRBUS_OK (the caller sends and
-     * closes it) and leaves untouched otherwise (EINVAL: h cannot be said in
-     * the protocol, err says why; ENOMEM). The payload is copied: the
-     * caller keeps it. */
-    swmrbus_err (*encode)(void *state, const swmrbus_header *h, const swmrbus_meta_item *meta,
-                          size_t n_meta, const void *payload, size_t len, zmq_msg_t *out,
-                          char *err, size_t errlen);
+    /* Takes one message of the series: a start (its header, meta as the raw
+     * msgpack map in h->meta), a frame (payloads: one part per dataset,
+     * which stay the caller's) or an end. On OK, *out holds *n_out parts of
+     * one foreign message to send (0: nothing), owned by the state until
+     * the next call: the caller sends (moves) or closes each. EINVAL /
+     * ENOMEM with why set: the message cannot be sent. */
+    swmrbus_err (*encode)(void *state, const swmrbus_header *h, zmq_msg_t *payloads, size_t n,
+                          zmq_msg_t **out, size_t *n_out, char *why, size_t whylen);
     void (*destroy)(void **state);
 } swmrbus_encoder_vtable;
 
