@@ -192,6 +192,17 @@ notice_seeds = {
     "bad_trailing": notice("swmrbus.open", p(OPEN) + b"\xc0"),
     "bad_garbage": notice("swmrbus.open", b"\xc1\xc1\xc1"),
     "bad_over_65536": notice("swmrbus.open", {"x": "y" * 66000}),
+    # scale-out (issue 12): a sharded sink's shard/shards, a coordinator's shards array
+    "ok_shard_sink": notice("swmrbus.flushed", dict(FLUSHED, shard=2, shards=3)),
+    "ok_shard_coordinator": notice("swmrbus.flushed", dict(FLUSHED, shards=[40, 39, 2**64 - 1])),
+    "ok_shard_coordinator_empty": notice("swmrbus.closed", dict(CLOSED, shards=[])),
+    "edge_shards_64": notice("swmrbus.flushed", {"shards": list(range(64))}),
+    "bad_shards_65": notice("swmrbus.flushed", {"shards": list(range(65))}),
+    "bad_shards_str": notice("swmrbus.flushed", {"shards": "3"}),
+    "bad_shards_item_negative": notice("swmrbus.flushed", {"shards": [1, -1]}),
+    "bad_shard_array": notice("swmrbus.flushed", {"shard": [1]}),
+    "bad_duplicate_shards": notice("swmrbus.open", b"\x82" + p("shards") + p(1) + p("shards")
+                                   + p([1])),
     "edge_empty": b"",
     "edge_only_topic_len": b"\x0c",
     "edge_just_65536": notice("swmrbus.open", {"x": "y" * (65536 - 8)}),
