@@ -158,6 +158,37 @@ class ScaleOut(SinkTestCase):
             e = sk.series_status(SERIES)
             self.assertEqual(e["written"], len(range(k, total, S)))
 
+    def test_source_follows_coordinator(self):
+        import source_harness as SH
+        sinks = self.start_shards(slow=1)
+        co, col = self.start_coordinator(sinks)
+        tmp = make_tempdir()
+        out_ep, notify, control = ("ipc://%s/src-%s.sock" % (tmp, n)
+                                   for n in ("out", "notify", "control"))
+        text = SH.source_yaml("reader", [co.notify_ep], out_ep, notify, control, dirs=[co.dir])
+        src = SH.Proc(tmp, text, "source", control)
+        self.addCleanup(src.cleanup)
+        src.start()
+        frames = SH.FrameCollector(out_ep)
+        self.addCleanup(frames.close)
+        time.sleep(0.5)
+        senders = [self.sender(sk) for sk in sinks]
+        total = 150
+        for s in senders:
+            s.start(SERIES, shape=SHAPE)
+        payloads = [frame_data(SERIES, f, SHAPE) for f in range(total)]
+        for f in range(total):
+            senders[f % S].frame(SERIES, f, payloads[f])
+        for s in senders:
+            s.end(SERIES, total)
+        frames.wait_end(SERIES, timeout=3 * TIMEOUT)
+        msgs = [m for m in frames.snapshot() if m[0].get("type") in ("start", "frame", "end")]
+        start = SH.check_stream(self, msgs, payloads)
+        self.assertEqual(start["encoding"], "raw")
+        self.assertEqual(start["shape"], list(SHAPE))
+        self.assertEqual(start["origin"]["sink"], "coord")
+        src.stop_ok()
+
     def test_kill9_shard_holds_g(self):
         sinks = self.start_shards()
         co, col = self.start_coordinator(sinks, stale_ms=1500)
