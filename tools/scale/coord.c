@@ -152,7 +152,9 @@ static void advance(coord *c, cseries *s)
                                                       c->shards, s->master, sizeof s->master,
                                                       c->err, sizeof c->err);
         if (rc != SWMRBUS_OK) {
-            s->state = C_FAILED;
+            /* EIO (a shard file not readable yet, a failed create): try again
+             * at the shard's next notification; anything else is final */
+            if (rc != SWMRBUS_EIO) s->state = C_FAILED;
             s->master[0] = '\0';
             c->failed++;
             swmrbus_notifier_error(c->nt, SWMRBUS_R_IO, true, s->id, NULL, c->err);
@@ -330,11 +332,12 @@ static swmrbus_err on_request(const swmrbus_request *rq, swmrbus_buf *reply, cha
     msgpack_packer pk;
     msgpack_packer_init(&pk, reply, swmrbus_buf_write);
     int bad = swmrbus_pack_status_head(&pk, c->cfg->name, "coordinator",
-                                       swmrbus_loop_uptime_ns(c->loop), 5);
+                                       swmrbus_loop_uptime_ns(c->loop), 6);
     bad |= swmrbus_pack_kv_u64(&pk, "shards", c->shards);
     bad |= swmrbus_pack_kv_u64(&pk, "received", c->received);
     bad |= swmrbus_pack_kv_u64(&pk, "ignored", c->ignored);
     bad |= swmrbus_pack_kv_u64(&pk, "masters", c->masters);
+    bad |= swmrbus_pack_kv_u64(&pk, "master_failures", c->failed);
     bad |= swmrbus_pack_cstr(&pk, "series");
     bad |= msgpack_pack_array(&pk, n);
     for (size_t i = 0; i < MAX_SERIES; i++)
