@@ -186,19 +186,19 @@ static swmrbus_err on_request(const swmrbus_request *rq, swmrbus_buf *reply, cha
     return SWMRBUS_OK;
 }
 
-/* At stop: hand what is queued to ZeroMQ (it sends within out's linger). */
+/* At stop: hand what is queued to ZeroMQ where it has room (it sends within
+ * out's linger); what a full output cannot take is dropped and logged, so a
+ * dead sink never blocks the stop. */
 static void on_stop(swmrbus_loop *loop, void *user)
 {
     splitter *sp = user;
     for (size_t i = 0; i < sp->n_out; i++) {
         output *o = &sp->out[i];
-        while (o->len) {
-            qmsg *m = &o->q[o->head];
-            zmq_msg_send(&m->header, o->sock, m->has_payload ? ZMQ_SNDMORE : 0);
-            if (m->has_payload) zmq_msg_send(&m->payload, o->sock, 0);
-            o->head = (o->head + 1) % QUEUE_MSGS;
-            o->len--;
-        }
+        drain(sp, o);
+        if (o->len)
+            swmrbus_log(SWMRBUS_LOG_WARN, sp->cfg->name,
+                        "stopping: %zu messages for %s dropped (the output is full)", o->len,
+                        sp->cfg->out.endpoints[i]);
     }
     swmrbus_loop_end(loop);
 }
