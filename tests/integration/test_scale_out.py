@@ -177,13 +177,20 @@ class ScaleOut(SinkTestCase):
         for s in senders:
             s.start(SERIES, shape=SHAPE)
         payloads = [frame_data(SERIES, f, SHAPE) for f in range(total)]
+        ts = [1_700_000_000_000_000_000 + 1000 * f for f in range(total)]
         for f in range(total):
-            senders[f % S].frame(SERIES, f, payloads[f])
+            senders[f % S].frame(SERIES, f, payloads[f], ts=ts[f])
         for s in senders:
             s.end(SERIES, total)
         frames.wait_end(SERIES, timeout=3 * TIMEOUT)
         msgs = [m for m in frames.snapshot() if m[0].get("type") in ("start", "frame", "end")]
-        start = SH.check_stream(self, msgs, payloads)
+        # the master maps the shards' timestamps too: every frame keeps its ts
+        start = SH.check_stream(self, msgs, payloads, ts=ts)
+        closed = col.wait_closed(SERIES)
+        with h5py.File(closed["file"], "r") as f:
+            self.assertEqual(list(f["/entry/instrument/detector/timestamp"][:]), ts)
+            self.assertEqual(attr_str(f["/entry/instrument/detector"].attrs["NX_class"]),
+                             "NXdetector")
         self.assertEqual(start["encoding"], "raw")
         self.assertEqual(start["shape"], list(SHAPE))
         self.assertEqual(start["origin"]["sink"], "coord")
@@ -233,6 +240,13 @@ class ScaleOut(SinkTestCase):
             ds.refresh()
             self.check_rows(ds, max(gs))
         self.assertEqual(col.of("swmrbus.closed", SERIES), [])
+        # giving up on the dead shard: closed with the G reached
+        self.assertTrue(request(co.control_ep, {"cmd": "close", "series": SERIES})["ok"])
+        closed = col.wait_closed(SERIES)
+        self.assertEqual(closed["frames"], max(gs))
+        self.assertEqual(request(co.control_ep, {"cmd": "status"})["series"][0]["state"],
+                         "closed")
+        self.assertFalse(request(co.control_ep, {"cmd": "close", "series": 99})["ok"])
 
     def test_splitter_loses_and_duplicates_nothing(self):
         sinks = self.start_shards(slow=0, linger_ms=500)

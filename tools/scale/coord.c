@@ -318,12 +318,43 @@ static int pack_series(msgpack_packer *pk, const coord *c, const cseries *s, uin
     return bad;
 }
 
+/* {cmd: close, series?}: stop waiting for the shards of a series (all open
+ * ones when series is absent), e.g. a dead sink's: publishes `closed` with
+ * the G reached; the shard files are not touched. A series whose master
+ * was never made is dropped (no notification). */
+static swmrbus_err give_up(coord *c, const swmrbus_request *rq, char *why, size_t whylen)
+{
+    bool found = false;
+    for (size_t i = 0; i < MAX_SERIES; i++) {
+        cseries *s = &c->series[i];
+        if (!s->used || (rq->has_series && s->id != rq->series)) continue;
+        if (s->state == C_OPEN) {
+            s->state = C_CLOSED;
+            publish(c, s, SWMRBUS_NOTICE_CLOSED, s->g_pub);
+            swmrbus_log(SWMRBUS_LOG_WARN, c->cfg->name,
+                        "series %" PRIu64 " closed on request at %" PRIu64 " frames", s->id,
+                        s->g_pub);
+        } else if (s->state == C_WAITING) {
+            s->state = C_FAILED;
+        } else if (!rq->has_series) {
+            continue;
+        }
+        found = true;
+    }
+    if (rq->has_series && !found) {
+        snprintf(why, whylen, "series %" PRIu64 " is not followed", rq->series);
+        return SWMRBUS_EINVAL;
+    }
+    return SWMRBUS_OK;
+}
+
 static swmrbus_err on_request(const swmrbus_request *rq, swmrbus_buf *reply, char *why,
                               size_t whylen, void *user)
 {
     coord *c = user;
+    if (rq->cmd == SWMRBUS_CMD_CLOSE) return give_up(c, rq, why, whylen);
     if (rq->cmd != SWMRBUS_CMD_STATUS) {
-        snprintf(why, whylen, "a coordinator takes only {cmd: status}");
+        snprintf(why, whylen, "a coordinator takes {cmd: status} and {cmd: close, series?}");
         return SWMRBUS_EINVAL;
     }
     uint64_t now = swmrbus_mono_ns();

@@ -15,6 +15,7 @@
 #include "swmrbus/wire.h"
 
 #define DATASET "/entry/data/data"
+#define TS_DATASET "/entry/instrument/detector/timestamp"
 #define MAX_RANK 4 /* frames + SWMRBUS_MAX_DIMS */
 
 /* Splits the absolute path p (modified) into its components. */
@@ -118,7 +119,7 @@ out:
 /* The virtual dataset's creation properties: one strided unlimited mapping
  * per shard, fill value 0. */
 static hid_t vds_dcpl(hid_t type, int rank, const hsize_t *dims, char (*rel)[PATH_MAX],
-                      size_t shards)
+                      size_t shards, const char *src)
 {
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), vs = H5I_INVALID_HID, ss = H5I_INVALID_HID;
     hsize_t cur[MAX_RANK], max[MAX_RANK], start[MAX_RANK], stride[MAX_RANK], count[MAX_RANK],
@@ -143,7 +144,7 @@ static hid_t vds_dcpl(hid_t type, int rank, const hsize_t *dims, char (*rel)[PAT
         start[0] = 0;
         stride[0] = 1;
         ok = ok && H5Sselect_hyperslab(ss, H5S_SELECT_SET, start, stride, count, block) >= 0;
-        ok = ok && H5Pset_virtual(dcpl, vs, rel[k], DATASET, ss) >= 0;
+        ok = ok && H5Pset_virtual(dcpl, vs, rel[k], src, ss) >= 0;
         if (vs >= 0) H5Sclose(vs);
         if (ss >= 0) H5Sclose(ss);
         vs = ss = H5I_INVALID_HID;
@@ -155,6 +156,27 @@ static hid_t vds_dcpl(hid_t type, int rank, const hsize_t *dims, char (*rel)[PAT
     return dcpl;
 }
 
+/* Creates parent/name: a virtual dataset of rank (rows unlimited, the rest
+ * dims[1..]) mapping row f to row f / shards of src in shard f % shards. */
+static int virtual_ds(hid_t parent, const char *name, const char *src, hid_t type, int rank,
+                      const hsize_t *dims, char (*rel)[PATH_MAX], size_t shards)
+{
+    hsize_t cur[MAX_RANK], max[MAX_RANK];
+    for (int i = 0; i < rank; i++) {
+        cur[i] = i ? dims[i] : 0;
+        max[i] = i ? dims[i] : H5S_UNLIMITED;
+    }
+    hid_t dcpl = vds_dcpl(type, rank, dims, rel, shards, src), space = H5I_INVALID_HID;
+    hid_t ds = H5I_INVALID_HID;
+    if (dcpl >= 0 && (space = H5Screate_simple(rank, cur, max)) >= 0)
+        ds = H5Dcreate2(parent, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (space >= 0) H5Sclose(space);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (ds < 0) return -1;
+    H5Dclose(ds);
+    return 0;
+}
+
 swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint64_t series,
                                          const char *const *files, size_t shards,
                                          char *path, size_t pathlen, char *err,
@@ -163,10 +185,10 @@ swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint
     swmrbus_err rc = SWMRBUS_EINVAL;
     char (*rel)[PATH_MAX] = NULL;
     hid_t type = H5I_INVALID_HID, fapl = H5I_INVALID_HID, f = H5I_INVALID_HID;
-    hid_t dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID, root = H5I_INVALID_HID;
-    hid_t entry = H5I_INVALID_HID, data = H5I_INVALID_HID, ds = H5I_INVALID_HID;
+    hid_t root = H5I_INVALID_HID, entry = H5I_INVALID_HID, data = H5I_INVALID_HID;
+    hid_t inst = H5I_INVALID_HID, det = H5I_INVALID_HID;
     int rank = 0;
-    hsize_t dims[MAX_RANK] = {0}, max[MAX_RANK];
+    hsize_t dims[MAX_RANK] = {0};
     char absdir[PATH_MAX];
 
     swmrbus__h5_init();
@@ -219,7 +241,6 @@ swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint
                       absdir, stem, series);
         goto out;
     }
-    for (int i = 0; i < rank; i++) max[i] = i ? dims[i] : H5S_UNLIMITED;
     dims[0] = 0;
     if ((root = H5Gopen2(f, "/", H5P_DEFAULT)) < 0 || attr_str(root, "default", "entry") < 0 ||
         (entry = group(f, "/entry", "NXentry")) < 0 || attr_str(entry, "default", "data") < 0 ||
@@ -227,17 +248,22 @@ swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint
         swmrbus__h5_err(err, errlen, "%s: NeXus groups", path);
         goto out;
     }
-    if ((dcpl = vds_dcpl(type, rank, dims, rel, shards)) < 0 ||
-        (space = H5Screate_simple(rank, dims, max)) < 0 ||
-        (ds = H5Dcreate2(data, "data", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
+    if (virtual_ds(data, "data", DATASET, type, rank, dims, rel, shards) < 0) {
         swmrbus__h5_err(err, errlen, "%s: virtual dataset " DATASET, path);
+        goto out;
+    }
+    /* the per-row timestamps, mapped the same way (0 = absent, as in a shard) */
+    hsize_t ts_dims[1] = {0};
+    if ((inst = group(entry, "instrument", "NXinstrument")) < 0 ||
+        (det = group(inst, "detector", "NXdetector")) < 0 ||
+        virtual_ds(det, "timestamp", TS_DATASET, H5T_STD_U64LE, 1, ts_dims, rel, shards) < 0) {
+        swmrbus__h5_err(err, errlen, "%s: virtual dataset " TS_DATASET, path);
         goto out;
     }
     rc = SWMRBUS_OK;
 out:
-    if (ds >= 0) H5Dclose(ds);
-    if (space >= 0) H5Sclose(space);
-    if (dcpl >= 0) H5Pclose(dcpl);
+    if (det >= 0) H5Gclose(det);
+    if (inst >= 0) H5Gclose(inst);
     if (data >= 0) H5Gclose(data);
     if (entry >= 0) H5Gclose(entry);
     if (root >= 0) H5Gclose(root);

@@ -41,8 +41,10 @@ swmrbus_err swmrbus__scale_relpath(const char *dir, const char *file, char *rel,
  * @signal, /entry/data/data) whose /entry/data/data is a virtual dataset of
  * shape (0.., *frame_shape), unlimited, mapping row f to row f / shards of
  * files[f % shards] (strided unlimited hyperslabs, sources by relative path,
- * fill value 0); dtype and frame shape are read from the shard files (which
- * must agree), opened as SWMR readers. The file is closed on return: it
+ * fill value 0), and /entry/instrument/detector/timestamp (NXinstrument,
+ * NXdetector) mapped the same way over the shards' timestamps; dtype and
+ * frame shape are read from the shard files (which must agree), opened as
+ * SWMR readers. The file is closed on return: it
  * holds metadata only, and readers open it with swmr=True and refresh() to
  * see the extent grow (README "Scale-out"). path receives its absolute
  * path. HDF5 calls: from one thread at a time per file, as HDF5 requires.
