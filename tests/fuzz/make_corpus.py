@@ -359,6 +359,16 @@ config_seeds = {
                          "shape: [65536, 32768], dtype: uint16}"),
     "ok_many_components": comps(*[f"{{name: s{i}, kind: sim, out: {{endpoint: 'inproc://f{i}'}}}}"
                                   for i in range(300)]),
+    # scale-out (issue 12): a sharded sink, the splitter, the coordinator
+    "ok_scale_out": comps("{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, "
+                          "shard: {index: 2, count: 3}}",
+                          "{name: p, kind: shard, in: {endpoint: 'tcp://h:2'}, out: {endpoints: "
+                          "['tcp://h:3', 'tcp://h:4'], bind: false}}",
+                          "{name: c, kind: coordinator, in: {endpoints: ['tcp://h:5']}, dir: /m, "
+                          "shards: 3, stale_ms: 100}"),
+    "bad_shard_index": sink_with("shard: {index: 3, count: 3}"),
+    "bad_shard_count_zero": sink_with("shard: {index: 0, count: 0}"),
+    "bad_shards_on_sink": sink_with("shards: 3"),
     "bad_alias_component": b"components:\n  - &c " + SIM.encode() + b"\n  - *c\n",
     "bad_alias_scalar": comps("{name: &n w, kind: sink, dir: *n, in: {endpoint: 'tcp://h:1'}}"),
     "bad_alias_unknown": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, frames: *nope}"),
