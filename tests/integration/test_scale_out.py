@@ -175,7 +175,7 @@ class ScaleOut(SinkTestCase):
         senders = [self.sender(sk) for sk in sinks]
         total = 150
         for s in senders:
-            s.start(SERIES, shape=SHAPE)
+            s.start(SERIES, shape=SHAPE, name="scan42")
         payloads = [frame_data(SERIES, f, SHAPE) for f in range(total)]
         ts = [1_700_000_000_000_000_000 + 1000 * f for f in range(total)]
         for f in range(total):
@@ -194,6 +194,7 @@ class ScaleOut(SinkTestCase):
         self.assertEqual(start["encoding"], "raw")
         self.assertEqual(start["shape"], list(SHAPE))
         self.assertEqual(start["origin"]["sink"], "coord")
+        self.assertEqual(start["name"], "scan42")  # the shards' name, copied to the master
         src.stop_ok()
 
     def test_kill9_shard_holds_g(self):

@@ -91,9 +91,32 @@ static hid_t group(hid_t parent, const char *name, const char *nx_class)
     return g;
 }
 
-/* The type and frame shape of one shard's dataset (opened as a SWMR reader). */
-static swmrbus_err probe(const char *file, hid_t *type, int *rank, hsize_t *dims, char *err,
-                         size_t errlen)
+/* /entry/data@name of a shard file (a fixed-length string, as the sink
+ * writes it) into name ("" when absent or of another kind). */
+static void read_name(hid_t f, char *name, size_t cap)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    name[0] = '\0';
+    if (H5Aexists_by_name(f, "/entry/data", "name", H5P_DEFAULT) <= 0) goto out;
+    if ((a = H5Aopen_by_name(f, "/entry/data", "name", H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) != 0)
+        goto out;
+    size_t n = H5Tget_size(t);
+    if (n == 0 || n >= cap || H5Aread(a, t, name) < 0) {
+        name[0] = '\0';
+        goto out;
+    }
+    name[n] = '\0';
+out:
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* The type and frame shape of one shard's dataset (opened as a SWMR reader);
+ * its series name when name is not NULL. */
+static swmrbus_err probe(const char *file, hid_t *type, int *rank, hsize_t *dims, char *name,
+                         size_t namecap, char *err, size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
@@ -108,6 +131,7 @@ static swmrbus_err probe(const char *file, hid_t *type, int *rank, hsize_t *dims
         swmrbus__h5_err(err, errlen, "shard file %s: %s", file, DATASET);
         goto out;
     }
+    if (name) read_name(f, name, namecap);
     rc = SWMRBUS_OK;
 out:
     if (sp >= 0) H5Sclose(sp);
@@ -190,6 +214,7 @@ swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint
     int rank = 0;
     hsize_t dims[MAX_RANK] = {0};
     char absdir[PATH_MAX];
+    char name[SWMRBUS_NAME_MAX + 1] = ""; /* shard 0's /entry/data@name */
 
     swmrbus__h5_init();
     if (shards == 0 || shards > SWMRBUS_MAX_SHARDS || !realpath(dir, absdir)) {
@@ -207,7 +232,8 @@ swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint
         hsize_t d[MAX_RANK] = {0};
         if ((rc = swmrbus__scale_relpath(absdir, files[k], rel[k], sizeof rel[k], err, errlen)))
             goto out;
-        if ((rc = probe(files[k], &t, &r, d, err, errlen))) goto out;
+        if ((rc = probe(files[k], &t, &r, d, k == 0 ? name : NULL, sizeof name, err, errlen)))
+            goto out;
         bool same = k == 0 || (r == rank && H5Tequal(t, type) > 0 &&
                                memcmp(d + 1, dims + 1, (size_t)(r - 1) * sizeof d[0]) == 0);
         if (k == 0) {
@@ -244,7 +270,8 @@ swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint
     dims[0] = 0;
     if ((root = H5Gopen2(f, "/", H5P_DEFAULT)) < 0 || attr_str(root, "default", "entry") < 0 ||
         (entry = group(f, "/entry", "NXentry")) < 0 || attr_str(entry, "default", "data") < 0 ||
-        (data = group(entry, "data", "NXdata")) < 0 || attr_str(data, "signal", "data") < 0) {
+        (data = group(entry, "data", "NXdata")) < 0 || attr_str(data, "signal", "data") < 0 ||
+        (name[0] && attr_str(data, "name", name) < 0)) {
         swmrbus__h5_err(err, errlen, "%s: NeXus groups", path);
         goto out;
     }
