@@ -9,8 +9,9 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
        libmsgpack-dev libcyaml-dev libyaml-dev libcmocka-dev hdf5-filter-plugin bitshuffle \
        python3-h5py python3-zmq python3-msgpack python3-numpy libmicrohttpd-dev
-# Only for `make test` / `make check-asan`: promtool (checks the /metrics text).
-TEST_DEBS = prometheus
+# Only for `make test` / `make check-asan`: promtool (checks the /metrics text),
+# valgrind (tests/fault: memcheck runs).
+TEST_DEBS = prometheus valgrind
 FUZZ_DEBS = clang libclang-rt-14-dev
 
 .PHONY: all deps build demo test check-asan fuzz bench bench-scale clean

@@ -92,6 +92,21 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
     }
     if ((rc = swmrbus_notifier_create(sk->notify, cfg->name, &sk->nt)) != SWMRBUS_OK) goto out;
     swmrbus_notifier_set_shard(sk->nt, cfg->shard_index, cfg->shard_count); /* issue 12 */
+    if (cfg->in.protocol) {
+        /* A foreign stream: its decoder turns each message into ours. */
+        sk->decoder = swmrbus_decoder_find(cfg->in.protocol);
+        if (!sk->decoder) {
+            snprintf(err, errlen, "in.protocol: no decoder for %s", cfg->in.protocol);
+            rc = SWMRBUS_ECONFIG;
+            goto out;
+        }
+        if ((rc = sk->decoder->create(cfg, &sk->decoder_state, err, errlen)) != SWMRBUS_OK)
+            goto out;
+        if (!(sk->parts = calloc(SWMRBUS_CODEC_MAX_PARTS, sizeof *sk->parts))) {
+            rc = SWMRBUS_ENOMEM;
+            goto out;
+        }
+    }
     if (cfg->control.present) {
         const swmrbus_socket_opts o = {.name = "control"};
         rc = swmrbus_socket_open(args->zmq_ctx, ZMQ_REP, &cfg->control, &o, &sk->control, err,
@@ -147,6 +162,8 @@ static void sink_destroy(void **self)
     for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
         if (socks[i]) zmq_close(socks[i]);
     swmrbus_notifier_destroy(&sk->nt);
+    if (sk->decoder && sk->decoder_state) sk->decoder->destroy(&sk->decoder_state);
+    free(sk->parts);
     swmrbus_loop_destroy(&sk->loop);
     swmrbus_loop_destroy(&sk->writer_loop);
     swmrbus__stats_destroy(&sk->stats);
@@ -185,10 +202,53 @@ static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, uint64_t series, cons
     zmq_msg_close(&text);
 }
 
+/* A decoder's output: one wire protocol v1 message, checked like any other. */
+static void on_decoded(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n_payloads)
+{
+    swmrbus__sink *sk = user;
+    swmrbus__item it;
+    swmrbus_reason reason;
+    char why[240];
+    memset(&it, 0, sizeof it);
+    it.kind = SWMRBUS__ITEM_MSG;
+    if (swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &sk->cfg->limits,
+                              &it.h, &reason, why, sizeof why) != SWMRBUS_OK) {
+        reject_rx(sk, reason, it.h.series, why);
+    } else if (n_payloads != (it.h.type == SWMRBUS_MSG_FRAME ? 1u : 0u)) {
+        snprintf(why, sizeof why, "decoder %s: %zu payloads for a %s", sk->decoder->protocol,
+                 n_payloads, it.h.type == SWMRBUS_MSG_FRAME ? "frame" : "start or end");
+        reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, it.h.series, why);
+    } else {
+        it.hdr_base = zmq_msg_data(header);
+        it.has_payload = n_payloads == 1;
+        hand_off(sk, &it, header, n_payloads ? &payloads[0] : NULL);
+    }
+    zmq_msg_close(header);
+    for (size_t i = 0; i < n_payloads; i++) zmq_msg_close(&payloads[i]);
+}
+
+static void on_decode_reject(void *user, swmrbus_reason reason, bool has_series,
+                             uint64_t series, const char *why)
+{
+    reject_rx(user, reason, has_series ? series : 0, why);
+}
+
+/* Receives one foreign message and feeds it to the decoder. */
+static bool receive_foreign(swmrbus__sink *sk, int flags)
+{
+    int n = swmrbus_socket_recv(sk->in, sk->parts, SWMRBUS_CODEC_MAX_PARTS, flags);
+    if (n < 0) return false;
+    const swmrbus_decode_sink out = {on_decoded, on_decode_reject, sk};
+    sk->decoder->feed(sk->decoder_state, sk->parts, n, &out);
+    for (int i = 0; i < n && i < SWMRBUS_CODEC_MAX_PARTS; i++) zmq_msg_close(&sk->parts[i]);
+    return true;
+}
+
 /* Receives one multipart message from the input and hands it off.
  * Returns false when nothing could be received. */
 static bool receive_one(swmrbus__sink *sk, int flags)
 {
+    if (sk->decoder) return receive_foreign(sk, flags);
     swmrbus_frame_msg m;
     swmrbus_reason reason;
     char why[240];

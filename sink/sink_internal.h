@@ -15,6 +15,7 @@
 
 #include "stats.h"
 #include "swmrbus/clock.h"
+#include "swmrbus/codec.h"
 #include "swmrbus/config.h"
 #include "swmrbus/loop.h"
 #include "swmrbus/notify.h"
@@ -58,6 +59,9 @@ typedef struct swmrbus__sink {
     swmrbus_loop *loop;        /* the receive thread's (stop() ends it) */
     swmrbus_loop *writer_loop; /* the writer thread's (ends at the STOP item) */
     swmrbus_notifier *nt;      /* notifications on notify: writer thread */
+    const swmrbus_decoder_vtable *decoder; /* in.protocol's, NULL: wire protocol v1 */
+    void *decoder_state;
+    zmq_msg_t *parts;          /* a foreign message's parts (SWMRBUS_CODEC_MAX_PARTS) */
     _Atomic uint64_t queue_bytes;
     swmrbus__stats stats;
     char dir[PATH_MAX]; /* canonical absolute data directory */

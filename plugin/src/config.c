@@ -16,6 +16,7 @@
 #include "swmrbus/metrics.h"
 #include "config_schema.h"
 #include "options.h"
+#include "swmrbus/codec.h"
 #include "config_curve.h" /* CURVE (issue 9) */
 
 #define CONFIG_MAX_BYTES (1u << 20) /* a config file larger than this is a mistake */
@@ -279,6 +280,8 @@ static void socket_clear(swmrbus_socket_cfg *s)
     s->n_endpoints = 0;
     s->present = false;
     swmrbus__curve_cfg_clear(&s->curve); /* CURVE (issue 9) */
+    free(s->protocol);
+    s->protocol = NULL;
 }
 
 /* A step of loading: on failure goes to out, or with a collector (col in
@@ -338,6 +341,16 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
             TRY(fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
                      role_names[role], role == ROLE_NOTIFY ? "pub" : "rep"));
     }
+    /* a foreign stream on the input: one of the built-in decoders */
+    if (rs->protocol && role != ROLE_IN)
+        TRY(fail(err, errlen, "%s.protocol: not a key of %s", path, role_names[role]));
+    else if (rs->protocol && strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
+             !swmrbus_decoder_find(rs->protocol))
+        TRY(fail(err, errlen, "%s.protocol: expected one of %s, got %s", path,
+                 swmrbus_decoder_names(), show(rs->protocol).s));
+    else if (rs->protocol && strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
+             !(s->protocol = strdup(rs->protocol)))
+        TRY(SWMRBUS_ENOMEM);
     if (rs->bind) {
         TRY(parse_bool(rs->bind, &s->bind, path, "bind", err, errlen));
     } else if (role == ROLE_IN) {
@@ -611,6 +624,8 @@ static swmrbus_err load_scale(const swmrbus__raw_component *r, swmrbus_component
     }
     if (r->shards)
         TRY(parse_u64(r->shards, 1, SWMRBUS_MAX_SHARDS, &c->shards, path, "shards", err, errlen));
+    if ((k == K_SHARD || k == K_COORD) && c->in.protocol) /* the splitter forwards our frames */
+        TRY(fail(err, errlen, "%s.in.protocol: not a key of kind %s", path, show(r->kind).s));
     if (k == K_SHARD && r->out && c->out.pattern != SWMRBUS_PATTERN_PUSH)
         TRY(fail(err, errlen, "%s.out.pattern: a splitter pushes (push), got pub", path));
 out:

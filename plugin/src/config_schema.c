@@ -43,6 +43,7 @@ static const cyaml_schema_field_t socket_fields[] = {
     STR_FIELD("pattern", swmrbus__raw_socket, pattern),
     STR_FIELD("bind", swmrbus__raw_socket, bind),
     STR_FIELD("hwm", swmrbus__raw_socket, hwm),
+    STR_FIELD("protocol", swmrbus__raw_socket, protocol),
     CYAML_FIELD_MAPPING_PTR("curve", OPT, swmrbus__raw_socket, curve, curve_fields), /* issue 9 */
     CYAML_FIELD_END,
 };

@@ -33,6 +33,7 @@ typedef struct swmrbus__raw_socket {
     char *bind;
     char *hwm;
     swmrbus__raw_curve *curve; /* CURVE (issue 9); NULL when absent */
+    char *protocol;          /* in: a decoder (swmrbus/codec.h) */
 } swmrbus__raw_socket;
 
 typedef struct swmrbus__raw_flush {

@@ -418,7 +418,11 @@ config_seeds = {
     "edge_components_empty": b"components: []\n",
     "edge_comment_only": b"# nothing\n",
 }
-for name in sorted(os.listdir(CONFIGS)):
-    with open(os.path.join(CONFIGS, name), "rb") as f:
-        config_seeds["ok_example_" + name.replace(".", "_")] = f.read()
+for root, _, files in sorted(os.walk(CONFIGS)):  # subfolders too (two-hosts/)
+    for name in sorted(files):
+        if not name.endswith((".yaml", ".json")):
+            continue  # a folder's README.md
+        rel = os.path.relpath(os.path.join(root, name), CONFIGS)
+        with open(os.path.join(root, name), "rb") as f:
+            config_seeds["ok_example_" + rel.replace(os.sep, "_").replace(".", "_")] = f.read()
 write("fuzz_config", config_seeds)

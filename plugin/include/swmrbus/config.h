@@ -58,6 +58,8 @@ typedef struct swmrbus_socket_cfg {
     bool bind;
     int hwm;                                /* messages, 1000 */
     swmrbus_curve_cfg curve;                /* CURVE (issue 9); !curve.present: plain */
+    char *protocol;                         /* in: the stream's protocol (a decoder of
+                                             * swmrbus/codec.h); NULL: wire protocol v1 */
 } swmrbus_socket_cfg;
 
 typedef enum swmrbus_from {

@@ -1,0 +1,73 @@
+/* codec.c — the registry of built-in decoders and zero-copy slices
+ * (swmrbus/codec.h). Each codec lives in a file of its own (codec_*.c) and
+ * is listed here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swmrbus/codec.h"
+
+/* The built-in decoders (add a codec: its vtable here). */
+static const swmrbus_decoder_vtable *const decoders[] = {
+    NULL,
+};
+
+const swmrbus_decoder_vtable *swmrbus_decoder_find(const char *protocol)
+{
+    for (size_t i = 0; protocol && decoders[i]; i++)
+        if (strcmp(decoders[i]->protocol, protocol) == 0) return decoders[i];
+    return NULL;
+}
+
+const char *swmrbus_decoder_names(void)
+{
+    static char names[512];
+    static int done;
+    if (!done) {
+        size_t n = (size_t)snprintf(names, sizeof names, "%s", SWMRBUS_PROTOCOL_NATIVE);
+        for (size_t i = 0; decoders[i] && n < sizeof names; i++)
+            n += (size_t)snprintf(names + n, sizeof names - n, ", %s", decoders[i]->protocol);
+        done = 1;
+    }
+    return names;
+}
+
+/* The reference a slice holds: a copy of the source message. */
+static void release_slice(void *data, void *hint)
+{
+    (void)data;
+    zmq_msg_t *ref = hint;
+    zmq_msg_close(ref);
+    free(ref);
+}
+
+swmrbus_err swmrbus_msg_slice(zmq_msg_t *out, zmq_msg_t *src, const void *data, size_t len)
+{
+    const char *base = zmq_msg_data(src), *p = data;
+    size_t size = zmq_msg_size(src);
+    if (!p || p < base || (size_t)(p - base) > size || len > size - (size_t)(p - base))
+        return SWMRBUS_EINVAL;
+    zmq_msg_t *ref = malloc(sizeof *ref);
+    if (!ref) return SWMRBUS_ENOMEM;
+    zmq_msg_init(ref);
+    /* A small message is copied by ZeroMQ (its data live inside the msg):
+     * then the slice copies too, which is cheap at that size. */
+    if (zmq_msg_copy(ref, src) != 0) {
+        free(ref);
+        return SWMRBUS_ENOMEM;
+    }
+    const char *rb = zmq_msg_data(ref);
+    if (rb != base) {
+        int rc = zmq_msg_init_size(out, len);
+        if (rc == 0) memcpy(zmq_msg_data(out), p, len);
+        zmq_msg_close(ref);
+        free(ref);
+        return rc == 0 ? SWMRBUS_OK : SWMRBUS_ENOMEM;
+    }
+    if (zmq_msg_init_data(out, (void *)(uintptr_t)p, len, release_slice, ref) != 0) {
+        zmq_msg_close(ref);
+        free(ref);
+        return SWMRBUS_ENOMEM;
+    }
+    return SWMRBUS_OK;
+}
