@@ -16,8 +16,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from swmrbus_harness import (DATASET, TIMEOUT, Collector, RunProcess, Sender,  # noqa: E402
-                             SinkTestCase, SinkProcess, frame_data, make_tempdir,
-                             request, wait_until, _yaml)
+                             SinkTestCase, SinkProcess, frame_data, free_tcp_port,
+                             make_tempdir, request, wait_until, _yaml)
 
 S = 3
 SHAPE = (16, 32)
@@ -296,6 +296,53 @@ class ScaleOut(SinkTestCase):
         self.assertEqual([o["sent"] for o in st["outputs"]],
                          [len(range(k, total, S)) + 2 for k in range(S)])
         sp.stop_ok()
+
+    def test_config_as_shipped(self):
+        """configs/scale-out.yaml (splitter, 3 sharded sinks, coordinator in one
+        process) with only its tcp ports (free ones) and its dirs (below a temp
+        dir, keeping their names) replaced."""
+        import re
+        import yaml
+        tmp = make_tempdir()
+        with open(os.path.join(os.environ.get("SWMRBUS_SOURCE_DIR", os.path.join(
+                os.path.dirname(os.path.abspath(__file__)), "..", "..")),
+                "configs", "scale-out.yaml")) as f:
+            text = f.read()
+        ports = {}
+
+        def port(m):
+            ports.setdefault(m.group(1), free_tcp_port())
+            return "tcp://127.0.0.1:%d" % ports[m.group(1)]
+        text = re.sub(r"tcp://127\.0\.0\.1:(\d+)", port, text)
+        text, n_dir = re.subn(r"(\n\s*dir:\s*)/tmp/swmrbus-scale/(\S+)",
+                              lambda m: m.group(1) + os.path.join(tmp, m.group(2)), text)
+        self.assertEqual(n_dir, 4)
+        path = os.path.join(tmp, "scale-out.yaml")
+        with open(path, "w") as f:
+            f.write(text)
+        cfg = {c["name"]: c for c in yaml.safe_load(text)["components"]}
+        run = RunProcess(path, os.path.join(tmp, "run.log"), cfg["coord"]["control"]["endpoint"],
+                         label="scale-out.yaml")
+        self.addCleanup(self._cleanup_coord, run)
+        run.start()
+        col = Collector(cfg["coord"]["notify"]["endpoint"])
+        self.addCleanup(col.close)
+        snd = Sender(cfg["split"]["in"]["endpoint"])
+        self.addCleanup(snd.close)
+        total = 31
+        snd.start(SERIES, shape=SHAPE)
+        for f in range(total):
+            snd.frame(SERIES, f, frame_data(SERIES, f, SHAPE))
+        snd.end(SERIES, total)
+        closed = col.wait_closed(SERIES)
+        self.assertEqual((closed["frames"], closed["shards"]), (total, [11, 10, 10]))
+        self.assertEqual(os.path.dirname(closed["file"]), os.path.join(tmp, "master"))
+        with h5py.File(closed["file"], "r") as f:
+            self.assertEqual(f[DATASET].shape[0], total)
+            self.check_rows(f[DATASET], total)
+        st = request(cfg["split"]["control"]["endpoint"], {"cmd": "status"})
+        self.assertEqual(st["frames"], total)
+        run.stop_ok()
 
     def test_sharded_sink_rejects_other_frames(self):
         sk = self.start_shards()[1]

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "h5util.h"
 #include "scale.h"
@@ -17,6 +18,22 @@
 #define DATASET "/entry/data/data"
 #define TS_DATASET "/entry/instrument/detector/timestamp"
 #define MAX_RANK 4 /* frames + SWMRBUS_MAX_DIMS */
+
+/* mkdir -p dir (0755 for new directories); errors show at the realpath after. */
+static void make_dirs(const char *dir)
+{
+    char p[PATH_MAX];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof p) return;
+    memcpy(p, dir, n + 1);
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = '\0';
+        mkdir(p, 0755);
+        *c = '/';
+    }
+    mkdir(p, 0755);
+}
 
 /* Splits the absolute path p (modified) into its components. */
 static size_t components(char *p, char **out, size_t max)
@@ -217,6 +234,7 @@ swmrbus_err swmrbus__scale_master_create(const char *dir, const char *stem, uint
     char name[SWMRBUS_NAME_MAX + 1] = ""; /* shard 0's /entry/data@name */
 
     swmrbus__h5_init();
+    make_dirs(dir); /* as a sink does with its dir */
     if (shards == 0 || shards > SWMRBUS_MAX_SHARDS || !realpath(dir, absdir)) {
         swmrbus__errf(err, errlen, "dir %s: %s", dir, shards ? strerror(errno) : "no shards");
         goto out;

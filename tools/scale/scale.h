@@ -35,7 +35,7 @@ uint64_t swmrbus__scale_g(const uint64_t *complete, size_t shards);
 swmrbus_err swmrbus__scale_relpath(const char *dir, const char *file, char *rel, size_t cap,
                                    char *err, size_t errlen);
 
-/* Creates the master file of a series: a new file (never an existing one:
+/* Creates the master file of a series (and dir, when missing): a new file (never an existing one:
  * "<stem>_<series>.h5", else _1, _2, ... before .h5) in dir, with the
  * sinks' NeXus layout (root @default, /entry NXentry, /entry/data NXdata
  * @signal, /entry/data/data) whose /entry/data/data is a virtual dataset of
