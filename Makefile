@@ -16,7 +16,7 @@ DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
 TEST_DEBS = prometheus valgrind python3-cbor2 python3-lz4
 FUZZ_DEBS = clang libclang-rt-14-dev
 
-.PHONY: all deps build demo test check-asan fuzz bench clean
+.PHONY: all deps build demo test check-asan fuzz bench bench-scale clean
 
 all: build
 
@@ -52,6 +52,10 @@ fuzz: deps
 
 bench: build
 	/usr/bin/python3 bench/run.py --bin $(BUILD)/bin/swmrbus
+
+# Scale-out (issue 12): throughput against the number of sinks S.
+bench-scale: build
+	/usr/bin/python3 bench/scale.py --bin $(BUILD)/bin/swmrbus
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -65,6 +65,13 @@ static const cyaml_schema_field_t limits_fields[] = {
     CYAML_FIELD_END,
 };
 
+/* scale-out (issue 12): a sink's shard map */
+static const cyaml_schema_field_t shard_fields[] = {
+    STR_FIELD("index", swmrbus__raw_shard, index),
+    STR_FIELD("count", swmrbus__raw_shard, count),
+    CYAML_FIELD_END,
+};
+
 #define SOCKET_FIELD(key, member) \
     CYAML_FIELD_MAPPING_PTR(key, OPT, swmrbus__raw_component, member, socket_fields)
 
@@ -97,6 +104,9 @@ static const cyaml_schema_field_t component_fields[] = {
     CYAML_FIELD_SEQUENCE("dirs", CYAML_FLAG_POINTER | OPT, swmrbus__raw_component,
                          dirs, &string_entry, 1, SWMRBUS_MAX_DIRS),
     STR_FIELD("file_mode", swmrbus__raw_component, file_mode),
+    /* scale-out (issue 12) */
+    CYAML_FIELD_MAPPING_PTR("shard", OPT, swmrbus__raw_component, shard, shard_fields),
+    STR_FIELD("shards", swmrbus__raw_component, shards),
     CYAML_FIELD_END,
 };
 

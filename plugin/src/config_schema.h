@@ -51,6 +51,12 @@ typedef struct swmrbus__raw_limits {
     char *max_start_bytes;   /* Dectris streams (issue 11) */
 } swmrbus__raw_limits;
 
+/* scale-out (issue 12): a sink's `shard` map */
+typedef struct swmrbus__raw_shard {
+    char *index;
+    char *count;
+} swmrbus__raw_shard;
+
 typedef struct swmrbus__raw_component {
     char *name;
     char *kind;
@@ -78,6 +84,9 @@ typedef struct swmrbus__raw_component {
     char **dirs;             /* source; NULL when absent, else 1..SWMRBUS_MAX_DIRS */
     unsigned dirs_count;
     char *file_mode;         /* sink */
+    /* scale-out (issue 12) */
+    swmrbus__raw_shard *shard; /* sink; NULL when absent */
+    char *shards;              /* coordinator */
 } swmrbus__raw_component;
 
 /* metrics: the top-level `metrics` map */

@@ -109,6 +109,10 @@ typedef struct swmrbus_component_cfg {
                                   * absent: every sink's dir of the config */
     size_t n_dirs;               /* >= 1 for a loaded source */
     unsigned file_mode;          /* sink: mode of new files, 0644 (umask ignored) */
+    /* scale-out (issue 12, README "Scale-out") */
+    uint64_t shard_index;        /* sink `shard.index`: takes frames f with f % count == index */
+    uint64_t shard_count;        /* sink `shard.count`, 1..SWMRBUS_MAX_SHARDS; 0: not sharded */
+    uint64_t shards;             /* coordinator `shards`: how many sinks write a series */
     /* Dectris streams (issue 11): limits.max_start_bytes, the largest
      * foreign start message (masks, flatfields) a decoder takes; default
      * SWMRBUS_DEFAULT_MAX_START_BYTES. Applies only with an in.protocol. */

@@ -22,6 +22,7 @@ extern "C" {
 
 #define SWMRBUS_WIRE_VERSION 1
 #define SWMRBUS_MAX_DIMS 3
+#define SWMRBUS_MAX_SHARDS 64 /* scale-out (issue 12): sinks writing one series */
 #define SWMRBUS_MAX_DEPTH 8
 #define SWMRBUS_NAME_MAX 255      /* longest name / file / sink string kept */
 #define SWMRBUS_DATASET_PATH "/entry/data/data"
@@ -249,6 +250,13 @@ typedef struct swmrbus_notice {
     swmrbus_str error;
     bool has_reason;  swmrbus_reason reason;
     uint64_t count;   bool has_count;
+    /* scale-out (issue 12), all optional: a sharded sink's `shard` (its
+     * index) and `shards` (the count, a uint); a coordinator's `shards` (an
+     * array of each shard's N: shards = its length, shard_frames its items,
+     * has_shard_frames true). Absent when not sharded. */
+    uint64_t shard;   bool has_shard;
+    uint64_t shards;  bool has_shards;
+    uint64_t shard_frames[SWMRBUS_MAX_SHARDS]; bool has_shard_frames;
 } swmrbus_notice;
 
 /* Encodes the map part of n (the topic part is swmrbus_topic_name()). */
