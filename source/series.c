@@ -334,9 +334,12 @@ static void finish(swmrbus__source *s, swmrbus__series *se, swmrbus__sstate stat
  * the file closed, its relays released. */
 static void fail_series(swmrbus__source *s, swmrbus__series *se, const char *why)
 {
-    snprintf(se->why, sizeof se->why, "%s", why);
+    /* why may be se->why itself: copy through a buffer of its own */
+    char text[sizeof se->why];
+    snprintf(text, sizeof text, "%s", why);
+    snprintf(se->why, sizeof se->why, "%s", text);
     swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "series %" PRIu64 " (%s): stopped after %" PRIu64
-                " frames: %s", se->out_id, se->file, se->sent, why);
+                " frames: %s", se->out_id, se->file, se->sent, text);
     if (se->start_sent && s->out && writable(s)) (void)send_end(s, se);
     finish(s, se, SWMRBUS__S_FAILED);
 }
