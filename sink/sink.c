@@ -105,6 +105,9 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
             rc = SWMRBUS_ENOMEM;
             goto out;
         }
+    } else if (!(sk->parts = calloc(SWMRBUS__ITEM_PARTS, sizeof *sk->parts))) {
+        rc = SWMRBUS_ENOMEM; /* the native input's parts (a payload per dataset) */
+        goto out;
     }
     if (cfg->control.present) {
         const swmrbus_socket_opts o = {.name = "control"};
@@ -201,7 +204,27 @@ static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, uint64_t series, cons
     zmq_msg_close(&text);
 }
 
-/* A decoder's output: one wire protocol v1 message, checked like any other. */
+/* Sends a MSG item with its header and n payloads (one per dataset). */
+static void hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *header,
+                           zmq_msg_t *payloads, size_t n)
+{
+    if (n <= 1) {
+        hand_off(sk, it, header, n ? &payloads[0] : NULL);
+        return;
+    }
+    it->recv_ns = swmrbus_mono_ns();
+    it->queued = sizeof *it + MSG_OVERHEAD + zmq_msg_size(header) + MSG_OVERHEAD;
+    for (size_t i = 0; i < n; i++) it->queued += zmq_msg_size(&payloads[i]) + MSG_OVERHEAD;
+    atomic_fetch_add(&sk->queue_bytes, it->queued);
+    swmrbus_metrics_add(sk->stats.m.queue, it->queued);
+    zmq_send(sk->pair_rx, it, sizeof *it, ZMQ_SNDMORE);
+    zmq_msg_send(header, sk->pair_rx, ZMQ_SNDMORE);
+    for (size_t i = 0; i < n; i++) zmq_msg_send(&payloads[i], sk->pair_rx, i + 1 < n ? ZMQ_SNDMORE : 0);
+}
+
+/* A decoder's output: one wire protocol v1 message, checked like any other.
+ * A frame has one payload per dataset of its series (the writer checks the
+ * count against the series). */
 static void on_decoded(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n_payloads)
 {
     swmrbus__sink *sk = user;
@@ -210,17 +233,22 @@ static void on_decoded(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_
     char why[240];
     memset(&it, 0, sizeof it);
     it.kind = SWMRBUS__ITEM_MSG;
+    bool frame;
     if (swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &sk->cfg->limits,
                               &it.h, &reason, why, sizeof why) != SWMRBUS_OK) {
         reject_rx(sk, reason, it.h.series, why);
-    } else if (n_payloads != (it.h.type == SWMRBUS_MSG_FRAME ? 1u : 0u)) {
-        snprintf(why, sizeof why, "decoder %s: %zu payloads for a %s", sk->decoder->protocol,
-                 n_payloads, it.h.type == SWMRBUS_MSG_FRAME ? "frame" : "start or end");
+    } else if ((frame = it.h.type == SWMRBUS_MSG_FRAME)
+                   ? n_payloads < 1 || n_payloads > SWMRBUS_MAX_DATASETS
+                   : n_payloads != 0) {
+        snprintf(why, sizeof why, "%s: %zu payloads for a %s",
+                 sk->decoder ? sk->decoder->protocol : "message", n_payloads,
+                 frame ? "frame" : "start or end");
         reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, it.h.series, why);
     } else {
         it.hdr_base = zmq_msg_data(header);
-        it.has_payload = n_payloads == 1;
-        hand_off(sk, &it, header, n_payloads ? &payloads[0] : NULL);
+        it.has_payload = n_payloads >= 1;
+        it.n_payloads = (uint32_t)n_payloads;
+        hand_off_parts(sk, &it, header, payloads, n_payloads);
     }
     zmq_msg_close(header);
     for (size_t i = 0; i < n_payloads; i++) zmq_msg_close(&payloads[i]);
@@ -248,6 +276,17 @@ static bool receive_foreign(swmrbus__sink *sk, int flags)
 static bool receive_one(swmrbus__sink *sk, int flags)
 {
     if (sk->decoder) return receive_foreign(sk, flags);
+    if (sk->parts) { /* wire protocol v1 with a payload per dataset */
+        int n = swmrbus_socket_recv(sk->in, sk->parts, SWMRBUS__ITEM_PARTS - 1, flags);
+        if (n < 0) return false;
+        if (n > SWMRBUS__ITEM_PARTS - 1) {
+            reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, 0, "message of too many parts");
+            for (int i = 0; i < SWMRBUS__ITEM_PARTS - 1; i++) zmq_msg_close(&sk->parts[i]);
+            return true;
+        }
+        on_decoded(sk, &sk->parts[0], &sk->parts[1], (size_t)n - 1);
+        return true;
+    }
     swmrbus_frame_msg m;
     swmrbus_reason reason;
     char why[240];

@@ -119,6 +119,53 @@ seeds = {
     "edge_trailing_nil": p(frame()) + b"\xc0",
 }
 
+# start.datasets / start.static (several named per-row datasets)
+DS = [{"name": "INDEX/trainId", "dtype": "uint64", "shape": [], "encoding": "raw"},
+      {"name": "INSTRUMENT/SPB/DET/JF:daqOutput/data/adc", "dtype": "uint16",
+       "shape": [1, 2, 3, 4, 5, 6, 7, 8], "encoding": "raw"},
+      {"name": "data", "dtype": "float32", "shape": [64, 64], "encoding": "bslz4",
+       "future": 1}]
+STATIC = {"METADATA/dataFormatVersion": "1.0", "METADATA/dataSources/root": ["INSTRUMENT"],
+          "METADATA/runNumber": 7, "METADATA/n": [1, -2], "METADATA/f": [0.5, 1],
+          "METADATA/b": [True, False]}
+
+
+def named(**extra):
+    h = {"type": "start", "series": 7, "datasets": DS}
+    h.update(extra)
+    return h
+
+
+def one(**kw):
+    d = {"name": "a", "dtype": "uint8", "shape": [2], "encoding": "raw"}
+    d.update(kw)
+    return d
+
+
+seeds.update({
+    "ok_start_datasets": p(named()),
+    "ok_start_datasets_static": p(named(static=STATIC, name="run", frames=3)),
+    "ok_start_datasets_scalar": p(named(datasets=[one(shape=[])])),
+    "bad_start_datasets_empty": p(named(datasets=[])),
+    "bad_start_datasets_with_format": p(named(dtype="uint8", shape=[1], encoding="raw")),
+    "bad_start_datasets_9dims": p(named(datasets=[one(shape=[1] * 9)])),
+    "bad_start_datasets_dotdot": p(named(datasets=[one(name="a/../b")])),
+    "bad_start_datasets_entry": p(named(datasets=[one(name="entry/data/x")])),
+    "bad_start_datasets_slashes": p(named(datasets=[one(name="/a")])),
+    "bad_start_datasets_nul": p(named(datasets=[one(name="a\x00b")])),
+    "bad_start_datasets_dup": p(named(datasets=[one(), one()])),
+    "bad_start_datasets_nested": p(named(datasets=[one(), one(name="a/b")])),
+    "bad_start_datasets_no_name": p(named(datasets=[{"dtype": "uint8", "shape": [1],
+                                                     "encoding": "raw"}])),
+    "bad_start_datasets_zero_dim": p(named(datasets=[one(shape=[0])])),
+    "bad_start_datasets_huge": p(named(datasets=[one(shape=[2**32, 2**32])])),
+    "bad_start_datasets_not_list": p(named(datasets={"a": 1})),
+    "bad_start_static_mixed": p(named(static={"a": [1, "x"]})),
+    "bad_start_static_path": p(named(static={"../a": 1})),
+    "bad_start_static_nested": p(named(static={"a": [[1]]})),
+    "bad_start_static_big_neg": p(named(static={"a": [-1, 2**64 - 1]})),
+})
+
 
 
 def write(target, corpus):
