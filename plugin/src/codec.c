@@ -7,8 +7,11 @@
 
 #include "swmrbus/codec.h"
 
+extern const swmrbus_decoder_vtable swmrbus__codec_karabo; /* codec_karabo.c */
+
 /* The built-in decoders (add a codec: its vtable here). */
 static const swmrbus_decoder_vtable *const decoders[] = {
+    &swmrbus__codec_karabo,
     NULL,
 };
 
