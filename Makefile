@@ -11,6 +11,9 @@ DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
        python3-h5py python3-zmq python3-msgpack python3-numpy libmicrohttpd-dev
 # Only for `make test` / `make check-asan`: promtool (checks the /metrics text).
 TEST_DEBS = prometheus
+# ... and the Karabo bridge tests' real senders, clients and file checker
+# (karabo-bridge-serve-files, karabo_bridge.Client, extra-data-validate).
+TEST_DEBS += python3-karabo-bridge python3-extra-data
 FUZZ_DEBS = clang libclang-rt-14-dev
 
 .PHONY: all deps build demo test check-asan fuzz bench clean
