@@ -21,6 +21,7 @@
 #define DRAIN_MAX 100000          /* messages still taken from the input at stop */
 #define DRAIN_NS 10000000000ull   /* ... for at most 10 s */
 #define FULL_RETRY_NS 5000000ull  /* queue full: look again this soon */
+#define REQ_RETRY_NS 5000000000ull /* in.pattern req: no reply this long: ask again */
 
 /* mkdir -p */
 static int make_dirs(const char *path)
@@ -78,7 +79,9 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
     sk->stats.max_memory_bytes = cfg->max_memory_bytes;
     swmrbus_socket_cfg in_cfg = cfg->in;
     in_cfg.hwm = sk->stats.mem.rcvhwm;
-    int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB ? ZMQ_SUB : ZMQ_PULL;
+    int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB   ? ZMQ_SUB
+                  : cfg->in.pattern == SWMRBUS_PATTERN_REQ ? ZMQ_REQ
+                                                           : ZMQ_PULL;
     const swmrbus_socket_opts in_opts = {.name = "in", .hwm_opt = ZMQ_RCVHWM,
                                          .max_msg_bytes = sk->stats.mem.max_part_bytes,
                                          .rcvbuf = sk->stats.mem.rcvbuf};
@@ -105,6 +108,20 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
             rc = SWMRBUS_ENOMEM;
             goto out;
         }
+        sk->request = cfg->in.pattern == SWMRBUS_PATTERN_REQ ? sk->decoder->request : NULL;
+    }
+    if (cfg->in.pattern == SWMRBUS_PATTERN_REQ) {
+        /* A REQ input asks before each message; relaxed and correlated, so
+         * a request can be sent again when a restarted server lost it. */
+        int one = 1;
+        if (!sk->request) {
+            snprintf(err, errlen, "in.pattern: req needs an in.protocol that sends requests "
+                     "(karabo-bridge)");
+            rc = SWMRBUS_ECONFIG;
+            goto out;
+        }
+        zmq_setsockopt(sk->in, ZMQ_REQ_RELAXED, &one, sizeof one);
+        zmq_setsockopt(sk->in, ZMQ_REQ_CORRELATE, &one, sizeof one);
     } else if (!(sk->parts = calloc(SWMRBUS__ITEM_PARTS, sizeof *sk->parts))) {
         rc = SWMRBUS_ENOMEM; /* the native input's parts (a payload per dataset) */
         goto out;
@@ -261,10 +278,22 @@ static void on_decode_reject(void *user, swmrbus_reason reason, bool has_series,
 }
 
 /* Receives one foreign message and feeds it to the decoder. */
+/* in.pattern req: sends the request for the next message. */
+static void send_request(swmrbus__sink *sk)
+{
+    if (zmq_send(sk->in, sk->request, strlen(sk->request), ZMQ_DONTWAIT) >= 0)
+        sk->request_ns = swmrbus_mono_ns();
+}
+
 static bool receive_foreign(swmrbus__sink *sk, int flags)
 {
+    if (sk->request && !sk->request_ns) send_request(sk);
     int n = swmrbus_socket_recv(sk->in, sk->parts, SWMRBUS_CODEC_MAX_PARTS, flags);
     if (n < 0) return false;
+    if (sk->request) { /* the reply came: ask for the next one */
+        sk->request_ns = 0;
+        send_request(sk);
+    }
     const swmrbus_decode_sink out = {on_decoded, on_decode_reject, sk};
     sk->decoder->feed(sk->decoder_state, sk->parts, n, &out);
     for (int i = 0; i < n && i < SWMRBUS_CODEC_MAX_PARTS; i++) zmq_msg_close(&sk->parts[i]);
@@ -330,9 +359,14 @@ static int on_input(swmrbus_loop *loop, void *socket, short revents, void *user)
 static uint64_t on_tick(swmrbus_loop *loop, uint64_t now, void *user)
 {
     swmrbus__sink *sk = user;
+    if (sk->request) {
+        /* REQ input: the first request, and again when no reply came for
+         * REQ_RETRY_NS (a restarted server lost it); relaxed REQ allows it. */
+        if (!sk->request_ns || now - sk->request_ns >= REQ_RETRY_NS) send_request(sk);
+    }
     if (!queue_full(sk)) {
         swmrbus_loop_set_events(loop, sk->in, ZMQ_POLLIN);
-        return SWMRBUS_LOOP_IDLE;
+        return sk->request ? now + REQ_RETRY_NS / 10 : SWMRBUS_LOOP_IDLE;
     }
     return now + FULL_RETRY_NS;
 }

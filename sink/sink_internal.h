@@ -64,6 +64,8 @@ typedef struct swmrbus__sink {
     const swmrbus_decoder_vtable *decoder; /* in.protocol's, NULL: wire protocol v1 */
     void *decoder_state;
     zmq_msg_t *parts;          /* a foreign message's parts (SWMRBUS_CODEC_MAX_PARTS) */
+    const char *request;       /* in.pattern req: what is sent before each receive */
+    uint64_t request_ns;       /* when the pending request went out (0: none) */
     _Atomic uint64_t queue_bytes;
     swmrbus__stats stats;
     char dir[PATH_MAX]; /* canonical absolute data directory */

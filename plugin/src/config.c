@@ -327,6 +327,10 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
         else if (role == ROLE_IN && !strcmp(rs->pattern, "sub")) s->pattern = SWMRBUS_PATTERN_SUB;
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "push")) s->pattern = SWMRBUS_PATTERN_PUSH;
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "pub")) s->pattern = SWMRBUS_PATTERN_PUB;
+        /* Karabo bridge (issue 10): a sink's REQ input (its in.protocol's
+         * decoder names the request), a source's REP output */
+        else if (role == ROLE_IN && !strcmp(rs->pattern, "req")) s->pattern = SWMRBUS_PATTERN_REQ;
+        else if (role == ROLE_OUT && !strcmp(rs->pattern, "rep")) s->pattern = SWMRBUS_PATTERN_REP;
         else if (role == ROLE_IN)
             TRY(fail(err, errlen, "%s.pattern: expected pull or sub, got %s", path,
                      show(rs->pattern).s));
@@ -1063,6 +1067,8 @@ const char *swmrbus_pattern_name(swmrbus_pattern p)
     case SWMRBUS_PATTERN_SUB: return "sub";
     case SWMRBUS_PATTERN_PUSH: return "push";
     case SWMRBUS_PATTERN_PUB: return "pub";
+    case SWMRBUS_PATTERN_REQ: return "req";
+    case SWMRBUS_PATTERN_REP: return "rep";
     }
     return "unknown";
 }

@@ -29,6 +29,8 @@ typedef enum swmrbus_pattern {
     SWMRBUS_PATTERN_SUB,
     SWMRBUS_PATTERN_PUSH,
     SWMRBUS_PATTERN_PUB,
+    SWMRBUS_PATTERN_REQ, /* in: a sink asks for each message (Karabo bridge "next") */
+    SWMRBUS_PATTERN_REP, /* out: a source answers each request (Karabo bridge) */
 } swmrbus_pattern;
 
 /* CURVE security of one socket (the socket's "curve" map; README
