@@ -277,6 +277,16 @@ static void on_decode_reject(void *user, swmrbus_reason reason, bool has_series,
     reject_rx(user, reason, has_series ? series : 0, why);
 }
 
+/* A decoder's counter: "late_keys" goes into status. */
+static void on_decode_count(void *user, const char *counter, uint64_t n)
+{
+    swmrbus__sink *sk = user;
+    if (strcmp(counter, "late_keys") != 0) return;
+    swmrbus__stats_lock(&sk->stats);
+    sk->stats.late_keys += n;
+    swmrbus__stats_unlock(&sk->stats);
+}
+
 /* Receives one foreign message and feeds it to the decoder. */
 /* in.pattern req: sends the request for the next message. */
 static void send_request(swmrbus__sink *sk)
@@ -294,7 +304,7 @@ static bool receive_foreign(swmrbus__sink *sk, int flags)
         sk->request_ns = 0;
         send_request(sk);
     }
-    const swmrbus_decode_sink out = {on_decoded, on_decode_reject, sk};
+    const swmrbus_decode_sink out = {on_decoded, on_decode_reject, sk, on_decode_count};
     sk->decoder->feed(sk->decoder_state, sk->parts, n, &out);
     for (int i = 0; i < n && i < SWMRBUS_CODEC_MAX_PARTS; i++) zmq_msg_close(&sk->parts[i]);
     return true;

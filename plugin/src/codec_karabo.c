@@ -630,9 +630,10 @@ static bool start_series(kstate *k, kpart *parts, size_t np, uint64_t tid,
 
 /* ---- a train's values into the row's payloads ----------------------------- */
 
-static void late(kstate *k, const char *src, swmrbus_str key)
+static void late(kstate *k, const swmrbus_decode_sink *out, const char *src, swmrbus_str key)
 {
     k->late_keys++;
+    if (out->count) out->count(out->user, "late_keys", 1);
     if (!k->late_logged)
         swmrbus_log(SWMRBUS_LOG_WARN, k->name,
                     "karabo-bridge: series %" PRIu64 ": %s %.*s first seen after the file "
@@ -660,7 +661,7 @@ static void fill_scalar(kstate *k, int si, swmrbus_str key, const swmrbus__mp_va
     fill_ctx *fc = user;
     size_t i = find_key(k, si, key);
     if (i == SIZE_MAX) {
-        late(k, k->src[si].name, key);
+        late(k, ((fill_ctx *)user)->out, k->src[si].name, key);
         return;
     }
     const kds *d = &k->ds[i];
@@ -751,7 +752,7 @@ static void feed(void *state, zmq_msg_t *parts, int n, const swmrbus_decode_sink
         kpart *p = &k->parts[i];
         int si = find_src(k, p->source);
         if (si < 0) {
-            late(k, "source", p->source);
+            late(k, out, "source", p->source);
             continue;
         }
         k->src[si].seen = true;
@@ -763,7 +764,7 @@ static void feed(void *state, zmq_msg_t *parts, int n, const swmrbus_decode_sink
         }
         size_t di = find_key(k, si, p->path);
         if (di == SIZE_MAX) {
-            late(k, k->src[si].name, p->path);
+            late(k, out, k->src[si].name, p->path);
             continue;
         }
         kds *d = &k->ds[di];

@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void *st = NULL;
     char err[200];
     CHECK(vt->create(&cfg, &st, err, sizeof err) == SWMRBUS_OK);
-    const swmrbus_decode_sink out = {on_emit, on_reject, &s};
+    const swmrbus_decode_sink out = {.emit = on_emit, .reject = on_reject, .user = &s};
     size_t off = 0;
     while (off < size) {
         int n = 0;

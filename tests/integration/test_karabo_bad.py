@@ -85,6 +85,7 @@ class KaraboBad(H.SinkTestCase):
         st = sk.status()
         rej = st["rejected"]
         self.assertGreaterEqual(sum(rej.values()), 9, rej)
+        self.assertGreaterEqual(st["late_keys"], 1)  # data.late, first seen in train 1004
         for reason in ("bad_name", "bad_header", "bad_payload", "bad_msgpack"):
             self.assertGreater(rej.get(reason, 0), 0, (reason, rej))
         self.assertEqual(sk.request({"cmd": "close"}).get("ok"), True)

@@ -44,6 +44,9 @@ typedef struct swmrbus_decode_sink {
     void (*reject)(void *user, swmrbus_reason reason, bool has_series, uint64_t series,
                    const char *why);
     void *user;
+    /* Optional (NULL: not counted): n more of a named counter the
+     * component shows in its status, e.g. "late_keys" (Karabo bridge). */
+    void (*count)(void *user, const char *counter, uint64_t n);
 } swmrbus_decode_sink;
 
 typedef struct swmrbus_decoder_vtable {
