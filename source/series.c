@@ -166,6 +166,12 @@ static void queue_relay(swmrbus__source *s, swmrbus__series *se, swmrbus_topic t
 static bool writable(swmrbus__source *s)
 {
     if (s->out_pub) return true;
+    if (s->out_rep) { /* a REP may answer once a request came (any request: "next") */
+        char req[64];
+        if (!s->rep_ready && zmq_recv(s->out, req, sizeof req, ZMQ_DONTWAIT) >= 0)
+            s->rep_ready = true;
+        return s->rep_ready;
+    }
     int ev = 0;
     size_t len = sizeof ev;
     return zmq_getsockopt(s->out, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLOUT);
@@ -201,6 +207,63 @@ static swmrbus_err send_msg(swmrbus__source *s, swmrbus__series *se, const swmrb
 fail:
     swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "send: %s", zmq_strerror(zmq_errno()));
     return SWMRBUS_EZMQ;
+}
+
+/* Sends the n parts of one foreign message (an encoder's output, which
+ * are consumed). ETIMEDOUT (no room, or a REP with no request) sends
+ * nothing; a PUB drops for a full subscriber as send_msg does. */
+static swmrbus_err send_foreign(swmrbus__source *s, swmrbus__series *se, zmq_msg_t *parts,
+                                size_t n)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    size_t i = 0;
+    if (n == 0) return SWMRBUS_OK;
+    if (s->out_rep && !writable(s)) {
+        rc = SWMRBUS_ETIMEDOUT;
+        goto out;
+    }
+    int more = n > 1 ? ZMQ_SNDMORE : 0;
+    if (zmq_msg_send(&parts[0], s->out, ZMQ_DONTWAIT | more) < 0) {
+        if (zmq_errno() != EAGAIN) goto fail;
+        if (!s->out_pub) {
+            rc = SWMRBUS_ETIMEDOUT;
+            goto out;
+        }
+        int off = 0, on = 1;
+        se->dropped++;
+        s->dropped++;
+        zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &off, sizeof off);
+        int r = zmq_msg_send(&parts[0], s->out, ZMQ_DONTWAIT | more);
+        zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
+        if (r < 0) goto fail;
+    }
+    for (i = 1; i < n; i++)
+        if (zmq_msg_send(&parts[i], s->out, ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0)) < 0)
+            goto fail;
+    s->rep_ready = false;
+    goto out;
+fail:
+    swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "send: %s", zmq_strerror(zmq_errno()));
+    rc = SWMRBUS_EZMQ;
+out:
+    for (i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+    return rc;
+}
+
+/* Hands one message of the series to out.protocol's encoder and sends what
+ * it makes of it (a start or an end: nothing, for the Karabo bridge). */
+static swmrbus_err send_encoded(swmrbus__source *s, swmrbus__series *se,
+                                const swmrbus_header *h, zmq_msg_t *payloads, size_t n)
+{
+    zmq_msg_t *out = NULL;
+    size_t n_out = 0;
+    char why[256];
+    swmrbus_err rc = s->enc->encode(s->enc_state, h, payloads, n, &out, &n_out, why, sizeof why);
+    if (rc != SWMRBUS_OK) {
+        snprintf(se->why, sizeof se->why, "%s", why);
+        return SWMRBUS_EINVAL;
+    }
+    return send_foreign(s, se, out, n_out);
 }
 
 static void base_header(const swmrbus__series *se, swmrbus_header *h, swmrbus_msg_type t)
@@ -259,6 +322,11 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         h.datasets = (swmrbus_str){(const char *)ds.data, ds.len};
         h.n_datasets = (uint32_t)in->n_datasets;
     }
+    if (s->enc) { /* out.protocol: the encoder learns the layout */
+        swmrbus_err erc = send_encoded(s, se, &h, NULL, 0);
+        swmrbus_buf_free(&ds);
+        return erc;
+    }
     if (in->frames_expected) {
         h.frames = in->frames_expected;
         h.has_frames = true;
@@ -302,6 +370,7 @@ static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
     base_header(se, &h, SWMRBUS_MSG_END);
     h.frames = se->sent;
     h.has_frames = true;
+    if (s->enc) return send_encoded(s, se, &h, NULL, 0);
     if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) return SWMRBUS_EINVAL;
     return send_msg(s, se, &s->hbuf, NULL, 0);
 }
@@ -545,7 +614,8 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
                                    (const char *)zmq_msg_data(&o->payload) + off, o->parts[made]);
             off += o->parts[made];
         }
-        if (rc == SWMRBUS_OK) rc = send_msg(s, se, &s->hbuf, parts, n);
+        if (rc == SWMRBUS_OK)
+            rc = s->enc ? send_encoded(s, se, &h, parts, n) : send_msg(s, se, &s->hbuf, parts, n);
         else if (made) made--; /* the failed slice holds nothing */
         for (size_t i = 0; parts && i < made; i++) zmq_msg_close(&parts[i]);
         free(parts);

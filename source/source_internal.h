@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "sfile.h"
+#include "swmrbus/codec.h"
 #include "swmrbus/clock.h"
 #include "swmrbus/config.h"
 #include "swmrbus/loop.h"
@@ -91,6 +92,12 @@ typedef struct swmrbus__source {
     const char *name;
     void *in, *out, *notify, *control;
     bool out_pub;             /* out is a PUB (else a PUSH) */
+    /* out.protocol (Karabo bridge, issue 10): the encoder and its state,
+     * NULL: wire protocol v1; out.pattern rep: a request was taken and the
+     * next train is its reply (rep_ready) */
+    const swmrbus_encoder_vtable *enc;
+    void *enc_state;
+    bool out_rep, rep_ready;
     swmrbus_loop *loop;       /* the component's loop (stop() ends it) */
     swmrbus_notifier *nt;     /* relays on notify */
     bool draining;            /* stop seen: finishing what waits */

@@ -15,6 +15,21 @@ static const swmrbus_decoder_vtable *const decoders[] = {
     NULL,
 };
 
+extern const swmrbus_encoder_vtable swmrbus__encoder_karabo; /* codec_karabo_enc.c */
+
+/* The built-in encoders (a source's out.protocol). */
+static const swmrbus_encoder_vtable *const encoders[] = {
+    &swmrbus__encoder_karabo,
+    NULL,
+};
+
+const swmrbus_encoder_vtable *swmrbus_encoder_find(const char *protocol)
+{
+    for (size_t i = 0; protocol && encoders[i]; i++)
+        if (strcmp(encoders[i]->protocol, protocol) == 0) return encoders[i];
+    return NULL;
+}
+
 const swmrbus_decoder_vtable *swmrbus_decoder_find(const char *protocol)
 {
     for (size_t i = 0; protocol && decoders[i]; i++)

@@ -341,8 +341,19 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
             TRY(fail(err, errlen, "%s.pattern: not a key of %s (always %s)", path,
                      role_names[role], role == ROLE_NOTIFY ? "pub" : "rep"));
     }
+    /* a foreign stream on a source's output: one of the built-in encoders
+     * (Karabo bridge, issue 10) */
+    if (rs->protocol && role == ROLE_OUT && strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
+        !swmrbus_encoder_find(rs->protocol))
+        TRY(fail(err, errlen, "%s.protocol: expected %s or karabo-bridge, got %s", path,
+                 SWMRBUS_PROTOCOL_NATIVE, show(rs->protocol).s));
+    else if (rs->protocol && role == ROLE_OUT) {
+        if (strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
+            !(s->protocol = strdup(rs->protocol)))
+            TRY(SWMRBUS_ENOMEM);
+    }
     /* a foreign stream on the input: one of the built-in decoders */
-    if (rs->protocol && role != ROLE_IN)
+    else if (rs->protocol && role != ROLE_IN)
         TRY(fail(err, errlen, "%s.protocol: not a key of %s", path, role_names[role]));
     else if (rs->protocol && strcmp(rs->protocol, SWMRBUS_PROTOCOL_NATIVE) != 0 &&
              !swmrbus_decoder_find(rs->protocol))

@@ -66,6 +66,26 @@ typedef struct swmrbus_decoder_vtable {
     void (*destroy)(void **state);
 } swmrbus_decoder_vtable;
 
+/* An encoder: frame-stream messages of a series back into a foreign stream,
+ * for a source's `out.protocol` (Karabo bridge). One state per output. */
+typedef struct swmrbus_encoder_vtable {
+    const char *protocol; /* as `out.protocol` names it */
+    swmrbus_err (*create)(const swmrbus_component_cfg *cfg, void **state, char *err,
+                          size_t errlen);
+    /* Takes one message of the series: a start (header with its datasets:
+     * the layout is learned, nothing to send), a frame (payloads: one part
+     * per dataset, which stay the caller's) or an end. On OK, *out holds
+     * *n_out parts of one foreign message to send (0: nothing), owned by
+     * the state until the next call: the caller sends (moves) or closes
+     * each. EINVAL / ENOMEM with why set: the message cannot be sent. */
+    swmrbus_err (*encode)(void *state, const swmrbus_header *h, zmq_msg_t *payloads, size_t n,
+                          zmq_msg_t **out, size_t *n_out, char *why, size_t whylen);
+    void (*destroy)(void **state);
+} swmrbus_encoder_vtable;
+
+/* The encoder for protocol, NULL when none is built in. Thread-safe. */
+SWMRBUS_API const swmrbus_encoder_vtable *swmrbus_encoder_find(const char *protocol);
+
 /* The decoder for protocol, NULL when none is built in (the native protocol
  * has no decoder: the sink takes it as is). Thread-safe. */
 SWMRBUS_API const swmrbus_decoder_vtable *swmrbus_decoder_find(const char *protocol);
