@@ -87,6 +87,8 @@ typedef struct kstate {
     swmrbus_buf hdr, dsbuf, stbuf;
     uint64_t late_keys, bad;
     bool late_logged;
+    bool renew_on_late;      /* karabo.new_file_on_new_keys */
+    bool renew;              /* a late key was seen: a new series at the next train */
 } kstate;
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -633,6 +635,7 @@ static bool start_series(kstate *k, kpart *parts, size_t np, uint64_t tid,
 static void late(kstate *k, const swmrbus_decode_sink *out, const char *src, swmrbus_str key)
 {
     k->late_keys++;
+    k->renew = k->renew_on_late;
     if (out->count) out->count(out->user, "late_keys", 1);
     if (!k->late_logged)
         swmrbus_log(SWMRBUS_LOG_WARN, k->name,
@@ -730,12 +733,16 @@ static void feed(void *state, zmq_msg_t *parts, int n, const swmrbus_decode_sink
         return;
     }
     bool idle = k->open && k->idle_ns && now - k->last_rx_ns >= k->idle_ns;
-    if (!k->open || tid < k->last_tid || tid - k->first_tid >= k->lim.max_frames || idle) {
+    bool renew = k->open && k->renew;
+    k->renew = false;
+    if (!k->open || tid < k->last_tid || tid - k->first_tid >= k->lim.max_frames || idle ||
+        renew) {
         if (k->open)
             swmrbus_log(SWMRBUS_LOG_INFO, k->name,
                         "karabo-bridge: train %" PRIu64 " after %" PRIu64 " (%s): a new series",
                         tid, k->last_tid,
-                        idle ? "idle" : tid < k->last_tid ? "ids jumped back" : "max_frames");
+                        idle ? "idle" : renew ? "new keys (karabo.new_file_on_new_keys)"
+                        : tid < k->last_tid ? "ids jumped back" : "max_frames");
         if (!start_series(k, k->parts, np, tid, out)) return;
     }
     k->last_rx_ns = now;
@@ -862,6 +869,7 @@ static swmrbus_err kb_create(const swmrbus_component_cfg *cfg, void **state, cha
     k->name = cfg->name;
     k->lim = cfg->limits;
     k->idle_ns = cfg->idle_close_ms * 1000000ull;
+    k->renew_on_late = cfg->karabo_new_file_on_new_keys;
     k->ds = calloc(SWMRBUS_MAX_DATASETS, sizeof *k->ds);
     k->parts = calloc(SWMRBUS_CODEC_MAX_PARTS / 2 + 1, sizeof *k->parts);
     k->out = calloc(SWMRBUS_MAX_DATASETS, sizeof *k->out);

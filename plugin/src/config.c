@@ -414,6 +414,7 @@ static const struct {
     {"dtype", K_SIM},
     {"encoding", K_SIM},
     {"rate_hz", K_SIM},
+    {"karabo", K_SINK}, /* issue 10 */
 };
 #define N_KEY_KINDS (sizeof key_kinds / sizeof key_kinds[0])
 
@@ -426,7 +427,7 @@ static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *rc, unsigne
         rc->file,      rc->flush,       rc->linger_ms,   rc->idle_close_ms,
         rc->compression, rc->limits,    rc->from,        rc->stale_ms,
         rc->series,    rc->frames,      rc->shape,       rc->dtype,
-        rc->encoding,  rc->rate_hz,
+        rc->encoding,  rc->rate_hz,     rc->karabo,
     };
     for (size_t i = 0; i < N_KEY_KINDS; i++) {
         swmrbus_err e;
@@ -646,6 +647,13 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
     if (r->idle_close_ms)
         TRY(parse_u64(r->idle_close_ms, 0, SWMRBUS_CFG_MS_MAX, &c->idle_close_ms, path, "idle_close_ms",
                       err, errlen));
+    /* Karabo bridge input (issue 10) */
+    if (r->karabo && r->karabo->new_file_on_new_keys) {
+        char kpath[64];
+        snprintf(kpath, sizeof kpath, "%s.karabo", path);
+        TRY(parse_bool(r->karabo->new_file_on_new_keys, &c->karabo_new_file_on_new_keys, kpath,
+                       "new_file_on_new_keys", err, errlen));
+    }
     if (r->compression) {
         if (!strcmp(r->compression, "none")) c->compression = SWMRBUS_ENC_NONE;
         else if (!strcmp(r->compression, "bslz4")) c->compression = SWMRBUS_ENC_BSLZ4;

@@ -115,6 +115,34 @@ class KaraboBad(H.SinkTestCase):
             self.assertEqual(f["INSTRUMENT/%s/data/energy" % SRC][5], 9.3 + 1005)
         self.assertEqual(closed["written"], 6)
 
+    def test_new_file_on_new_keys(self):
+        """karabo.new_file_on_new_keys: true: a key first seen after the file
+        was laid out is counted, and the next train starts a new file that
+        has it."""
+        port = H.free_tcp_port()
+        tx = zmq.Context.instance().socket(zmq.PUSH)
+        tx.setsockopt(zmq.LINGER, 5000)
+        tx.bind("tcp://127.0.0.1:%d" % port)
+        self.addCleanup(tx.close)
+        sk = K.bridge_sink(self, port, flush_frames=1, flush_ms=100,
+                           extra=["    karabo: {new_file_on_new_keys: true}"])
+        col = self.collector(sk)
+        tx.send_multipart(train(50))
+        tx.send_multipart(train(51, extra_keys={"data.late": 7}))
+        tx.send_multipart(train(52, extra_keys={"data.late": 8}))
+        tx.send_multipart(train(53, extra_keys={"data.late": 9}))
+        c1 = col.wait_closed(1)
+        self.assertEqual(c1["frames"], 2)
+        col.wait_flushed(2, 2)
+        self.assertEqual(sk.request({"cmd": "close"}).get("ok"), True)
+        c2 = col.wait_closed(2)
+        with h5py.File(c2["file"], "r") as f:
+            self.assertEqual(list(f["INDEX/trainId"][:]), [52, 53])
+            self.assertEqual(list(f["INSTRUMENT/%s/data/late" % SRC][:]), [8, 9])
+        with h5py.File(c1["file"], "r") as f:
+            self.assertNotIn("late", f["INSTRUMENT/%s/data" % SRC])
+        self.assertGreaterEqual(sk.status()["late_keys"], 1)
+
 
 if __name__ == "__main__":
     H.main()

@@ -84,6 +84,10 @@ typedef struct swmrbus_component_cfg {
     uint64_t flush_ms;           /* 200 */
     uint64_t linger_ms;          /* 1000 */
     uint64_t idle_close_ms;      /* 0 = never */
+    /* karabo.new_file_on_new_keys (sink, in.protocol karabo-bridge): a
+     * source or key first seen after the file was laid out starts a new
+     * file at the next train; false: it is counted (late_keys) only */
+    bool karabo_new_file_on_new_keys;
     swmrbus_encoding compression;/* NONE ("none"), BSLZ4 or LZ4 */
     swmrbus_limits limits;
     /* sink memory bound (README "Memory"): limits.max_memory_bytes, default
