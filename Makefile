@@ -9,14 +9,15 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
        libmsgpack-dev libcyaml-dev libyaml-dev libcmocka-dev hdf5-filter-plugin bitshuffle \
        python3-h5py python3-zmq python3-msgpack python3-numpy libmicrohttpd-dev
-# Only for `make test` / `make check-asan`: promtool (checks the /metrics text).
-TEST_DEBS = prometheus
+# Only for `make test` / `make check-asan`: promtool (checks the /metrics text),
+# valgrind (tests/fault: memcheck runs).
+TEST_DEBS = prometheus valgrind
 # ... and the Karabo bridge tests' real senders, clients and file checker
 # (karabo-bridge-serve-files, karabo_bridge.Client, extra-data-validate).
 TEST_DEBS += python3-karabo-bridge python3-extra-data
 FUZZ_DEBS = clang libclang-rt-14-dev
 
-.PHONY: all deps build demo test check-asan fuzz bench clean
+.PHONY: all deps build demo test check-asan fuzz bench bench-scale clean
 
 all: build
 
@@ -52,6 +53,10 @@ fuzz: deps
 
 bench: build
 	/usr/bin/python3 bench/run.py --bin $(BUILD)/bin/swmrbus
+
+# Scale-out (issue 12): throughput against the number of sinks S.
+bench-scale: build
+	/usr/bin/python3 bench/scale.py --bin $(BUILD)/bin/swmrbus
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

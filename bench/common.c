@@ -176,6 +176,7 @@ void bench_send(const bench_send_opts *o, bench_send_result *r)
     r->t_first = bench_wall_ns();
     if (o->start_end && (r->error = send_copy(o->sock, start.b, start.n, 0))) goto out;
     for (uint64_t i = 0; i < o->frames; i++) {
+        if (o->stride > 1 && i % o->stride != o->offset) continue; /* one shard's frames */
         if (o->rate_hz > 0) {
             uint64_t due = t0 + (uint64_t)((double)i * 1e9 / o->rate_hz);
             struct timespec ts = {(time_t)(due / 1000000000ull), (long)(due % 1000000000ull)};

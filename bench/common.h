@@ -50,6 +50,8 @@ typedef struct bench_send_opts {
     double rate_hz;
     bool start_end;       /* send start and end messages */
     bool no_ts;           /* frame headers without "ts" */
+    uint64_t stride;      /* scale-out: send only frames i % stride == offset (0: all) */
+    uint64_t offset;
 } bench_send_opts;
 
 typedef struct bench_send_result {

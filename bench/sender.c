@@ -4,6 +4,7 @@
  *   bench_sender --endpoint EP --shape HxW [--dtype uint16] --frames N
  *                [--payload FILE --encoding bslz4] [--rate HZ] [--series S]
  *                [--bind] [--hwm N] [--no-start-end] [--no-ts] [--wait-peer-ms MS]
+ *                [--stride S --offset K]   (only frames f % S == K: one shard's)
  *
  * It waits until a peer is connected (ZMQ_IMMEDIATE + POLLOUT), so the
  * first-send time is not a connection set-up time, sends, waits for the
@@ -32,7 +33,7 @@ int main(int argc, char **argv)
     memset(&fmt, 0, sizeof fmt);
     snprintf(fmt.encoding, sizeof fmt.encoding, "raw");
     bench_set_dtype("uint16", &fmt);
-    uint64_t frames = 1000, series = 1;
+    uint64_t frames = 1000, series = 1, stride = 0, offset = 0;
     double rate = 0;
     int bind = 0, hwm = 1000, start_end = 1, wait_ms = 10000, no_ts = 0;
     for (int i = 1; i < argc; i++) {
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--rate")) rate = strtod(argv[++i], NULL);
         else if (!strcmp(a, "--hwm")) hwm = atoi(argv[++i]);
         else if (!strcmp(a, "--wait-peer-ms")) wait_ms = atoi(argv[++i]);
+        else if (!strcmp(a, "--stride")) stride = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--offset")) offset = strtoull(argv[++i], NULL, 10);
         else { usage(); return 2; }
     }
     if (!ep || !fmt.ndim) {
@@ -88,7 +91,7 @@ int main(int argc, char **argv)
         return 1;
     }
     bench_send_opts o = {s, &fmt, payload, len, frames, series, rate, start_end != 0,
-                         no_ts != 0};
+                         no_ts != 0, stride, offset};
     bench_send_result r;
     bench_send(&o, &r);
     if (r.error) fprintf(stderr, "bench_sender: send: %s\n", zmq_strerror(r.error));

@@ -71,7 +71,7 @@ int main(int argc, char **argv)
         }
         sa.zctx = ctx;
         sa.endpoint = "inproc://bench-ceiling";
-        sa.o = (bench_send_opts){NULL, &fmt, payload, len, frames, 1, 0, true, false};
+        sa.o = (bench_send_opts){NULL, &fmt, payload, len, frames, 1, 0, true, false, 0, 0};
         if (bench_inproc_sender_start(&sa) != 0) return 1;
     } else {
         printf("ready\n");

@@ -330,6 +330,15 @@ static void make_room(core *c, uint64_t id, uint64_t now)
     if (victim->used) release_failed(c, victim, id); /* the flush failed it */
 }
 
+/* Scale-out (issue 12): how many of the global frames below frames belong to
+ * this shard (its rows); frames itself when not sharded. */
+static uint64_t shard_rows(const core *c, uint64_t frames)
+{
+    uint64_t n = c->cfg->shard_count, k = c->cfg->shard_index;
+    if (!n) return frames;
+    return frames > k ? (frames - k + n - 1) / n : 0;
+}
+
 /* Opens a series for a start (or an implicit-start frame). */
 static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
 {
@@ -371,7 +380,7 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     o.format = h->format;
     o.compression = c->cfg->compression;
     o.name = h->name;
-    o.frames_expected = h->type == SWMRBUS_MSG_START && h->has_frames ? h->frames : 0;
+    o.frames_expected = h->type == SWMRBUS_MSG_START && h->has_frames ? shard_rows(c, h->frames) : 0;
     o.meta = h->type == SWMRBUS_MSG_START ? h->meta : (swmrbus_str){0};
     o.mode = c->cfg->file_mode;
     if (h->type == SWMRBUS_MSG_START) {
@@ -453,6 +462,16 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_
                      uint64_t now)
 {
     series *s = find_series(c, h->series);
+    uint64_t row = h->frame; /* scale-out (issue 12): frame f at row f / count */
+    if (c->cfg->shard_count) {
+        if (h->frame % c->cfg->shard_count != c->cfg->shard_index) {
+            reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
+                   "frame %" PRIu64 " is not for shard %" PRIu64 " of %" PRIu64, h->frame,
+                   c->cfg->shard_index, c->cfg->shard_count);
+            return;
+        }
+        row = h->frame / c->cfg->shard_count;
+    }
     if (!s) {
         if (closed_remembered(c, h->series)) {
             reject(c, NULL, SWMRBUS_R_CLOSED_SERIES, true, h->series,
@@ -507,7 +526,7 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_
         nanosleep(&d, NULL);
     }
     bool dup = false;
-    swmrbus_err rc = swmrbus__writer_write_row(s->w, h->frame, c->row, n_payloads,
+    swmrbus_err rc = swmrbus__writer_write_row(s->w, row, c->row, n_payloads,
                                                h->has_ts ? h->ts : 0, &dup, c->err,
                                                sizeof c->err);
     if (rc != SWMRBUS_OK) {
@@ -553,14 +572,14 @@ static void on_end(core *c, const swmrbus_header *h, uint64_t now)
     s->last_rx_ns = now;
     if (s->state == SWMRBUS__OPEN) s->state = SWMRBUS__LINGERING;
     s->linger_until_ns = now + c->cfg->linger_ms * MS_NS;
-    if (h->has_frames && s->expected && h->frames != s->expected)
+    if (h->has_frames && s->expected && shard_rows(c, h->frames) != s->expected)
         swmrbus_log(SWMRBUS_LOG_WARN, c->name,
                     "series %" PRIu64 ": end says %" PRIu64 " frames sent, start announced %" PRIu64,
                     h->series, h->frames, s->expected);
     if (h->has_frames) {
-        s->expected = h->frames;
+        s->expected = shard_rows(c, h->frames); /* issue 12: this shard's rows */
         s->end_known = true;
-        s->end_frames = h->frames;
+        s->end_frames = s->expected;
     }
     if (s->st) update_stats(c, s, NULL, false);
     close_if_complete(c, s);

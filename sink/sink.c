@@ -94,6 +94,7 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         if (rc != SWMRBUS_OK) goto out;
     }
     if ((rc = swmrbus_notifier_create(sk->notify, cfg->name, &sk->nt)) != SWMRBUS_OK) goto out;
+    swmrbus_notifier_set_shard(sk->nt, cfg->shard_index, cfg->shard_count); /* issue 12 */
     if (cfg->in.protocol) {
         /* A foreign stream: its decoder turns each message into ours. */
         sk->decoder = swmrbus_decoder_find(cfg->in.protocol);

@@ -29,7 +29,9 @@ enum {
     K_SOURCE = 1u << 1,
     K_SIM = 1u << 2,
     K_PLUGIN = 1u << 3,
-    K_ALL = K_SINK | K_SOURCE | K_SIM | K_PLUGIN,
+    K_SHARD = 1u << 4, /* scale-out (issue 12): the splitter */
+    K_COORD = 1u << 5, /* scale-out (issue 12): the coordinator */
+    K_ALL = K_SINK | K_SOURCE | K_SIM | K_PLUGIN | K_SHARD | K_COORD,
 };
 
 typedef enum socket_role { ROLE_IN, ROLE_OUT, ROLE_NOTIFY, ROLE_CONTROL } socket_role;
@@ -41,6 +43,8 @@ static unsigned kind_class(const char *kind)
     if (strcmp(kind, "sink") == 0) return K_SINK;
     if (strcmp(kind, "source") == 0) return K_SOURCE;
     if (strcmp(kind, "sim") == 0) return K_SIM;
+    if (strcmp(kind, "shard") == 0) return K_SHARD;       /* issue 12 */
+    if (strcmp(kind, "coordinator") == 0) return K_COORD; /* issue 12 */
     return K_PLUGIN;
 }
 
@@ -240,8 +244,8 @@ static void socket_defaults(swmrbus_socket_cfg *s, swmrbus_pattern pattern, bool
 /* Every default of the table for kind class k; strings are not touched. */
 static void apply_defaults(swmrbus_component_cfg *c, unsigned k)
 {
-    swmrbus_pattern in = k == K_SOURCE ? SWMRBUS_PATTERN_SUB : SWMRBUS_PATTERN_PULL;
-    socket_defaults(&c->in, in, k == K_SINK && in == SWMRBUS_PATTERN_PULL);
+    swmrbus_pattern in = k == K_SOURCE || k == K_COORD ? SWMRBUS_PATTERN_SUB : SWMRBUS_PATTERN_PULL;
+    socket_defaults(&c->in, in, (k == K_SINK || k == K_SHARD) && in == SWMRBUS_PATTERN_PULL);
     socket_defaults(&c->out, SWMRBUS_PATTERN_PUSH, true);
     socket_defaults(&c->notify, SWMRBUS_PATTERN_PUB, true);
     /* control is always a REP socket; the enum has no value for it */
@@ -365,7 +369,7 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
     if (rs->bind) {
         TRY(parse_bool(rs->bind, &s->bind, path, "bind", err, errlen));
     } else if (role == ROLE_IN) {
-        s->bind = k == K_SINK && s->pattern == SWMRBUS_PATTERN_PULL;
+        s->bind = (k == K_SINK || k == K_SHARD) && s->pattern == SWMRBUS_PATTERN_PULL;
     }
     if (rs->hwm) {
         uint64_t v = (uint64_t)s->hwm;
@@ -395,19 +399,19 @@ static const struct {
     const char *key;
     unsigned kinds;
 } key_kinds[] = {
-    {"in", K_SINK | K_SOURCE | K_PLUGIN},
-    {"out", K_SOURCE | K_SIM | K_PLUGIN},
-    {"notify", K_SINK | K_SOURCE | K_PLUGIN},
-    {"control", K_SINK | K_SOURCE | K_PLUGIN},
-    {"dir", K_SINK},
+    {"in", K_SINK | K_SOURCE | K_PLUGIN | K_SHARD | K_COORD},
+    {"out", K_SOURCE | K_SIM | K_PLUGIN | K_SHARD},
+    {"notify", K_SINK | K_SOURCE | K_PLUGIN | K_COORD},
+    {"control", K_SINK | K_SOURCE | K_PLUGIN | K_SHARD | K_COORD},
+    {"dir", K_SINK | K_COORD},
     {"file", K_SINK},
     {"flush", K_SINK},
     {"linger_ms", K_SINK},
     {"idle_close_ms", K_SINK},
     {"compression", K_SINK},
-    {"limits", K_SINK | K_SOURCE | K_PLUGIN},
+    {"limits", K_SINK | K_SOURCE | K_PLUGIN | K_SHARD | K_COORD},
     {"from", K_SOURCE},
-    {"stale_ms", K_SOURCE},
+    {"stale_ms", K_SOURCE | K_COORD},
     {"series", K_SIM},
     {"frames", K_SIM},
     {"shape", K_SIM},
@@ -593,6 +597,57 @@ static void free_dirs(swmrbus_component_cfg *c)
     c->n_dirs = 0;
 }
 
+/* ---- scale-out (issue 12): a sink's shard, the splitter, the coordinator -- */
+
+static swmrbus_err check_scale_required(const swmrbus__raw_component *r, unsigned k,
+                                        const char *path, char *err, size_t errlen,
+                                        collect *col)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    const char *kn = k == K_SHARD ? "shard" : "coordinator";
+    if (!r->in) TRY(fail(err, errlen, "%s.in: required for kind %s", path, kn));
+    if (k == K_SHARD && !r->out) TRY(fail(err, errlen, "%s.out: required for kind shard", path));
+    if (k == K_COORD && !r->dir) TRY(fail(err, errlen, "%s.dir: required for kind coordinator", path));
+    if (k == K_COORD && !r->shards)
+        TRY(fail(err, errlen, "%s.shards: required for kind coordinator", path));
+out:
+    return rc;
+}
+
+static swmrbus_err load_scale(const swmrbus__raw_component *r, swmrbus_component_cfg *c,
+                              unsigned k, const char *path, char *err, size_t errlen,
+                              collect *col)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    char spath[64];
+    snprintf(spath, sizeof spath, "%s.shard", path);
+    if (r->shard && k != K_SINK)
+        TRY(fail(err, errlen, "%s.shard: not a key of kind %s", path, show(r->kind).s));
+    if (r->shards && k != K_COORD)
+        TRY(fail(err, errlen, "%s.shards: not a key of kind %s", path, show(r->kind).s));
+    if (r->shard) {
+        if (!r->shard->index) TRY(fail(err, errlen, "%s.index: required", spath));
+        if (!r->shard->count) TRY(fail(err, errlen, "%s.count: required", spath));
+        if (r->shard->count)
+            TRY(parse_u64(r->shard->count, 1, SWMRBUS_MAX_SHARDS, &c->shard_count, spath, "count",
+                          err, errlen));
+        if (r->shard->index)
+            TRY(parse_u64(r->shard->index, 0, SWMRBUS_MAX_SHARDS - 1, &c->shard_index, spath,
+                          "index", err, errlen));
+        if (c->shard_count && c->shard_index >= c->shard_count)
+            TRY(fail(err, errlen, "%s.index: must be below count (%llu), got %llu", spath,
+                     (unsigned long long)c->shard_count, (unsigned long long)c->shard_index));
+    }
+    if (r->shards)
+        TRY(parse_u64(r->shards, 1, SWMRBUS_MAX_SHARDS, &c->shards, path, "shards", err, errlen));
+    if ((k == K_SHARD || k == K_COORD) && c->in.protocol) /* the splitter forwards our frames */
+        TRY(fail(err, errlen, "%s.in.protocol: not a key of kind %s", path, show(r->kind).s));
+    if (k == K_SHARD && r->out && c->out.pattern != SWMRBUS_PATTERN_PUSH)
+        TRY(fail(err, errlen, "%s.out.pattern: a splitter pushes (push), got pub", path));
+out:
+    return rc;
+}
+
 static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
                                   swmrbus_component_cfg *c, char *err, size_t errlen,
                                   collect *col)
@@ -613,6 +668,8 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
     if ((k == K_SINK || k == K_SOURCE) && !r->in)
         TRY(fail(err, errlen, "%s.in: required for kind %s", path, r->kind));
     if (k == K_SIM && !r->out) TRY(fail(err, errlen, "%s.out: required for kind sim", path));
+    if (k == K_SHARD || k == K_COORD) /* issue 12 */
+        TRY(check_scale_required(r, k, path, err, errlen, col));
 
     apply_defaults(c, k);
     c->name = strdup(r->name ? r->name : "");
@@ -685,6 +742,7 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
     /* sim */
     TRY(load_sim(r, c, path, err, errlen, col));
     TRY(load_file_safety(r, c, k, path, err, errlen, col));
+    TRY(load_scale(r, c, k, path, err, errlen, col)); /* issue 12 */
 out:
     if (rc == SWMRBUS_ENOMEM) fail(err, errlen, "out of memory loading the config");
     return rc;

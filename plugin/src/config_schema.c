@@ -69,6 +69,13 @@ static const cyaml_schema_field_t limits_fields[] = {
     CYAML_FIELD_END,
 };
 
+/* scale-out (issue 12): a sink's shard map */
+static const cyaml_schema_field_t shard_fields[] = {
+    STR_FIELD("index", swmrbus__raw_shard, index),
+    STR_FIELD("count", swmrbus__raw_shard, count),
+    CYAML_FIELD_END,
+};
+
 #define SOCKET_FIELD(key, member) \
     CYAML_FIELD_MAPPING_PTR(key, OPT, swmrbus__raw_component, member, socket_fields)
 
@@ -103,6 +110,9 @@ static const cyaml_schema_field_t component_fields[] = {
     STR_FIELD("file_mode", swmrbus__raw_component, file_mode),
     /* Karabo bridge input (issue 10) */
     CYAML_FIELD_MAPPING_PTR("karabo", OPT, swmrbus__raw_component, karabo, karabo_fields),
+    /* scale-out (issue 12) */
+    CYAML_FIELD_MAPPING_PTR("shard", OPT, swmrbus__raw_component, shard, shard_fields),
+    STR_FIELD("shards", swmrbus__raw_component, shards),
     CYAML_FIELD_END,
 };
 

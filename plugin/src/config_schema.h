@@ -55,6 +55,12 @@ typedef struct swmrbus__raw_limits {
     char *max_memory_bytes;  /* sink memory bound */
 } swmrbus__raw_limits;
 
+/* scale-out (issue 12): a sink's `shard` map */
+typedef struct swmrbus__raw_shard {
+    char *index;
+    char *count;
+} swmrbus__raw_shard;
+
 typedef struct swmrbus__raw_component {
     char *name;
     char *kind;
@@ -83,6 +89,9 @@ typedef struct swmrbus__raw_component {
     unsigned dirs_count;
     char *file_mode;         /* sink */
     swmrbus__raw_karabo *karabo; /* sink: in.protocol karabo-bridge settings */
+    /* scale-out (issue 12) */
+    swmrbus__raw_shard *shard; /* sink; NULL when absent */
+    char *shards;              /* coordinator */
 } swmrbus__raw_component;
 
 /* metrics: the top-level `metrics` map */

@@ -7,11 +7,11 @@
 
 enum {
     N_SERIES, N_FILE, N_DATASET, N_FRAMES, N_WRITTEN, N_COMPLETE, N_SEQ, N_T,
-    N_SINK, N_VIA, N_ERROR, N_REASON, N_COUNT_KEY, N_KEYS
+    N_SINK, N_VIA, N_ERROR, N_REASON, N_COUNT_KEY, N_SHARD, N_SHARDS, N_KEYS
 };
 static const char *const notice_keys[N_KEYS] = {
     "series", "file", "dataset", "frames", "written", "complete", "seq", "t",
-    "sink", "via", "error", "reason", "count",
+    "sink", "via", "error", "reason", "count", "shard", "shards",
 };
 
 static int notice_key(swmrbus_str key)
@@ -32,6 +32,7 @@ static uint64_t *uint_slot(swmrbus_notice *n, int id, bool **has)
     case N_SEQ: *has = &n->has_seq; return &n->seq;
     case N_T: *has = &n->has_t; return &n->t;
     case N_COUNT_KEY: *has = &n->has_count; return &n->count;
+    case N_SHARD: *has = &n->has_shard; return &n->shard;
     default: return NULL;
     }
 }
@@ -46,6 +47,30 @@ static swmrbus_str *str_slot(swmrbus_notice *n, int id)
     case N_ERROR: return &n->error;
     default: return NULL;
     }
+}
+
+/* `shards`: a uint (a sharded sink's count) or an array of at most
+ * SWMRBUS_MAX_SHARDS uints (a coordinator's per-shard N). */
+static swmrbus_err decode_shards(swmrbus__mp *mp, swmrbus_notice *n)
+{
+    swmrbus__mp probe = *mp;
+    swmrbus__mp_val v;
+    if (swmrbus__mp_next(&probe, &v) != SWMRBUS_OK) return SWMRBUS_EINVAL;
+    if (v.type == SWMRBUS__MP_UINT) {
+        *mp = probe;
+        n->shards = v.u;
+        n->has_shards = true;
+        return SWMRBUS_OK;
+    }
+    size_t count;
+    if (swmrbus__mp_array(mp, &count) != SWMRBUS_OK || count > SWMRBUS_MAX_SHARDS)
+        return SWMRBUS_EINVAL;
+    for (size_t i = 0; i < count; i++)
+        if (swmrbus__mp_uint(mp, &n->shard_frames[i]) != SWMRBUS_OK) return SWMRBUS_EINVAL;
+    n->shards = count;
+    n->has_shards = true;
+    n->has_shard_frames = true;
+    return SWMRBUS_OK;
 }
 
 swmrbus_err swmrbus_notice_decode(const void *topic, size_t topic_len, const void *map,
@@ -102,7 +127,14 @@ swmrbus_err swmrbus_notice_decode(const void *topic, size_t topic_len, const voi
         bool *has = NULL;
         uint64_t *u = uint_slot(out, id, &has);
         swmrbus_str *s = str_slot(out, id);
-        if (u) {
+        if (id == N_SHARDS) { /* scale-out: a count (sink) or each shard's N (coordinator) */
+            if (decode_shards(&mp, out) != SWMRBUS_OK) {
+                swmrbus__wire_why(why, whylen,
+                                  "shards: must be an unsigned integer or an array of at most "
+                                  "%d of them", SWMRBUS_MAX_SHARDS);
+                goto out;
+            }
+        } else if (u) {
             if (swmrbus__mp_uint(&mp, u) != SWMRBUS_OK) {
                 swmrbus__wire_why(why, whylen, "%s: must be an unsigned integer", kn);
                 goto out;

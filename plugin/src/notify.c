@@ -33,6 +33,7 @@ struct swmrbus_notifier {
     uint64_t published;
     swmrbus_buf buf;
     rate_slot slots[RATE_SLOTS];
+    uint64_t shard, shards; /* scale-out (issue 12): shards 0 = not sharded */
 };
 
 swmrbus_err swmrbus_notifier_create(void *pub, const char *name, swmrbus_notifier **out)
@@ -54,6 +55,12 @@ void swmrbus_notifier_destroy(swmrbus_notifier **np)
 }
 
 uint64_t swmrbus_notifier_published(const swmrbus_notifier *n) { return n->published; }
+
+void swmrbus_notifier_set_shard(swmrbus_notifier *n, uint64_t index, uint64_t count)
+{
+    n->shard = count ? index : 0;
+    n->shards = count;
+}
 
 static swmrbus_str str_of(const char *s)
 {
@@ -86,6 +93,12 @@ swmrbus_err swmrbus_notifier_publish(swmrbus_notifier *n, swmrbus_notice *note)
     note->t = swmrbus_wall_ns();
     note->has_t = true;
     note->sink = str_of(n->name);
+    if (n->shards && !note->has_shards) { /* a sharded sink (issue 12) */
+        note->shard = n->shard;
+        note->has_shard = true;
+        note->shards = n->shards;
+        note->has_shards = true;
+    }
     if (swmrbus_notice_encode(note, &n->buf) != SWMRBUS_OK) {
         swmrbus_log(SWMRBUS_LOG_ERROR, n->name, "cannot encode a notification");
         return SWMRBUS_EINVAL;

@@ -220,6 +220,8 @@ swmrbus_err swmrbus_notice_encode(const swmrbus_notice *n, swmrbus_buf *out)
         {"seq", n ? n->has_seq : false, n ? n->seq : 0},
         {"t", n ? n->has_t : false, n ? n->t : 0},
         {"count", n ? n->has_count : false, n ? n->count : 0},
+        {"shard", n ? n->has_shard : false, n ? n->shard : 0}, /* issue 12 */
+        {"shards", n ? n->has_shards && !n->has_shard_frames : false, n ? n->shards : 0},
     };
     struct {
         const char *key;
@@ -247,6 +249,9 @@ swmrbus_err swmrbus_notice_encode(const swmrbus_notice *n, swmrbus_buf *out)
         entries += str_set(strs[k].s);
     }
     entries += n->has_reason;
+    /* scale-out (issue 12): a coordinator's per-shard N */
+    if (n->has_shard_frames && (!n->has_shards || n->shards > SWMRBUS_MAX_SHARDS)) goto out;
+    entries += n->has_shard_frames;
 
     err = SWMRBUS_ENOMEM;
     msgpack_packer_init(&pk, out, swmrbus_buf_write);
@@ -258,6 +263,11 @@ swmrbus_err swmrbus_notice_encode(const swmrbus_notice *n, swmrbus_buf *out)
         if (str_set(strs[k].s) && (pack_key(&pk, strs[k].key) || pack_str(&pk, strs[k].s)))
             goto out;
     if (reason && (pack_key(&pk, "reason") || pack_key(&pk, reason))) goto out;
+    if (n->has_shard_frames) {
+        if (pack_key(&pk, "shards") || msgpack_pack_array(&pk, (size_t)n->shards)) goto out;
+        for (uint64_t k = 0; k < n->shards; k++)
+            if (msgpack_pack_uint64(&pk, n->shard_frames[k])) goto out;
+    }
     err = SWMRBUS_OK;
 out:
     if (err != SWMRBUS_OK && out) out->len = 0;

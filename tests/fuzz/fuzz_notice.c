@@ -39,6 +39,13 @@ static void check_same(const swmrbus_notice *a, const swmrbus_notice *b)
     CHECK(a->has_t == b->has_t && a->t == b->t);
     CHECK(a->has_count == b->has_count && a->count == b->count);
     CHECK(a->has_reason == b->has_reason && a->reason == b->reason);
+    /* scale-out (issue 12) */
+    CHECK(a->has_shard == b->has_shard && a->shard == b->shard);
+    CHECK(a->has_shards == b->has_shards && a->shards == b->shards);
+    CHECK(a->has_shard_frames == b->has_shard_frames);
+    if (a->has_shard_frames)
+        CHECK(a->shards <= SWMRBUS_MAX_SHARDS &&
+              memcmp(a->shard_frames, b->shard_frames, a->shards * sizeof a->shard_frames[0]) == 0);
     CHECK(str_eq(a->file, b->file) && str_eq(a->dataset, b->dataset));
     CHECK(str_eq(a->sink, b->sink) && str_eq(a->via, b->via) && str_eq(a->error, b->error));
 }

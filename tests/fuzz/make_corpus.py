@@ -239,6 +239,17 @@ notice_seeds = {
     "bad_trailing": notice("swmrbus.open", p(OPEN) + b"\xc0"),
     "bad_garbage": notice("swmrbus.open", b"\xc1\xc1\xc1"),
     "bad_over_65536": notice("swmrbus.open", {"x": "y" * 66000}),
+    # scale-out (issue 12): a sharded sink's shard/shards, a coordinator's shards array
+    "ok_shard_sink": notice("swmrbus.flushed", dict(FLUSHED, shard=2, shards=3)),
+    "ok_shard_coordinator": notice("swmrbus.flushed", dict(FLUSHED, shards=[40, 39, 2**64 - 1])),
+    "ok_shard_coordinator_empty": notice("swmrbus.closed", dict(CLOSED, shards=[])),
+    "edge_shards_64": notice("swmrbus.flushed", {"shards": list(range(64))}),
+    "bad_shards_65": notice("swmrbus.flushed", {"shards": list(range(65))}),
+    "bad_shards_str": notice("swmrbus.flushed", {"shards": "3"}),
+    "bad_shards_item_negative": notice("swmrbus.flushed", {"shards": [1, -1]}),
+    "bad_shard_array": notice("swmrbus.flushed", {"shard": [1]}),
+    "bad_duplicate_shards": notice("swmrbus.open", b"\x82" + p("shards") + p(1) + p("shards")
+                                   + p([1])),
     "edge_empty": b"",
     "edge_only_topic_len": b"\x0c",
     "edge_just_65536": notice("swmrbus.open", {"x": "y" * (65536 - 8)}),
@@ -395,6 +406,16 @@ config_seeds = {
                          "shape: [65536, 32768], dtype: uint16}"),
     "ok_many_components": comps(*[f"{{name: s{i}, kind: sim, out: {{endpoint: 'inproc://f{i}'}}}}"
                                   for i in range(300)]),
+    # scale-out (issue 12): a sharded sink, the splitter, the coordinator
+    "ok_scale_out": comps("{name: w, kind: sink, dir: d, in: {endpoint: 'tcp://h:1'}, "
+                          "shard: {index: 2, count: 3}}",
+                          "{name: p, kind: shard, in: {endpoint: 'tcp://h:2'}, out: {endpoints: "
+                          "['tcp://h:3', 'tcp://h:4'], bind: false}}",
+                          "{name: c, kind: coordinator, in: {endpoints: ['tcp://h:5']}, dir: /m, "
+                          "shards: 3, stale_ms: 100}"),
+    "bad_shard_index": sink_with("shard: {index: 3, count: 3}"),
+    "bad_shard_count_zero": sink_with("shard: {index: 0, count: 0}"),
+    "bad_shards_on_sink": sink_with("shards: 3"),
     "bad_alias_component": b"components:\n  - &c " + SIM.encode() + b"\n  - *c\n",
     "bad_alias_scalar": comps("{name: &n w, kind: sink, dir: *n, in: {endpoint: 'tcp://h:1'}}"),
     "bad_alias_unknown": comps("{name: s, kind: sim, out: {endpoint: 'inproc://f'}, frames: *nope}"),
@@ -444,9 +465,13 @@ config_seeds = {
     "edge_components_empty": b"components: []\n",
     "edge_comment_only": b"# nothing\n",
 }
-for name in sorted(os.listdir(CONFIGS)):
-    with open(os.path.join(CONFIGS, name), "rb") as f:
-        config_seeds["ok_example_" + name.replace(".", "_")] = f.read()
+for root, _, files in sorted(os.walk(CONFIGS)):  # subfolders too (two-hosts/)
+    for name in sorted(files):
+        if not name.endswith((".yaml", ".json")):
+            continue  # a folder's README.md
+        rel = os.path.relpath(os.path.join(root, name), CONFIGS)
+        with open(os.path.join(root, name), "rb") as f:
+            config_seeds["ok_example_" + rel.replace(os.sep, "_").replace(".", "_")] = f.read()
 write("fuzz_config", config_seeds)
 
 

@@ -227,12 +227,14 @@ def request(endpoint, req, timeout=TIMEOUT):
 class RunProcess:
     """One `swmrbus run CONFIG` process: start (waiting until its control
     socket answers, when it has one), SIGTERM, kill -9, and a cleanup that
-    never leaks it. Its output goes to log_path."""
+    never leaks it. Its output goes to log_path. wrapper: a command line
+    the binary runs under (valgrind, for one)."""
 
     def __init__(self, config_path, log_path, control_ep=None, label="swmrbus run",
-                 run_args=(), bin=None, env=None):
+                 run_args=(), bin=None, env=None, wrapper=()):
         self.bin = bin or BIN  # another swmrbus (an installed one) when given
         self.env = env
+        self.wrapper = list(wrapper)
         self.config_path = config_path
         self.log_path = log_path
         self.control_ep = control_ep
@@ -245,15 +247,17 @@ class RunProcess:
     def _preexec(self):
         _die_with_parent()
 
-    def start(self, timeout=TIMEOUT):
-        """Starts the process and waits until its control socket answers."""
+    def start(self, timeout=TIMEOUT, wait=True):
+        """Starts the process and waits until its control socket answers
+        (wait=False: returns at once, as a crash test killing the process
+        during its start-up needs)."""
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [self.bin, "run", self.config_path] + self.run_args, env=self.env,
+            self.wrapper + [self.bin, "run", self.config_path] + self.run_args, env=self.env,
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             preexec_fn=self._preexec, close_fds=True)
         _LIVE.add(self)
-        if self.control_ep:
+        if self.control_ep and wait:
             deadline = time.monotonic() + timeout
             while True:
                 if self.proc.poll() is not None:
@@ -585,6 +589,34 @@ class Collector:
         self._stop.set()
         self._thread.join(5)
         self.sock.close()
+
+
+def verify_rows(d, series, n, shape, dtype="uint16", ts=None, ts0=None, extent=None):
+    """Checks a dataset read back from a file (h5py, SWMR or not) against
+    frame_data: every row below n holds its frame's bytes, and rows in
+    [n, extent) (extent None: none) hold their frame or the fill value
+    (zeros), never anything else. ts (the timestamp dataset) and ts0: the
+    first n timestamps are ts0 + i. Raises AssertionError naming the first
+    bad row; returns the number of rows compared byte for byte."""
+    if d.shape[0] < n:
+        raise AssertionError("extent %d < N %d" % (d.shape[0], n))
+    stop = n if extent is None else extent
+    got = d[0:stop] if stop else np.zeros((0,) + tuple(shape), dtype)
+    zero = np.zeros(tuple(shape), dtype).tobytes()
+    for i in range(stop):
+        want = frame_data(series, i, shape, dtype).tobytes()
+        row = got[i].tobytes()
+        if row != want and (i < n or row != zero):
+            raise AssertionError("series %d row %d (N %d): wrong bytes" % (series, i, n))
+    if ts is not None and n:
+        if ts.shape[0] < n:
+            raise AssertionError("timestamp extent %d < N %d" % (ts.shape[0], n))
+        t = ts[0:n].tolist()
+        bad = [i for i in range(n) if t[i] != ts0 + i]
+        if bad:
+            raise AssertionError("series %d timestamp row %d: %d, not %d"
+                                 % (series, bad[0], t[bad[0]], ts0 + bad[0]))
+    return stop
 
 
 class SinkTestCase(unittest.TestCase):

@@ -352,8 +352,16 @@ class TailOnGarbage(unittest.TestCase):
 class Check(unittest.TestCase):
 
     def test_example_configs(self):
-        paths = sorted(glob.glob(os.path.join(H.SOURCE_DIR, "configs", "*")))
-        self.assertGreaterEqual(len(paths), 5)
+        """Every *.yaml and *.json under configs/, subfolders (two-hosts/)
+        included, passes check: exit 0 and the ok line. check never binds or
+        connects, so analysis.yaml's placeholder host daq-host passes too."""
+        top = os.path.join(H.SOURCE_DIR, "configs")
+        paths = sorted(p for ext in ("yaml", "json")
+                       for p in glob.glob(os.path.join(top, "**", "*." + ext), recursive=True))
+        self.assertGreaterEqual(len(paths), 8)
+        self.assertIn(os.path.join(top, "pipeline.yaml"), paths)
+        self.assertIn(os.path.join(top, "two-hosts", "daq.yaml"), paths)
+        self.assertIn(os.path.join(top, "two-hosts", "analysis.yaml"), paths)
         for path in paths:
             with open(path) as f:
                 comps = yaml.safe_load(f)["components"]

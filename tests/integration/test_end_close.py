@@ -55,7 +55,9 @@ class EndCloses(H.SinkTestCase):
         self.assertLess(flushed[-1]["seq"], closed["seq"])
         self.assertEqual(sk.series_status(1)["state"], "closed")
         check_file(self, closed["file"], 1, N)
-        self.assertIn("every frame arrived", sk.log_text())
+        # The log line follows the notification: wait for it, don't race it.
+        H.wait_until(lambda: "every frame arrived" in sk.log_text(),
+                     what="the close's log line")
 
     def test_end_before_the_last_frames(self):
         """end overtakes frames (several senders): closing waits for them."""

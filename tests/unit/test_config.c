@@ -1044,31 +1044,38 @@ static void test_load_io_errors(void **state)
     assert_null(cfg);
 }
 
-/* Every file in configs/ loads: the examples stay true. */
-static void test_example_configs(void **state)
-{
-    (void)state;
-    const char *src = getenv("SWMRBUS_SOURCE_DIR");
-    char dir[1024];
-    DIR *d;
-    struct dirent *e;
-    int n = 0, yaml = 0, json = 0;
+/* Every *.yaml and *.json file in configs/ and its subfolders (two-hosts/)
+ * loads: the examples stay true. Other files (a folder's README.md) are not
+ * configs. */
+typedef struct {
+    int n, yaml, json, nested;
+} example_count;
 
-    if (!src || !*src) {
-        print_message("SWMRBUS_SOURCE_DIR unset (set by ctest): skipping\n");
-        skip();
-    }
-    snprintf(dir, sizeof dir, "%s/configs", src);
-    d = opendir(dir);
+static bool has_suffix(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a > b && !strcmp(s + a - b, suffix);
+}
+
+static void load_examples_in(const char *dir, int depth, example_count *cnt)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
     if (!d) fail_msg("opendir %s: %s", dir, strerror(errno));
     while ((e = readdir(d)) != NULL) {
         char path[2048], err[512];
         struct stat st;
         swmrbus_config *cfg = NULL;
-        size_t len = strlen(e->d_name);
         if (e->d_name[0] == '.') continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        if (stat(path, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (depth < 4) load_examples_in(path, depth + 1, cnt);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) continue;
+        if (!has_suffix(e->d_name, ".yaml") && !has_suffix(e->d_name, ".json")) continue;
         if (swmrbus_config_load(path, &cfg, err, sizeof err) != SWMRBUS_OK)
             fail_msg("%s: %s", path, err);
         assert_true(cfg->n_components >= 1);
@@ -1079,14 +1086,32 @@ static void test_example_configs(void **state)
             if (!strcmp(c->kind, "sink")) assert_non_null(c->dir);
         }
         swmrbus_config_destroy(&cfg);
-        n++;
-        if (len > 5 && !strcmp(e->d_name + len - 5, ".yaml")) yaml++;
-        if (len > 5 && !strcmp(e->d_name + len - 5, ".json")) json++;
+        cnt->n++;
+        if (has_suffix(e->d_name, ".yaml")) cnt->yaml++;
+        if (has_suffix(e->d_name, ".json")) cnt->json++;
+        if (depth > 0) cnt->nested++;
     }
     closedir(d);
-    print_message("loaded %d example configs (%d yaml, %d json)\n", n, yaml, json);
-    assert_true(yaml >= 4);
-    assert_true(json >= 1);
+}
+
+static void test_example_configs(void **state)
+{
+    (void)state;
+    const char *src = getenv("SWMRBUS_SOURCE_DIR");
+    char dir[1024];
+    example_count cnt = {0, 0, 0, 0};
+
+    if (!src || !*src) {
+        print_message("SWMRBUS_SOURCE_DIR unset (set by ctest): skipping\n");
+        skip();
+    }
+    snprintf(dir, sizeof dir, "%s/configs", src);
+    load_examples_in(dir, 0, &cnt);
+    print_message("loaded %d example configs (%d yaml, %d json, %d in subfolders)\n", cnt.n,
+                  cnt.yaml, cnt.json, cnt.nested);
+    assert_true(cnt.yaml >= 7);   /* pipeline.yaml and two-hosts/ among them */
+    assert_true(cnt.json >= 1);
+    assert_true(cnt.nested >= 2); /* two-hosts/daq.yaml, two-hosts/analysis.yaml */
 }
 
 /* sink.json says what sink.yaml says. */

@@ -245,7 +245,8 @@ static void test_file_and_args(void **state)
     /* Every example config passes. */
     const char *src = getenv("SWMRBUS_SOURCE_DIR");
     const char *names[] = {"sink.yaml", "sink.json", "sink-source.yaml", "sim-sink.yaml",
-                           "multi-sink.yaml"};
+                           "multi-sink.yaml", "pipeline.yaml", "two-hosts/daq.yaml",
+                           "two-hosts/analysis.yaml"};
     for (size_t i = 0; src && i < sizeof names / sizeof names[0]; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/configs/%s", src, names[i]);

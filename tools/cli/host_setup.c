@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "scale.h"
 #include "sim.h"
 #include "swmrbus/log.h"
 #include "swmrbus/sink.h"
@@ -20,6 +21,8 @@ swmrbus_host *swmrbus_cli_host(void)
     if (swmrbus_host_create(&h) != SWMRBUS_OK) return NULL;
     swmrbus_host_register(h, swmrbus_sink_component());
     swmrbus_host_register(h, swmrbus_sim_component());
+    swmrbus_host_register(h, swmrbus_shard_component()); /* issue 12 */
+    swmrbus_host_register(h, swmrbus_coord_component()); /* issue 12 */
 #ifdef SWMRBUS_HAVE_SOURCE
     swmrbus_host_register(h, swmrbus_source_component());
 #endif
@@ -30,6 +33,7 @@ bool swmrbus_cli_builtin_kind(const char *kind)
 {
     const swmrbus_component_vtable *vt[] = {
         swmrbus_sink_component(), swmrbus_sim_component(),
+        swmrbus_shard_component(), swmrbus_coord_component(), /* issue 12 */
 #ifdef SWMRBUS_HAVE_SOURCE
         swmrbus_source_component(),
 #endif

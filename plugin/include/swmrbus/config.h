@@ -113,6 +113,10 @@ typedef struct swmrbus_component_cfg {
                                   * absent: every sink's dir of the config */
     size_t n_dirs;               /* >= 1 for a loaded source */
     unsigned file_mode;          /* sink: mode of new files, 0644 (umask ignored) */
+    /* scale-out (issue 12, README "Scale-out") */
+    uint64_t shard_index;        /* sink `shard.index`: takes frames f with f % count == index */
+    uint64_t shard_count;        /* sink `shard.count`, 1..SWMRBUS_MAX_SHARDS; 0: not sharded */
+    uint64_t shards;             /* coordinator `shards`: how many sinks write a series */
 } swmrbus_component_cfg;
 
 /* ---- metrics (README "Metrics"): the top-level key `metrics` ---------- */

@@ -66,6 +66,13 @@ SWMRBUS_API uint64_t swmrbus_notifier_tick(swmrbus_notifier *n, uint64_t now_ns)
 SWMRBUS_API swmrbus_err swmrbus_notifier_relay(swmrbus_notifier *n, swmrbus_topic topic,
                                                const void *map, size_t len);
 
+/* Scale-out (issue 12): from now on every notification this notifier
+ * publishes (errors included; not relays, which keep their keys) carries
+ * `shard` = index and `shards` = count, unless it sets `shards` itself.
+ * count 0 turns that off. */
+SWMRBUS_API void swmrbus_notifier_set_shard(swmrbus_notifier *n, uint64_t index,
+                                            uint64_t count);
+
 /* Notifications sent so far (all topics, relays included). */
 SWMRBUS_API uint64_t swmrbus_notifier_published(const swmrbus_notifier *n);
 

@@ -26,6 +26,7 @@ extern "C" {
 #define SWMRBUS_MAX_DATASETS 1024  /* named datasets of one series */
 #define SWMRBUS_PATH_MAX 1024      /* longest dataset / static path in a file */
 #define SWMRBUS_STATIC_MAX 4096    /* elements of one start.static array */
+#define SWMRBUS_MAX_SHARDS 64 /* scale-out (issue 12): sinks writing one series */
 #define SWMRBUS_MAX_DEPTH 8
 #define SWMRBUS_NAME_MAX 255      /* longest name / file / sink string kept */
 #define SWMRBUS_DATASET_PATH "/entry/data/data"
@@ -304,6 +305,13 @@ typedef struct swmrbus_notice {
     swmrbus_str error;
     bool has_reason;  swmrbus_reason reason;
     uint64_t count;   bool has_count;
+    /* scale-out (issue 12), all optional: a sharded sink's `shard` (its
+     * index) and `shards` (the count, a uint); a coordinator's `shards` (an
+     * array of each shard's N: shards = its length, shard_frames its items,
+     * has_shard_frames true). Absent when not sharded. */
+    uint64_t shard;   bool has_shard;
+    uint64_t shards;  bool has_shards;
+    uint64_t shard_frames[SWMRBUS_MAX_SHARDS]; bool has_shard_frames;
 } swmrbus_notice;
 
 /* Encodes the map part of n (the topic part is swmrbus_topic_name()). */
