@@ -743,6 +743,8 @@ static void feed(void *state, zmq_msg_t *parts, int n, const swmrbus_decode_sink
                         tid, k->last_tid,
                         idle ? "idle" : renew ? "new keys (karabo.new_file_on_new_keys)"
                         : tid < k->last_tid ? "ids jumped back" : "max_frames");
+        /* after idle_close_ms the sink closed the series itself: no end */
+        if (idle) k->open = false;
         if (!start_series(k, k->parts, np, tid, out)) return;
     }
     k->last_rx_ns = now;
