@@ -3,7 +3,8 @@ sender: extra_data's make_jungfrau_run (arrays filled with a known non-zero
 pattern) -> `karabo-bridge-serve-files RUN tcp://127.0.0.1:PORT -z PUSH` ->
 sink -> file. `extra-data-validate` finds no problem in the file, and for
 every source and key `extra_data.H5File(out)` returns the same train ids and
-equal arrays (same dtype) as `RunDirectory(run)`. While the sink writes, an
+equal arrays (same dtype) as `RunDirectory(run)`, and `lsxfel` lists it (the
+sink's `file` template gives it European XFEL's naming). While the sink writes, an
 h5py swmr=True reader, refreshed on each `flushed`, sees every notified
 train with its data.
 """
@@ -79,7 +80,9 @@ class KaraboFiles(H.SinkTestCase):
         rd = RunDirectory(run)
         first = int(rd.train_ids[0])
         port = H.free_tcp_port()
-        sk = K.bridge_sink(self, port, flush_frames=1, flush_ms=100)
+        # European XFEL's file naming, which lsxfel requires
+        sk = K.bridge_sink(self, port, flush_frames=1, flush_ms=100,
+                           file="RAW-R0012-DA01-S{series}.h5")
         col = self.collector(sk)
         follower = SwmrFollower(col, first)
         follower.start()
@@ -105,6 +108,10 @@ class KaraboFiles(H.SinkTestCase):
                            timeout=H.TIMEOUT)
         self.assertEqual(v.returncode, 0, v.stdout.decode() + v.stderr.decode())
         self.assertIn("No problems found", v.stdout.decode())
+
+        ls = subprocess.run(["/usr/bin/lsxfel", out], capture_output=True, timeout=H.TIMEOUT)
+        self.assertEqual(ls.returncode, 0, ls.stdout.decode() + ls.stderr.decode())
+        self.assertIn("JNGFR01:daqOutput", ls.stdout.decode())
 
         of = H5File(out)
         self.assertEqual(list(of.train_ids), list(rd.train_ids))
