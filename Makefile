@@ -14,6 +14,9 @@ DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
 # valgrind (tests/fault: memcheck runs), cbor2 and lz4 (the Dectris senders of
 # test_dectris2.py, test_dectris1.py).
 TEST_DEBS = prometheus valgrind python3-cbor2 python3-lz4
+# ... and the Karabo bridge tests' real senders, clients and file checker
+# (karabo-bridge-serve-files, karabo_bridge.Client, extra-data-validate).
+TEST_DEBS += python3-karabo-bridge python3-extra-data
 FUZZ_DEBS = clang libclang-rt-14-dev
 
 .PHONY: all deps build demo test check-asan fuzz bench bench-scale clean

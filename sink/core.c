@@ -26,7 +26,11 @@
 typedef struct series {
     bool used;
     uint64_t id;
-    swmrbus_format fmt;
+    swmrbus_format fmt;           /* the unnamed dataset's (n_ds 1, no ds_raw) */
+    size_t n_ds;                  /* payloads a frame carries: 1, or start.datasets' */
+    swmrbus_format *fmts;         /* n_ds formats (fmts == &fmt without datasets) */
+    char *ds_raw;                 /* start.datasets as received (a restart compares) */
+    size_t ds_raw_len;
     char name[SWMRBUS_NAME_MAX + 1]; /* the name the series opened with ("" = none) */
     size_t name_len;
     swmrbus__writer *w;           /* NULL once failed and closed */
@@ -64,7 +68,60 @@ typedef struct core {
      * once when the writer thread starts, sleeps that long before each frame
      * is written: a slow disk for the memory-bound test. 0 = off. */
     uint64_t fault_write_delay_us;
+    zmq_msg_t *parts;             /* SWMRBUS__ITEM_PARTS: one hand-off item */
+    swmrbus__part *row;           /* SWMRBUS_MAX_DATASETS: one row's payloads */
 } core;
+
+/* Frees what a series allocated for its named datasets. */
+static void series_free_ds(series *s)
+{
+    if (s->fmts && s->fmts != &s->fmt) free(s->fmts);
+    free(s->ds_raw);
+    s->fmts = NULL;
+    s->ds_raw = NULL;
+    s->ds_raw_len = 0;
+    s->n_ds = 0;
+}
+
+static int keep_format(const swmrbus_dataset *d, size_t index, void *user)
+{
+    ((swmrbus_format *)user)[index] = d->format;
+    return 0;
+}
+
+/* Takes the series' datasets from its start: the named ones, or the one
+ * unnamed of h->format. False when out of memory. */
+static bool series_set_ds(series *s, const swmrbus_header *h)
+{
+    s->fmt = h->format;
+    if (h->n_datasets == 0) {
+        s->n_ds = 1;
+        s->fmts = &s->fmt;
+        return true;
+    }
+    s->fmts = calloc(h->n_datasets, sizeof *s->fmts);
+    s->ds_raw = malloc(h->datasets.len);
+    if (!s->fmts || !s->ds_raw) {
+        free(s->fmts);
+        free(s->ds_raw);
+        s->fmts = NULL;
+        s->ds_raw = NULL;
+        return false;
+    }
+    memcpy(s->ds_raw, h->datasets.ptr, h->datasets.len);
+    s->ds_raw_len = h->datasets.len;
+    s->n_ds = h->n_datasets;
+    (void)swmrbus_datasets_foreach(h->datasets, keep_format, s->fmts);
+    return true;
+}
+
+/* A start's datasets equal the open series'. */
+static bool same_ds(const series *s, const swmrbus_header *h)
+{
+    if (h->n_datasets == 0) return s->ds_raw == NULL && swmrbus_format_equal(&s->fmt, &h->format);
+    return s->ds_raw && h->datasets.len == s->ds_raw_len &&
+           memcmp(h->datasets.ptr, s->ds_raw, s->ds_raw_len) == 0;
+}
 
 static series *find_series(core *c, uint64_t id)
 {
@@ -202,6 +259,7 @@ static void close_series(core *c, series *s, const char *why)
         update_stats(c, s, NULL, false);
     }
     remember_closed(c, s->id);
+    series_free_ds(s);
     s->used = false;
 }
 
@@ -235,6 +293,7 @@ static void release_failed(core *c, series *s, uint64_t for_id)
     c->sk->stats.slots_freed_failed++;
     swmrbus__stats_unlock(&c->sk->stats);
     remember_closed(c, s->id);
+    series_free_ds(s);
     s->used = false;
 }
 
@@ -324,6 +383,11 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     o.frames_expected = h->type == SWMRBUS_MSG_START && h->has_frames ? shard_rows(c, h->frames) : 0;
     o.meta = h->type == SWMRBUS_MSG_START ? h->meta : (swmrbus_str){0};
     o.mode = c->cfg->file_mode;
+    if (h->type == SWMRBUS_MSG_START) {
+        o.datasets = h->datasets;
+        o.n_datasets = h->n_datasets;
+        o.statics = h->statics;
+    }
     swmrbus_err rc = swmrbus__writer_create(&o, &s->w, c->err, sizeof c->err);
     if (rc != SWMRBUS_OK) {
         reject(c, NULL, SWMRBUS_R_IO, true, h->series, "series %" PRIu64 ": cannot create %s: %s",
@@ -331,7 +395,7 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
         return NULL;
     }
     s->st = swmrbus__stats_add(&c->sk->stats, h->series, s->path);
-    if (!s->st) {
+    if (!s->st || !series_set_ds(s, h)) {
         swmrbus__writer_close(&s->w, NULL, c->err, sizeof c->err);
         reject(c, NULL, SWMRBUS_R_LIMIT, true, h->series, "series %" PRIu64 ": no memory",
                h->series);
@@ -339,7 +403,6 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     }
     s->used = true;
     s->id = h->series;
-    s->fmt = h->format;
     s->name_len = h->name.len <= SWMRBUS_NAME_MAX ? h->name.len : 0;
     memcpy(s->name, h->name.ptr ? h->name.ptr : "", s->name_len);
     s->state = SWMRBUS__OPEN;
@@ -355,10 +418,15 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
     for (uint32_t i = 0; i < h->format.ndim; i++)
         k += snprintf(shape + k, sizeof shape - (size_t)k, "%s%" PRIu64, i ? "x" : "",
                       h->format.shape[i]);
-    swmrbus_log(SWMRBUS_LOG_INFO, c->name, "series %" PRIu64 " opened: %s (%s %s %s)%s",
-                h->series, s->path, shape, swmrbus_dtype_name(h->format.dtype),
-                swmrbus_encoding_name(h->format.encoding),
-                renamed ? " — the name was taken, a suffix was added" : "");
+    if (h->n_datasets)
+        swmrbus_log(SWMRBUS_LOG_INFO, c->name, "series %" PRIu64 " opened: %s (%u datasets)%s",
+                    h->series, s->path, h->n_datasets,
+                    renamed ? " — the name was taken, a suffix was added" : "");
+    else
+        swmrbus_log(SWMRBUS_LOG_INFO, c->name, "series %" PRIu64 " opened: %s (%s %s %s)%s",
+                    h->series, s->path, shape, swmrbus_dtype_name(h->format.dtype),
+                    swmrbus_encoding_name(h->format.encoding),
+                    renamed ? " — the name was taken, a suffix was added" : "");
     return s;
 }
 
@@ -379,7 +447,7 @@ static void on_start(core *c, const swmrbus_header *h, uint64_t now)
         open_series(c, h, now);
         return;
     }
-    if (!swmrbus_format_equal(&s->fmt, &h->format) || !same_name(s, h->name)) {
+    if (!same_ds(s, h) || !same_name(s, h->name)) {
         reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
                "start for open series %" PRIu64 " with other dtype/shape/encoding", h->series);
         return;
@@ -390,7 +458,8 @@ static void on_start(core *c, const swmrbus_header *h, uint64_t now)
     swmrbus__stats_unlock(&c->sk->stats);
 }
 
-static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint64_t now)
+static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_t n_payloads,
+                     uint64_t now)
 {
     series *s = find_series(c, h->series);
     uint64_t row = h->frame; /* scale-out (issue 12): frame f at row f / count */
@@ -425,7 +494,7 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
                "frame %" PRIu64 " dropped: series %" PRIu64 " has failed", h->frame, h->series);
         return;
     }
-    if ((h->has_format && !swmrbus_format_equal(&s->fmt, &h->format)) ||
+    if ((h->has_format && (s->ds_raw || !swmrbus_format_equal(&s->fmt, &h->format))) ||
         (h->name.len && !same_name(s, h->name))) {
         reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
                "frame %" PRIu64 ": dtype/shape/encoding/name differ from series %" PRIu64,
@@ -433,12 +502,23 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
         return;
     }
     char why[240];
-    size_t len = zmq_msg_size(payload);
-    if (swmrbus_payload_check(&s->fmt, zmq_msg_data(payload), len, why, sizeof why) !=
-        SWMRBUS_OK) {
-        reject(c, s, SWMRBUS_R_BAD_PAYLOAD, true, h->series, "frame %" PRIu64 ": %s", h->frame,
-               why);
+    if (n_payloads != s->n_ds) {
+        reject(c, s, SWMRBUS_R_BAD_PAYLOAD, true, h->series,
+               "frame %" PRIu64 ": %zu payloads, series %" PRIu64 " has %zu datasets", h->frame,
+               n_payloads, h->series, s->n_ds);
         return;
+    }
+    size_t len = 0;
+    for (size_t k = 0; k < n_payloads; k++) {
+        size_t pl = zmq_msg_size(&payload[k]);
+        if (swmrbus_payload_check(&s->fmts[k], zmq_msg_data(&payload[k]), pl, why,
+                                  sizeof why) != SWMRBUS_OK) {
+            reject(c, s, SWMRBUS_R_BAD_PAYLOAD, true, h->series,
+                   "frame %" PRIu64 ", dataset %zu: %s", h->frame, k, why);
+            return;
+        }
+        c->row[k] = (swmrbus__part){zmq_msg_data(&payload[k]), pl};
+        len += pl;
     }
     if (c->fault_write_delay_us) {
         struct timespec d = {(time_t)(c->fault_write_delay_us / 1000000u),
@@ -446,8 +526,9 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, uint6
         nanosleep(&d, NULL);
     }
     bool dup = false;
-    swmrbus_err rc = swmrbus__writer_write(s->w, row, zmq_msg_data(payload), len,
-                                           h->has_ts ? h->ts : 0, &dup, c->err, sizeof c->err);
+    swmrbus_err rc = swmrbus__writer_write_row(s->w, row, c->row, n_payloads,
+                                               h->has_ts ? h->ts : 0, &dup, c->err,
+                                               sizeof c->err);
     if (rc != SWMRBUS_OK) {
         swmrbus__stats_lock(&c->sk->stats);
         s->st->received++;
@@ -597,10 +678,10 @@ static uint64_t timers(swmrbus_loop *loop, uint64_t now, void *user)
 static bool handle_item(core *c, swmrbus_loop *loop)
 {
     swmrbus__sink *sk = c->sk;
-    zmq_msg_t parts[3];
+    zmq_msg_t *parts = c->parts;
     int n = 0;
     int more = 1;
-    while (more && n < 3) {
+    while (more && n < SWMRBUS__ITEM_PARTS) {
         zmq_msg_init(&parts[n]);
         /* An item's parts arrive together: only the first may be missing. */
         if (zmq_msg_recv(&parts[n], sk->pair_wx, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
@@ -628,8 +709,8 @@ static bool handle_item(core *c, swmrbus_loop *loop)
             on_start(c, &it.h, now);
         else if (it.h.type == SWMRBUS_MSG_END)
             on_end(c, &it.h, now);
-        else if (n == 3)
-            on_frame(c, &it.h, &parts[2], now);
+        else if (n >= 3)
+            on_frame(c, &it.h, &parts[2], (size_t)n - 2, now);
         break;
     }
     case SWMRBUS__ITEM_REJECT: {
@@ -676,6 +757,8 @@ void *swmrbus__core_main(void *arg)
     c.nt = sk->nt;
     c.n_slots = (size_t)sk->cfg->limits.max_open_series;
     c.slots = calloc(c.n_slots, sizeof *c.slots);
+    c.parts = calloc(SWMRBUS__ITEM_PARTS, sizeof *c.parts);
+    c.row = calloc(SWMRBUS_MAX_DATASETS, sizeof *c.row);
     c.last_status_ns = swmrbus_mono_ns();
     const char *delay = getenv("SWMRBUS_FAULT_WRITE_DELAY_US");
     if (delay && *delay) {
@@ -688,15 +771,16 @@ void *swmrbus__core_main(void *arg)
                         "(SWMRBUS_FAULT_WRITE_DELAY_US; tests only)", v);
         }
     }
-    if (!c.slots) {
+    if (!c.slots || !c.parts || !c.row) {
         swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "out of memory for the series table");
         c.n_slots = 0;
     }
     /* The writer's loop ends at the STOP item the receive thread sends
      * last (it has no stop handler of its own: stop() reaches the receive
      * thread's loop). */
-    if (swmrbus_loop_add(sk->writer_loop, sk->pair_wx, ZMQ_POLLIN, on_items, &c) ==
-        SWMRBUS_OK) {
+    if (c.parts && c.row &&
+        swmrbus_loop_add(sk->writer_loop, sk->pair_wx, ZMQ_POLLIN, on_items, &c) ==
+            SWMRBUS_OK) {
         swmrbus_loop_set_work(sk->writer_loop, timers, &c);
         swmrbus_loop_run(sk->writer_loop);
     }
@@ -707,5 +791,7 @@ void *swmrbus__core_main(void *arg)
                 " notifications",
                 c.total_frames, c.files_opened, swmrbus_notifier_published(c.nt));
     free(c.slots);
+    free(c.parts);
+    free(c.row);
     return NULL;
 }

@@ -21,6 +21,7 @@
 #define DRAIN_MAX 100000          /* messages still taken from the input at stop */
 #define DRAIN_NS 10000000000ull   /* ... for at most 10 s */
 #define FULL_RETRY_NS 5000000ull  /* queue full: look again this soon */
+#define REQ_RETRY_NS 5000000000ull /* in.pattern req: no reply this long: ask again */
 
 /* mkdir -p */
 static int make_dirs(const char *path)
@@ -78,7 +79,9 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
     sk->stats.max_memory_bytes = cfg->max_memory_bytes;
     swmrbus_socket_cfg in_cfg = cfg->in;
     in_cfg.hwm = sk->stats.mem.rcvhwm;
-    int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB ? ZMQ_SUB : ZMQ_PULL;
+    int in_type = cfg->in.pattern == SWMRBUS_PATTERN_SUB   ? ZMQ_SUB
+                  : cfg->in.pattern == SWMRBUS_PATTERN_REQ ? ZMQ_REQ
+                                                           : ZMQ_PULL;
     const swmrbus_socket_opts in_opts = {.name = "in", .hwm_opt = ZMQ_RCVHWM,
                                          .max_msg_bytes = sk->stats.mem.max_part_bytes,
                                          .rcvbuf = sk->stats.mem.rcvbuf};
@@ -106,6 +109,23 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
             rc = SWMRBUS_ENOMEM;
             goto out;
         }
+        sk->request = cfg->in.pattern == SWMRBUS_PATTERN_REQ ? sk->decoder->request : NULL;
+    }
+    if (cfg->in.pattern == SWMRBUS_PATTERN_REQ) {
+        /* A REQ input asks before each message; relaxed and correlated, so
+         * a request can be sent again when a restarted server lost it. */
+        int one = 1;
+        if (!sk->request) {
+            snprintf(err, errlen, "in.pattern: req needs an in.protocol that sends requests "
+                     "(karabo-bridge)");
+            rc = SWMRBUS_ECONFIG;
+            goto out;
+        }
+        zmq_setsockopt(sk->in, ZMQ_REQ_RELAXED, &one, sizeof one);
+        zmq_setsockopt(sk->in, ZMQ_REQ_CORRELATE, &one, sizeof one);
+    } else if (!(sk->parts = calloc(SWMRBUS__ITEM_PARTS, sizeof *sk->parts))) {
+        rc = SWMRBUS_ENOMEM; /* the native input's parts (a payload per dataset) */
+        goto out;
     }
     if (cfg->control.present) {
         const swmrbus_socket_opts o = {.name = "control"};
@@ -202,7 +222,27 @@ static void reject_rx(swmrbus__sink *sk, swmrbus_reason r, uint64_t series, cons
     zmq_msg_close(&text);
 }
 
-/* A decoder's output: one wire protocol v1 message, checked like any other. */
+/* Sends a MSG item with its header and n payloads (one per dataset). */
+static void hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *header,
+                           zmq_msg_t *payloads, size_t n)
+{
+    if (n <= 1) {
+        hand_off(sk, it, header, n ? &payloads[0] : NULL);
+        return;
+    }
+    it->recv_ns = swmrbus_mono_ns();
+    it->queued = sizeof *it + MSG_OVERHEAD + zmq_msg_size(header) + MSG_OVERHEAD;
+    for (size_t i = 0; i < n; i++) it->queued += zmq_msg_size(&payloads[i]) + MSG_OVERHEAD;
+    atomic_fetch_add(&sk->queue_bytes, it->queued);
+    swmrbus_metrics_add(sk->stats.m.queue, it->queued);
+    zmq_send(sk->pair_rx, it, sizeof *it, ZMQ_SNDMORE);
+    zmq_msg_send(header, sk->pair_rx, ZMQ_SNDMORE);
+    for (size_t i = 0; i < n; i++) zmq_msg_send(&payloads[i], sk->pair_rx, i + 1 < n ? ZMQ_SNDMORE : 0);
+}
+
+/* A decoder's output: one wire protocol v1 message, checked like any other.
+ * A frame has one payload per dataset of its series (the writer checks the
+ * count against the series). */
 static void on_decoded(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n_payloads)
 {
     swmrbus__sink *sk = user;
@@ -211,17 +251,22 @@ static void on_decoded(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_
     char why[240];
     memset(&it, 0, sizeof it);
     it.kind = SWMRBUS__ITEM_MSG;
+    bool frame;
     if (swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &sk->cfg->limits,
                               &it.h, &reason, why, sizeof why) != SWMRBUS_OK) {
         reject_rx(sk, reason, it.h.series, why);
-    } else if (n_payloads != (it.h.type == SWMRBUS_MSG_FRAME ? 1u : 0u)) {
-        snprintf(why, sizeof why, "decoder %s: %zu payloads for a %s", sk->decoder->protocol,
-                 n_payloads, it.h.type == SWMRBUS_MSG_FRAME ? "frame" : "start or end");
+    } else if ((frame = it.h.type == SWMRBUS_MSG_FRAME)
+                   ? n_payloads < 1 || n_payloads > SWMRBUS_MAX_DATASETS
+                   : n_payloads != 0) {
+        snprintf(why, sizeof why, "%s: %zu payloads for a %s",
+                 sk->decoder ? sk->decoder->protocol : "message", n_payloads,
+                 frame ? "frame" : "start or end");
         reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, it.h.series, why);
     } else {
         it.hdr_base = zmq_msg_data(header);
-        it.has_payload = n_payloads == 1;
-        hand_off(sk, &it, header, n_payloads ? &payloads[0] : NULL);
+        it.has_payload = n_payloads >= 1;
+        it.n_payloads = (uint32_t)n_payloads;
+        hand_off_parts(sk, &it, header, payloads, n_payloads);
     }
     zmq_msg_close(header);
     for (size_t i = 0; i < n_payloads; i++) zmq_msg_close(&payloads[i]);
@@ -233,12 +278,34 @@ static void on_decode_reject(void *user, swmrbus_reason reason, bool has_series,
     reject_rx(user, reason, has_series ? series : 0, why);
 }
 
+/* A decoder's counter: "late_keys" goes into status. */
+static void on_decode_count(void *user, const char *counter, uint64_t n)
+{
+    swmrbus__sink *sk = user;
+    if (strcmp(counter, "late_keys") != 0) return;
+    swmrbus__stats_lock(&sk->stats);
+    sk->stats.late_keys += n;
+    swmrbus__stats_unlock(&sk->stats);
+}
+
 /* Receives one foreign message and feeds it to the decoder. */
+/* in.pattern req: sends the request for the next message. */
+static void send_request(swmrbus__sink *sk)
+{
+    if (zmq_send(sk->in, sk->request, strlen(sk->request), ZMQ_DONTWAIT) >= 0)
+        sk->request_ns = swmrbus_mono_ns();
+}
+
 static bool receive_foreign(swmrbus__sink *sk, int flags)
 {
+    if (sk->request && !sk->request_ns) send_request(sk);
     int n = swmrbus_socket_recv(sk->in, sk->parts, SWMRBUS_CODEC_MAX_PARTS, flags);
     if (n < 0) return false;
-    const swmrbus_decode_sink out = {on_decoded, on_decode_reject, sk};
+    if (sk->request) { /* the reply came: ask for the next one */
+        sk->request_ns = 0;
+        send_request(sk);
+    }
+    const swmrbus_decode_sink out = {on_decoded, on_decode_reject, sk, on_decode_count};
     sk->decoder->feed(sk->decoder_state, sk->parts, n, &out);
     for (int i = 0; i < n && i < SWMRBUS_CODEC_MAX_PARTS; i++) zmq_msg_close(&sk->parts[i]);
     return true;
@@ -249,25 +316,15 @@ static bool receive_foreign(swmrbus__sink *sk, int flags)
 static bool receive_one(swmrbus__sink *sk, int flags)
 {
     if (sk->decoder) return receive_foreign(sk, flags);
-    swmrbus_frame_msg m;
-    swmrbus_reason reason;
-    char why[240];
-    swmrbus_err rc = swmrbus_frame_recv(sk->in, flags, &sk->cfg->limits, &m, &reason, why,
-                                        sizeof why);
-    if (rc == SWMRBUS_EAGAIN) return false;
-    if (rc != SWMRBUS_OK) {
-        /* m.h.series is set when the message had a valid one. */
-        reject_rx(sk, reason, m.h.series, why);
+    /* wire protocol v1: the header, then a payload per dataset of a frame */
+    int n = swmrbus_socket_recv(sk->in, sk->parts, SWMRBUS__ITEM_PARTS - 1, flags);
+    if (n < 0) return false;
+    if (n > SWMRBUS__ITEM_PARTS - 1) {
+        reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, 0, "message of too many parts");
+        for (int i = 0; i < SWMRBUS__ITEM_PARTS - 1; i++) zmq_msg_close(&sk->parts[i]);
         return true;
     }
-    swmrbus__item it;
-    memset(&it, 0, sizeof it);
-    it.kind = SWMRBUS__ITEM_MSG;
-    it.h = m.h;
-    it.hdr_base = zmq_msg_data(&m.header);
-    it.has_payload = m.has_payload;
-    hand_off(sk, &it, &m.header, m.has_payload ? &m.payload : NULL);
-    swmrbus_frame_msg_close(&m);
+    on_decoded(sk, &sk->parts[0], &sk->parts[1], (size_t)n - 1);
     return true;
 }
 
@@ -292,9 +349,14 @@ static int on_input(swmrbus_loop *loop, void *socket, short revents, void *user)
 static uint64_t on_tick(swmrbus_loop *loop, uint64_t now, void *user)
 {
     swmrbus__sink *sk = user;
+    if (sk->request) {
+        /* REQ input: the first request, and again when no reply came for
+         * REQ_RETRY_NS (a restarted server lost it); relaxed REQ allows it. */
+        if (!sk->request_ns || now - sk->request_ns >= REQ_RETRY_NS) send_request(sk);
+    }
     if (!queue_full(sk)) {
         swmrbus_loop_set_events(loop, sk->in, ZMQ_POLLIN);
-        return SWMRBUS_LOOP_IDLE;
+        return sk->request ? now + REQ_RETRY_NS / 10 : SWMRBUS_LOOP_IDLE;
     }
     return now + FULL_RETRY_NS;
 }

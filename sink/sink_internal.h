@@ -22,7 +22,8 @@
 #include "swmrbus/wire.h"
 
 typedef enum swmrbus__item_kind {
-    SWMRBUS__ITEM_MSG = 1, /* a frame-stream message: [item][header][payload?] */
+    SWMRBUS__ITEM_MSG = 1, /* a frame-stream message: [item][header][payload...]: a
+                            * frame has one payload per dataset (n_payloads) */
     SWMRBUS__ITEM_REJECT,  /* a rejection found on receipt: [item][explanation] */
     SWMRBUS__ITEM_CMD,     /* a control command; the writer answers with an ack */
     SWMRBUS__ITEM_STOP,    /* close everything and end the writer thread */
@@ -33,6 +34,7 @@ typedef struct swmrbus__item {
     swmrbus_header h;       /* MSG: slices point into the header part at hdr_base */
     const char *hdr_base;   /* MSG: where the header bytes were when decoded */
     bool has_payload;
+    uint32_t n_payloads;    /* MSG: payload parts that follow the header */
     uint64_t queued;        /* bytes counted in queue_bytes for this item (parts plus
                              * ZeroMQ's per-message overhead) */
     uint64_t recv_ns;       /* monotonic receipt time */
@@ -62,10 +64,16 @@ typedef struct swmrbus__sink {
     const swmrbus_decoder_vtable *decoder; /* in.protocol's, NULL: wire protocol v1 */
     void *decoder_state;
     zmq_msg_t *parts;          /* a foreign message's parts (SWMRBUS_CODEC_MAX_PARTS) */
+    const char *request;       /* in.pattern req: what is sent before each receive */
+    uint64_t request_ns;       /* when the pending request went out (0: none) */
     _Atomic uint64_t queue_bytes;
     swmrbus__stats stats;
     char dir[PATH_MAX]; /* canonical absolute data directory */
 } swmrbus__sink;
+
+/* Parts of one hand-off item at most: the item, the header, a payload per
+ * dataset. */
+#define SWMRBUS__ITEM_PARTS (2 + SWMRBUS_MAX_DATASETS)
 
 /* The writer thread's main (core.c). Returns NULL; ends after a STOP item. */
 void *swmrbus__core_main(void *sink);

@@ -160,7 +160,7 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     size_t n = 0;
     for (size_t i = 0; i < s->cap; i++) n += s->ents[i].used;
     swmrbus_pack_status_head(&pk, name, kind, swmrbus_mono_ns() - s->start_ns,
-                             7); /* the keys below */
+                             8); /* the keys below */
     swmrbus_pack_kv_u64(&pk, "auth_denied", swmrbus_auth_denied(name)); /* CURVE */
     swmrbus_pack_cstr(&pk, "series");
     msgpack_pack_array(&pk, n);
@@ -197,6 +197,7 @@ bool swmrbus__stats_encode(swmrbus__stats *s, const char *name, const char *kind
     msgpack_pack_map(&pk, 2);
     swmrbus_pack_cstr(&pk, "failed"); msgpack_pack_uint64(&pk, s->slots_freed_failed);
     swmrbus_pack_cstr(&pk, "idle"); msgpack_pack_uint64(&pk, s->slots_freed_idle);
+    swmrbus_pack_kv_u64(&pk, "late_keys", s->late_keys);
     swmrbus_pack_cstr(&pk, "memory_bound_bytes");
     msgpack_pack_uint64(&pk, s->mem.bound_bytes);
     swmrbus_pack_cstr(&pk, "memory");

@@ -82,6 +82,9 @@ typedef struct swmrbus__stats {
     swmrbus__sink_metrics m;  /* Prometheus handles (atomic, outside mu) */
     /* slots given to a new series when every slot was taken (core.c) */
     uint64_t slots_freed_failed, slots_freed_idle;
+    /* keys or sources a decoder met after their series' file was laid out
+     * (Karabo bridge: not written; status `late_keys`) */
+    uint64_t late_keys;
     /* the memory bound (set once at create, read-only after) */
     uint64_t max_memory_bytes;
     swmrbus__mem_plan mem;

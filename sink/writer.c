@@ -27,16 +27,28 @@
 #define ROOM_SLACK (64u * 1024u) /* HDF5 bookkeeping kept free besides a chunk */
 #define ROOM_RECHECK_NS 20000000ull /* re-read limits and free space after 20 ms */
 
-struct swmrbus__writer {
-    hid_t file, data, ts;
-    hid_t ftype;              /* the data's element type (little-endian) */
-    hid_t memspace;           /* one frame, for H5Dwrite (filtered raw input) */
-    int dirfd;                /* the file's directory, for fstatvfs */
-    int lockfd;               /* holds the "live writer" lock (-1: none) */
+/* One per-row dataset: the series' unnamed /entry/data/data, or one of its
+ * named datasets (start.datasets), all extended together, one row a frame. */
+typedef struct wds {
+    hid_t d;
+    hid_t ftype;              /* element type (little-endian) */
+    hid_t memspace;           /* one row, for H5Dwrite (not direct) */
     swmrbus_format fmt;
     swmrbus_encoding stored;  /* encoding of the stored chunks */
     bool direct;              /* payload bytes are the stored chunk */
-    uint64_t raw_bytes;       /* one frame, decoded */
+    uint64_t raw_bytes;       /* one row, decoded */
+    hsize_t chunk_rows;       /* rows per chunk: 1, or more for small rows */
+} wds;
+
+#define SMALL_ROW 65536u      /* rows below this share chunks (named datasets) */
+
+struct swmrbus__writer {
+    hid_t file, ts;
+    wds *ds;                  /* n_ds datasets; ds[0] is the unnamed one */
+    size_t n_ds;
+    bool named;               /* start.datasets */
+    int dirfd;                /* the file's directory, for fstatvfs */
+    int lockfd;               /* holds the "live writer" lock (-1: none) */
 
     uint64_t extent;          /* rows of the data dataset */
     uint64_t ts_extent;       /* rows of the timestamp dataset */
@@ -127,7 +139,7 @@ nomem:
  * else the worst case of the filter: per block (bitshuffle's are 8 KiB,
  * here counted as 4 KiB to be safe) a 4-byte size and LZ4_COMPRESSBOUND
  * (B + B/255 + 16), plus the 12-byte header and 8 * itemsize. */
-static uint64_t chunk_need(const swmrbus__writer *w, size_t len)
+static uint64_t chunk_need(const wds *w, size_t len)
 {
     if (w->direct) return len;
     return w->raw_bytes + w->raw_bytes / 255 + 20 * (w->raw_bytes / 4096 + 1) + 12 + 64;
@@ -187,7 +199,7 @@ static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size
 
 static swmrbus_err set_extent(hid_t d, int rank, const swmrbus_format *f, uint64_t rows)
 {
-    hsize_t dims[SWMRBUS_MAX_DIMS + 1];
+    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 1];
     dims[0] = rows;
     for (int i = 1; i < rank; i++) dims[i] = f->shape[i - 1];
     return H5Dset_extent(d, dims) < 0 ? SWMRBUS_EIO : SWMRBUS_OK;
@@ -264,15 +276,18 @@ static hid_t make_group(hid_t parent, const char *name, const char *nx_class, ch
     return g;
 }
 
-static swmrbus_err create_data(swmrbus__writer *w, hid_t g, char *err, size_t errlen)
+/* Creates dataset name (a path, intermediate groups made) below g. */
+static swmrbus_err create_data(wds *w, hid_t g, const char *name, char *err, size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
+    hid_t lcpl = H5I_INVALID_HID;
     int rank = (int)w->fmt.ndim + 1;
-    hsize_t dims[SWMRBUS_MAX_DIMS + 1], maxd[SWMRBUS_MAX_DIMS + 1], chunk[SWMRBUS_MAX_DIMS + 1];
+    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 1], maxd[SWMRBUS_MAX_DATASET_DIMS + 1];
+    hsize_t chunk[SWMRBUS_MAX_DATASET_DIMS + 1];
     dims[0] = 0;
     maxd[0] = H5S_UNLIMITED;
-    chunk[0] = 1;
+    chunk[0] = w->chunk_rows;
     for (int i = 1; i < rank; i++) dims[i] = maxd[i] = chunk[i] = w->fmt.shape[i - 1];
 
     if ((space = H5Screate_simple(rank, dims, maxd)) < 0) goto h5fail;
@@ -289,18 +304,29 @@ static swmrbus_err create_data(swmrbus__writer *w, hid_t g, char *err, size_t er
     }
     /* No chunk cache: a row is written once, and a cached dirty chunk would
      * hide bytes from the room check until it is evicted. */
+    /* (Rows sharing a chunk keep the default cache: a chunk fills over
+     * several frames.) */
     if ((dapl = H5Pcreate(H5P_DATASET_ACCESS)) < 0) goto h5fail;
-    if (H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) < 0) goto h5fail;
-    w->data = H5Dcreate2(g, "data", w->ftype, space, H5P_DEFAULT, dcpl, dapl);
-    if (w->data < 0) goto h5fail;
+    if (w->chunk_rows == 1 &&
+        H5Pset_chunk_cache(dapl, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, 1.0) < 0)
+        goto h5fail;
+    if ((lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 ||
+        H5Pset_create_intermediate_group(lcpl, 1) < 0)
+        goto h5fail;
+    w->d = H5Dcreate2(g, name, w->ftype, space, lcpl, dcpl, dapl);
+    if (w->d < 0) goto h5fail;
     if (!w->direct) {
-        if ((w->memspace = H5Screate_simple(rank - 1, dims + 1, NULL)) < 0) goto h5fail;
+        hsize_t one = 1;
+        if ((w->memspace = rank > 1 ? H5Screate_simple(rank - 1, dims + 1, NULL)
+                                    : H5Screate_simple(1, &one, NULL)) < 0)
+            goto h5fail;
     }
     rc = SWMRBUS_OK;
     goto out;
 h5fail:
-    swmrbus__h5_err(err, errlen, "create /entry/data/data");
+    swmrbus__h5_err(err, errlen, "create dataset %s", name);
 out:
+    if (lcpl >= 0) H5Pclose(lcpl);
     if (dapl >= 0) H5Pclose(dapl);
     if (dcpl >= 0) H5Pclose(dcpl);
     if (space >= 0) H5Sclose(space);
@@ -346,13 +372,25 @@ static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts 
     rc = SWMRBUS_EIO;
     if ((data = make_group(entry, "data", "NXdata", err, errlen)) < 0) goto out;
     if ((rc = swmrbus__h5_attr_str(data, "signal", "data", 4, err, errlen))) goto out;
+    if (w->named && (rc = swmrbus__writer_named(w->file, data, o->datasets, o->statics, err,
+                                                errlen)))
+        goto out;
     if (o->name.len > 0 &&
         (rc = swmrbus__h5_attr_str(data, "name", o->name.ptr, o->name.len, err, errlen)))
         goto out;
     if (o->frames_expected > 0 &&
         (rc = swmrbus__h5_attr_u64(data, "frames_expected", o->frames_expected, err, errlen)))
         goto out;
-    if ((rc = create_data(w, data, err, errlen))) goto out;
+    if (!w->named && (rc = create_data(&w->ds[0], data, "data", err, errlen))) goto out;
+    for (size_t k = 0; k < w->n_ds && w->named; k++) {
+        char path[SWMRBUS_PATH_MAX + 2];
+        if ((rc = swmrbus__writer_ds_name(o->datasets, k, path, sizeof path, err, errlen)) ||
+            (rc = create_data(&w->ds[k], w->file, path, err, errlen)))
+            goto out;
+    }
+    /* NeXus readers find the first image-like dataset as /entry/data/data. */
+    if (w->named && (rc = swmrbus__writer_default_link(w->file, o->datasets, err, errlen)))
+        goto out;
     rc = SWMRBUS_EIO;
     if ((inst = make_group(entry, "instrument", "NXinstrument", err, errlen)) < 0) goto out;
     if ((det = make_group(inst, "detector", "NXdetector", err, errlen)) < 0) goto out;
@@ -374,6 +412,7 @@ static swmrbus_err check_opts(const swmrbus__writer_opts *o, char *err, size_t e
         swmrbus__errf(err, errlen, "writer: path must be absolute");
         return SWMRBUS_EINVAL;
     }
+    if (o->n_datasets > 0) return SWMRBUS_OK; /* checked per dataset in writer_create */
     if (swmrbus_format_raw_bytes(&o->format) == 0 ||
         swmrbus_format_raw_bytes(&o->format) > UINT32_MAX) {
         swmrbus__errf(err, errlen, "writer: bad frame format");
@@ -436,33 +475,63 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
         swmrbus__errf(err, errlen, "out of memory");
         return SWMRBUS_ENOMEM;
     }
-    w->file = w->data = w->ts = w->memspace = H5I_INVALID_HID;
+    w->file = w->ts = H5I_INVALID_HID;
     w->dirfd = w->lockfd = -1;
-    w->fmt = o->format;
-    w->raw_bytes = swmrbus_format_raw_bytes(&o->format);
-    w->ftype = le_type(o->format.dtype);
-    if (o->format.encoding == SWMRBUS_ENC_RAW) {
-        w->stored = o->compression == SWMRBUS_ENC_BSLZ4 || o->compression == SWMRBUS_ENC_LZ4
-                        ? o->compression
-                        : SWMRBUS_ENC_RAW;
-        w->direct = w->stored == SWMRBUS_ENC_RAW;
-    } else {
-        w->stored = o->format.encoding;
-        w->direct = true;
+    w->named = o->n_datasets > 0;
+    w->n_ds = w->named ? o->n_datasets : 1;
+    if (!(w->ds = calloc(w->n_ds, sizeof *w->ds))) {
+        free(w);
+        swmrbus__errf(err, errlen, "out of memory");
+        return SWMRBUS_ENOMEM;
     }
-
-    if (w->stored != SWMRBUS_ENC_RAW) {
-        H5Z_filter_t id = w->stored == SWMRBUS_ENC_BSLZ4 ? FILTER_BSLZ4 : FILTER_LZ4;
-        htri_t avail = H5Zfilter_avail(id);
-        if (avail <= 0) {
-            if (avail < 0)
-                swmrbus__h5_err(err, errlen, "HDF5 filter %d", (int)id);
-            else
-                swmrbus__errf(err, errlen,
-                               "HDF5 filter %d (%s) is not available: install its plugin",
-                               (int)id, id == FILTER_BSLZ4 ? "bitshuffle" : "lz4");
-            rc = SWMRBUS_EIO;
+    for (size_t k = 0; k < w->n_ds; k++) w->ds[k].d = w->ds[k].memspace = H5I_INVALID_HID;
+    if (w->named) {
+        if ((rc = swmrbus__writer_ds_formats(o->datasets, w->n_ds, &w->ds[0].fmt, sizeof(wds),
+                                             err, errlen)))
             goto out;
+    } else {
+        w->ds[0].fmt = o->format;
+    }
+    for (size_t k = 0; k < w->n_ds; k++) {
+        wds *d = &w->ds[k];
+        d->raw_bytes = swmrbus_format_raw_bytes(&d->fmt);
+        d->ftype = le_type(d->fmt.dtype);
+        d->chunk_rows = 1;
+        if (d->raw_bytes == 0 || d->raw_bytes > UINT32_MAX || d->ftype < 0) {
+            swmrbus__errf(err, errlen, "writer: bad format of dataset %zu", k);
+            rc = SWMRBUS_EINVAL;
+            goto out;
+        }
+        /* Small raw rows of named datasets share chunks (a chunk a row of
+         * a scalar would cost more bookkeeping than data), written through
+         * H5Dwrite, uncompressed. */
+        if (w->named && d->fmt.encoding == SWMRBUS_ENC_RAW && d->raw_bytes < SMALL_ROW) {
+            d->chunk_rows = SMALL_ROW / d->raw_bytes;
+            if (d->chunk_rows > 1024) d->chunk_rows = 1024;
+        }
+        if (d->fmt.encoding == SWMRBUS_ENC_RAW) {
+            d->stored = d->chunk_rows == 1 && (o->compression == SWMRBUS_ENC_BSLZ4 ||
+                                               o->compression == SWMRBUS_ENC_LZ4)
+                            ? o->compression
+                            : SWMRBUS_ENC_RAW;
+            d->direct = d->stored == SWMRBUS_ENC_RAW && d->chunk_rows == 1;
+        } else {
+            d->stored = d->fmt.encoding;
+            d->direct = true;
+        }
+        if (d->stored != SWMRBUS_ENC_RAW) {
+            H5Z_filter_t id = d->stored == SWMRBUS_ENC_BSLZ4 ? FILTER_BSLZ4 : FILTER_LZ4;
+            htri_t avail = H5Zfilter_avail(id);
+            if (avail <= 0) {
+                if (avail < 0)
+                    swmrbus__h5_err(err, errlen, "HDF5 filter %d", (int)id);
+                else
+                    swmrbus__errf(err, errlen,
+                                  "HDF5 filter %d (%s) is not available: install its plugin",
+                                  (int)id, id == FILTER_BSLZ4 ? "bitshuffle" : "lz4");
+                rc = SWMRBUS_EIO;
+                goto out;
+            }
         }
     }
     if ((rc = open_dir(o->path, &w->dirfd, err, errlen))) goto out;
@@ -491,14 +560,17 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
 out:
     if (fapl >= 0) H5Pclose(fapl);
     if (rc != SWMRBUS_OK && w) {
-        if (w->memspace >= 0) H5Sclose(w->memspace);
+        for (size_t k = 0; k < w->n_ds; k++) {
+            if (w->ds[k].memspace >= 0) H5Sclose(w->ds[k].memspace);
+            if (w->ds[k].d >= 0) H5Dclose(w->ds[k].d);
+        }
         if (w->ts >= 0) H5Dclose(w->ts);
-        if (w->data >= 0) H5Dclose(w->data);
         if (w->file >= 0) H5Fclose(w->file);
         /* A half-made file of ours is removed; a file we did not create
          * (H5Fcreate failed) is left alone. */
         if (created) unlink(o->path);
         if (w->dirfd >= 0) close(w->dirfd);
+        free(w->ds);
         free(w);
         w = NULL;
     }
@@ -508,19 +580,19 @@ out:
 
 /* ---- write --------------------------------------------------------------- */
 
-static swmrbus_err write_filtered(swmrbus__writer *w, uint64_t index, const void *payload,
-                                  char *err, size_t errlen)
+static swmrbus_err write_filtered(wds *w, uint64_t index, const void *payload, char *err,
+                                  size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fs = H5I_INVALID_HID;
-    hsize_t start[SWMRBUS_MAX_DIMS + 1] = {0}, count[SWMRBUS_MAX_DIMS + 1];
+    hsize_t start[SWMRBUS_MAX_DATASET_DIMS + 1] = {0}, count[SWMRBUS_MAX_DATASET_DIMS + 1];
     int rank = (int)w->fmt.ndim + 1;
     start[0] = index;
     count[0] = 1;
     for (int i = 1; i < rank; i++) count[i] = w->fmt.shape[i - 1];
-    if ((fs = H5Dget_space(w->data)) < 0 ||
+    if ((fs = H5Dget_space(w->d)) < 0 ||
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dwrite(w->data, w->ftype, w->memspace, fs, H5P_DEFAULT, payload) < 0) {
+        H5Dwrite(w->d, w->ftype, w->memspace, fs, H5P_DEFAULT, payload) < 0) {
         swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
         goto out;
     }
@@ -534,12 +606,25 @@ swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index, const void
                                   size_t len, uint64_t ts, bool *duplicate, char *err,
                                   size_t errlen)
 {
+    const swmrbus__part part = {payload, len};
+    if (!payload && len > 0) {
+        swmrbus__errf(err, errlen, "writer: missing argument");
+        return SWMRBUS_EINVAL;
+    }
+    return swmrbus__writer_write_row(w, index, &part, 1, ts, duplicate, err, errlen);
+}
+
+swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
+                                      const swmrbus__part *parts, size_t n_parts, uint64_t ts,
+                                      bool *duplicate, char *err, size_t errlen)
+{
     swmrbus_err rc;
     bool dup_dummy;
     if (!duplicate) duplicate = &dup_dummy;
     *duplicate = false;
-    if (!w || (!payload && len > 0)) {
-        swmrbus__errf(err, errlen, "writer: missing argument");
+    if (!w || !parts || n_parts != w->n_ds) {
+        swmrbus__errf(err, errlen, "writer: missing argument or %zu parts for %zu datasets",
+                      n_parts, w ? w->n_ds : 0);
         return SWMRBUS_EINVAL;
     }
     if (w->failed) {
@@ -551,10 +636,20 @@ swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index, const void
         *duplicate = true;
         return SWMRBUS_OK;
     }
-    if (w->fmt.encoding == SWMRBUS_ENC_RAW ? len != w->raw_bytes : len == 0 || len > UINT32_MAX) {
-        swmrbus__errf(err, errlen, "frame %llu: payload of %zu bytes does not fit the format",
-                       (unsigned long long)index, len);
-        return SWMRBUS_EINVAL;
+    uint64_t need = 0, len = 0;
+    for (size_t k = 0; k < n_parts; k++) {
+        const wds *d = &w->ds[k];
+        size_t pl = parts[k].len;
+        if ((!parts[k].p && pl > 0) ||
+            (d->fmt.encoding == SWMRBUS_ENC_RAW ? pl != d->raw_bytes
+                                                : pl == 0 || pl > UINT32_MAX)) {
+            swmrbus__errf(err, errlen,
+                          "frame %llu: payload %zu of %zu bytes does not fit the format",
+                          (unsigned long long)index, k, pl);
+            return SWMRBUS_EINVAL;
+        }
+        need += chunk_need(d, pl);
+        len += pl;
     }
     if (index >= (uint64_t)H5S_UNLIMITED - 1) {
         swmrbus__errf(err, errlen, "frame index %llu out of range", (unsigned long long)index);
@@ -564,30 +659,37 @@ swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index, const void
     if ((rc = rows_reserve(w, index, err, errlen))) return rc;
     if (ts != 0 && (rc = pending_reserve(w, err, errlen))) return rc;
 
-    if ((rc = room_check(w, chunk_need(w, len), err, errlen))) {
+    if ((rc = room_check(w, need, err, errlen))) {
         w->failed = true;
         if (rc == SWMRBUS_EIO) w->broken = true;
         return rc;
     }
+    /* Every dataset has the same extent: a row in all, or in none. */
     if (index >= w->extent) {
-        if (set_extent(w->data, (int)w->fmt.ndim + 1, &w->fmt, index + 1)) {
-            swmrbus__h5_err(err, errlen, "extend data to %llu rows",
-                            (unsigned long long)index + 1);
-            rc = SWMRBUS_EIO;
-            goto fail;
+        for (size_t k = 0; k < w->n_ds; k++) {
+            wds *d = &w->ds[k];
+            if (set_extent(d->d, (int)d->fmt.ndim + 1, &d->fmt, index + 1)) {
+                swmrbus__h5_err(err, errlen, "extend dataset %zu to %llu rows", k,
+                                (unsigned long long)index + 1);
+                rc = SWMRBUS_EIO;
+                goto fail;
+            }
         }
         w->extent = index + 1;
     }
-    if (w->direct) {
-        hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
-        off[0] = index;
-        if (H5Dwrite_chunk(w->data, H5P_DEFAULT, 0, off, len, payload) < 0) {
-            swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
-            rc = SWMRBUS_EIO;
+    for (size_t k = 0; k < w->n_ds; k++) {
+        wds *d = &w->ds[k];
+        if (d->direct) {
+            hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
+            off[0] = index;
+            if (H5Dwrite_chunk(d->d, H5P_DEFAULT, 0, off, parts[k].len, parts[k].p) < 0) {
+                swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
+                rc = SWMRBUS_EIO;
+                goto fail;
+            }
+        } else if ((rc = write_filtered(d, index, parts[k].p, err, errlen))) {
             goto fail;
         }
-    } else if ((rc = write_filtered(w, index, payload, err, errlen))) {
-        goto fail;
     }
 
     w->rows[index >> 3] = (uint8_t)(w->rows[index >> 3] | (1u << (index & 7)));
@@ -734,21 +836,24 @@ swmrbus_err swmrbus__writer_close(swmrbus__writer **pw, swmrbus__flush_info *inf
     if (w->broken) {
         /* The first failure was final: take the extents back to what the
          * last good flush published (errors ignored), close once. */
-        if (w->extent > w->durable.frames)
-            (void)set_extent(w->data, (int)w->fmt.ndim + 1, &w->fmt, w->durable.frames);
+        for (size_t k = 0; k < w->n_ds && w->extent > w->durable.frames; k++)
+            (void)set_extent(w->ds[k].d, (int)w->ds[k].fmt.ndim + 1, &w->ds[k].fmt,
+                             w->durable.frames);
         if (w->ts_extent > w->durable.frames) {
             hsize_t dims[1] = {w->durable.frames};
             (void)H5Dset_extent(w->ts, dims);
         }
     }
-    if (w->memspace >= 0) H5Sclose(w->memspace);
     if (H5Dclose(w->ts) < 0 && rc == SWMRBUS_OK && !w->broken) {
         swmrbus__h5_err(err, errlen, "close timestamp");
         rc = SWMRBUS_EIO;
     }
-    if (H5Dclose(w->data) < 0 && rc == SWMRBUS_OK && !w->broken) {
-        swmrbus__h5_err(err, errlen, "close data");
-        rc = SWMRBUS_EIO;
+    for (size_t k = 0; k < w->n_ds; k++) {
+        if (w->ds[k].memspace >= 0) H5Sclose(w->ds[k].memspace);
+        if (H5Dclose(w->ds[k].d) < 0 && rc == SWMRBUS_OK && !w->broken) {
+            swmrbus__h5_err(err, errlen, "close dataset %zu", k);
+            rc = SWMRBUS_EIO;
+        }
     }
     /* Once, whatever it returns: after EFBIG it fails and the id must not
      * be touched again (H5dont_atexit keeps HDF5's atexit off it too). */
@@ -760,6 +865,7 @@ swmrbus_err swmrbus__writer_close(swmrbus__writer **pw, swmrbus__flush_info *inf
     if (w->lockfd >= 0) close(w->lockfd);
     close(w->dirfd);
     free(w->rows);
+    free(w->ds);
     free(w->p_idx);
     free(w->p_ts);
     free(w);
@@ -817,10 +923,10 @@ swmrbus_err swmrbus__writer_recover(const char *path, uint64_t *frames, char *er
         swmrbus__h5_err(err, errlen, "recover %s: open %s", path, SWMRBUS_DATASET_PATH);
         goto out;
     }
-    hsize_t dims[SWMRBUS_MAX_DIMS + 1] = {0};
+    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
     int rank;
     if ((space = H5Dget_space(d)) < 0 || (rank = H5Sget_simple_extent_ndims(space)) < 1 ||
-        rank > SWMRBUS_MAX_DIMS + 1 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
+        rank > SWMRBUS_MAX_DATASET_DIMS + 1 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
         swmrbus__h5_err(err, errlen, "recover %s: read the extent", path);
         goto out;
     }

@@ -24,6 +24,9 @@ typedef struct swmrbus__writer_opts {
     swmrbus_str name;            /* start.name, for the NXdata "name" attribute (may be empty) */
     uint64_t frames_expected;    /* 0 = unknown */
     swmrbus_str meta;            /* raw msgpack meta map from start (may be empty) */
+    swmrbus_str datasets;        /* start.datasets (raw, accepted by the decoder) or empty */
+    uint32_t n_datasets;         /* 0: one unnamed dataset of format at /entry/data/data */
+    swmrbus_str statics;         /* start.static (raw) or empty: written at create */
     unsigned mode;               /* permission bits of the new file, 0: 0644 (umask
                                   * ignored; set before SWMR starts) */
 } swmrbus__writer_opts;
@@ -53,6 +56,20 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
 swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index,
                                   const void *payload, size_t len, uint64_t ts,
                                   bool *duplicate, char *err, size_t errlen);
+
+/* One payload of a row (one per dataset, in start.datasets order). */
+typedef struct swmrbus__part {
+    const void *p;
+    size_t len;
+} swmrbus__part;
+
+/* Writes row index of every dataset at once: n_parts must equal the
+ * series' datasets (1 without start.datasets), each payload checked against
+ * its dataset's format. Otherwise as swmrbus__writer_write (which is this
+ * with one part). */
+swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
+                                      const swmrbus__part *parts, size_t n_parts, uint64_t ts,
+                                      bool *duplicate, char *err, size_t errlen);
 
 /* Writes the pending timestamps, extends the timestamp dataset to the data
  * extent, and H5Fflush-es the file. On OK, info holds the new durable

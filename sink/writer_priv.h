@@ -36,4 +36,22 @@ void swmrbus__meta_name(const char *key, size_t len, char *out, size_t cap);
 swmrbus_err swmrbus__writer_nxmx(hid_t entry, hid_t inst, hid_t det, swmrbus_str meta,
                                  char *err, size_t errlen);
 
+/* ---- named datasets (writer_named.c) ---- */
+
+/* The formats of the n datasets of an accepted start.datasets, written at
+ * first, first + stride bytes, ... */
+swmrbus_err swmrbus__writer_ds_formats(swmrbus_str datasets, size_t n, swmrbus_format *first,
+                                       size_t stride, char *err, size_t errlen);
+/* The name (a path) of dataset k, NUL-terminated into out. */
+swmrbus_err swmrbus__writer_ds_name(swmrbus_str datasets, size_t k, char *out, size_t cap,
+                                    char *err, size_t errlen);
+/* /entry/data/data as a soft link to the first dataset of >= 2 dims (else
+ * the first dataset). */
+swmrbus_err swmrbus__writer_default_link(hid_t file, swmrbus_str datasets, char *err,
+                                         size_t errlen);
+/* /entry/data@datasets (the names in order, variable-length strings) and
+ * the static datasets (start.static), before SWMR starts. */
+swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
+                                  swmrbus_str statics, char *err, size_t errlen);
+
 #endif

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <zmq.h>
 
+#include <msgpack.h>
+
 #include "source_internal.h"
 #include "swmrbus/codec.h"
 #include "swmrbus/log.h"
@@ -164,6 +166,12 @@ static void queue_relay(swmrbus__source *s, swmrbus__series *se, swmrbus_topic t
 static bool writable(swmrbus__source *s)
 {
     if (s->out_pub) return true;
+    if (s->out_rep) { /* a REP may answer once a request came (any request: "next") */
+        char req[64];
+        if (!s->rep_ready && zmq_recv(s->out, req, sizeof req, ZMQ_DONTWAIT) >= 0)
+            s->rep_ready = true;
+        return s->rep_ready;
+    }
     int ev = 0;
     size_t len = sizeof ev;
     return zmq_getsockopt(s->out, ZMQ_EVENTS, &ev, &len) == 0 && (ev & ZMQ_POLLOUT);
@@ -175,7 +183,7 @@ static bool writable(swmrbus__source *s)
  * subscribers with room get it and the full one loses it, as ZeroMQ's PUB
  * does. */
 static swmrbus_err send_msg(swmrbus__source *s, swmrbus__series *se, const swmrbus_buf *h,
-                            zmq_msg_t *payload)
+                            zmq_msg_t *payload, size_t n_payloads)
 {
     int more = payload ? ZMQ_SNDMORE : 0;
     if (zmq_send(s->out, h->data, h->len, ZMQ_DONTWAIT | more) < 0) {
@@ -190,31 +198,32 @@ static swmrbus_err send_msg(swmrbus__source *s, swmrbus__series *se, const swmrb
         zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
         if (rc < 0) goto fail;
     }
-    /* The rest of a multipart message always follows its first part. */
-    if (payload && zmq_msg_send(payload, s->out, ZMQ_DONTWAIT) < 0) goto fail;
+    /* The rest of a multipart message always follows its first part (a
+     * payload per dataset of a series with named datasets). */
+    for (size_t i = 0; payload && i < n_payloads; i++)
+        if (zmq_msg_send(&payload[i], s->out, ZMQ_DONTWAIT | (i + 1 < n_payloads ? ZMQ_SNDMORE : 0)) < 0)
+            goto fail;
     return SWMRBUS_OK;
 fail:
     swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "send: %s", zmq_strerror(zmq_errno()));
     return SWMRBUS_EZMQ;
 }
 
-/* out.protocol (issue 11): h (a frame: with its payload parts, which stay
- * the caller's) through the encoder; what it makes is sent as one message
- * with send_msg's EAGAIN and PUB rules, and consumed on every path. */
-static swmrbus_err send_encoded(swmrbus__source *s, swmrbus__series *se, const swmrbus_header *h,
-                                zmq_msg_t *payloads, size_t n)
+/* Sends the n parts of one foreign message (an encoder's output, which
+ * are consumed). ETIMEDOUT (no room, or a REP with no request) sends
+ * nothing; a PUB drops for a full subscriber as send_msg does. */
+static swmrbus_err send_foreign(swmrbus__source *s, swmrbus__series *se, zmq_msg_t *parts,
+                                size_t n)
 {
-    zmq_msg_t *out = NULL;
-    size_t n_out = 0, i = 0;
-    char why[200] = "";
-    swmrbus_err rc = s->enc->encode(s->enc_state, h, payloads, n, &out, &n_out, why, sizeof why);
-    if (rc != SWMRBUS_OK) {
-        snprintf(se->why, sizeof se->why, "%s", why[0] ? why : swmrbus_strerror(rc));
-        return SWMRBUS_EINVAL;
+    swmrbus_err rc = SWMRBUS_OK;
+    size_t i = 0;
+    if (n == 0) return SWMRBUS_OK;
+    if (s->out_rep && !writable(s)) {
+        rc = SWMRBUS_ETIMEDOUT;
+        goto out;
     }
-    if (n_out == 0) return SWMRBUS_OK;
-    int more = n_out > 1 ? ZMQ_SNDMORE : 0;
-    if (zmq_msg_send(&out[0], s->out, ZMQ_DONTWAIT | more) < 0) {
+    int more = n > 1 ? ZMQ_SNDMORE : 0;
+    if (zmq_msg_send(&parts[0], s->out, ZMQ_DONTWAIT | more) < 0) {
         if (zmq_errno() != EAGAIN) goto fail;
         if (!s->out_pub) {
             rc = SWMRBUS_ETIMEDOUT;
@@ -224,20 +233,37 @@ static swmrbus_err send_encoded(swmrbus__source *s, swmrbus__series *se, const s
         se->dropped++;
         s->dropped++;
         zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &off, sizeof off);
-        int r = zmq_msg_send(&out[0], s->out, ZMQ_DONTWAIT | more);
+        int r = zmq_msg_send(&parts[0], s->out, ZMQ_DONTWAIT | more);
         zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
         if (r < 0) goto fail;
     }
-    for (i = 1; i < n_out; i++)
-        if (zmq_msg_send(&out[i], s->out, ZMQ_DONTWAIT | (i + 1 < n_out ? ZMQ_SNDMORE : 0)) < 0)
+    for (i = 1; i < n; i++)
+        if (zmq_msg_send(&parts[i], s->out, ZMQ_DONTWAIT | (i + 1 < n ? ZMQ_SNDMORE : 0)) < 0)
             goto fail;
+    s->rep_ready = false;
     goto out;
 fail:
     swmrbus_log(SWMRBUS_LOG_ERROR, s->name, "send: %s", zmq_strerror(zmq_errno()));
     rc = SWMRBUS_EZMQ;
 out:
-    for (i = 0; i < n_out; i++) zmq_msg_close(&out[i]);
+    for (i = 0; i < n; i++) zmq_msg_close(&parts[i]);
     return rc;
+}
+
+/* Hands one message of the series to out.protocol's encoder and sends what
+ * it makes of it (a start or an end: nothing, for the Karabo bridge). */
+static swmrbus_err send_encoded(swmrbus__source *s, swmrbus__series *se,
+                                const swmrbus_header *h, zmq_msg_t *payloads, size_t n)
+{
+    zmq_msg_t *out = NULL;
+    size_t n_out = 0;
+    char why[256];
+    swmrbus_err rc = s->enc->encode(s->enc_state, h, payloads, n, &out, &n_out, why, sizeof why);
+    if (rc != SWMRBUS_OK) {
+        snprintf(se->why, sizeof se->why, "%s", why);
+        return SWMRBUS_EINVAL;
+    }
+    return send_foreign(s, se, out, n_out);
 }
 
 static void base_header(const swmrbus__series *se, swmrbus_header *h, swmrbus_msg_type t)
@@ -245,6 +271,35 @@ static void base_header(const swmrbus__series *se, swmrbus_header *h, swmrbus_ms
     memset(h, 0, sizeof *h);
     h->type = t;
     h->series = se->out_id;
+}
+
+/* start.datasets of a file with named datasets: each one's path (from the
+ * root, without the leading '/'), dtype, shape and encoding as read. */
+static swmrbus_err pack_datasets(const swmrbus__sfile *f, swmrbus_buf *out)
+{
+    msgpack_packer pk;
+    size_t n = swmrbus__sfile_get_info(f)->n_datasets;
+    msgpack_packer_init(&pk, out, swmrbus_buf_write);
+    if (msgpack_pack_array(&pk, n)) return SWMRBUS_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        const swmrbus__sfile *p = swmrbus__sfile_part(f, k);
+        if (!p) return SWMRBUS_EINVAL;
+        const swmrbus_format *fmt = &swmrbus__sfile_get_info(p)->fmt;
+        const char *name = swmrbus__sfile_dspath(p) + 1;
+        const char *dt = swmrbus_dtype_name(fmt->dtype), *en = swmrbus_encoding_name(fmt->encoding);
+        if (msgpack_pack_map(&pk, 4) || msgpack_pack_str_with_body(&pk, "name", 4) ||
+            msgpack_pack_str_with_body(&pk, name, strlen(name)) ||
+            msgpack_pack_str_with_body(&pk, "dtype", 5) ||
+            msgpack_pack_str_with_body(&pk, dt, strlen(dt)) ||
+            msgpack_pack_str_with_body(&pk, "shape", 5) || msgpack_pack_array(&pk, fmt->ndim))
+            return SWMRBUS_ENOMEM;
+        for (uint32_t d = 0; d < fmt->ndim; d++)
+            if (msgpack_pack_uint64(&pk, fmt->shape[d])) return SWMRBUS_ENOMEM;
+        if (msgpack_pack_str_with_body(&pk, "encoding", 8) ||
+            msgpack_pack_str_with_body(&pk, en, strlen(en)))
+            return SWMRBUS_ENOMEM;
+    }
+    return SWMRBUS_OK;
 }
 
 static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
@@ -256,6 +311,22 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
     base_header(se, &h, SWMRBUS_MSG_START);
     h.format = in->fmt;
     h.has_format = true;
+    swmrbus_buf ds = {0};
+    if (in->n_datasets) { /* named datasets: start.datasets, as the sink took them */
+        if (pack_datasets(se->f, &ds) != SWMRBUS_OK) {
+            swmrbus_buf_free(&ds);
+            snprintf(se->why, sizeof se->why, "cannot encode the datasets of start");
+            return SWMRBUS_EINVAL;
+        }
+        h.has_format = false;
+        h.datasets = (swmrbus_str){(const char *)ds.data, ds.len};
+        h.n_datasets = (uint32_t)in->n_datasets;
+    }
+    if (s->enc && in->n_datasets) { /* out.protocol: the encoder learns the layout */
+        swmrbus_err erc = send_encoded(s, se, &h, NULL, 0);
+        swmrbus_buf_free(&ds);
+        return erc;
+    }
     if (in->frames_expected) {
         h.frames = in->frames_expected;
         h.has_frames = true;
@@ -288,6 +359,7 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         swmrbus_limits lim = s->cfg->limits;
         lim.max_header_bytes = s->hbuf.len;
         swmrbus__meta_list_free(&ml);
+        swmrbus_buf_free(&ds);
         if (swmrbus_header_decode(s->hbuf.data, s->hbuf.len, &lim, &h2, &reason, dwhy,
                                   sizeof dwhy) != SWMRBUS_OK) {
             snprintf(se->why, sizeof se->why, "start: %s", dwhy);
@@ -301,11 +373,12 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         rc = swmrbus_header_encode(&h, NULL, 0, &s->hbuf);
     }
     swmrbus__meta_list_free(&ml);
+    swmrbus_buf_free(&ds);
     if (rc != SWMRBUS_OK) {
         snprintf(se->why, sizeof se->why, "cannot encode start: %s", swmrbus_strerror(rc));
         return SWMRBUS_EINVAL;
     }
-    return send_msg(s, se, &s->hbuf, NULL);
+    return send_msg(s, se, &s->hbuf, NULL, 0);
 }
 
 static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
@@ -314,9 +387,9 @@ static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
     base_header(se, &h, SWMRBUS_MSG_END);
     h.frames = se->sent;
     h.has_frames = true;
-    if (s->enc) return send_encoded(s, se, &h, NULL, 0); /* out.protocol (issue 11) */
+    if (s->enc) return send_encoded(s, se, &h, NULL, 0);
     if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) return SWMRBUS_EINVAL;
-    return send_msg(s, se, &s->hbuf, NULL);
+    return send_msg(s, se, &s->hbuf, NULL, 0);
 }
 
 /* ---- life cycle --------------------------------------------------------------------- */
@@ -363,7 +436,7 @@ static bool try_open(swmrbus__source *s, swmrbus__series *se, uint64_t now)
         return true;
     }
     if (rc == SWMRBUS_OK)
-        rc = swmrbus__sfile_open(real, &s->cfg->limits, &se->f, s->err, sizeof s->err);
+        rc = swmrbus__sfile_open_all(real, &s->cfg->limits, &se->f, s->err, sizeof s->err);
     if (rc == SWMRBUS_OK) {
         const swmrbus__sfile_info *in = swmrbus__sfile_get_info(se->f);
         se->state = se->closed_seen ? SWMRBUS__S_CLOSING : SWMRBUS__S_OPEN;
@@ -464,7 +537,15 @@ typedef struct out_row {
     zmq_msg_t payload;
     uint64_t row, ts;
     size_t size;
+    size_t *parts;        /* named datasets: each one's bytes in payload (malloc'd) */
 } out_row;
+
+static void out_row_close(out_row *o)
+{
+    zmq_msg_close(&o->payload);
+    free(o->parts);
+    o->parts = NULL;
+}
 
 /* Reads row into *o (payload, size, ts). No series state changes. *gap is
  * set when the row has no stored chunk. On error s->err says why. */
@@ -478,20 +559,32 @@ static swmrbus_err read_row(swmrbus__source *s, swmrbus__series *se, uint64_t ro
         snprintf(s->err, sizeof s->err, "out of memory for %zu bytes", size);
         return SWMRBUS_ENOMEM;
     }
+    o->parts = NULL;
     rc = swmrbus__sfile_read_row(se->f, row, zmq_msg_data(&o->payload), size, s->err,
                                  sizeof s->err);
-    if (rc == SWMRBUS_OK) {
-        const swmrbus__sfile_info *in = swmrbus__sfile_get_info(se->f);
+    size_t n_parts = swmrbus__sfile_get_info(se->f)->n_datasets;
+    const size_t *ps = swmrbus__sfile_part_sizes(se->f);
+    if (rc == SWMRBUS_OK && n_parts && ps) {
+        if ((o->parts = malloc(n_parts * sizeof *o->parts)))
+            memcpy(o->parts, ps, n_parts * sizeof *o->parts);
+        else
+            rc = SWMRBUS_ENOMEM;
+    }
+    size_t off = 0;
+    for (size_t k = 0; rc == SWMRBUS_OK && k < (n_parts ? n_parts : 1); k++) {
+        const swmrbus__sfile_info *in = swmrbus__sfile_get_info(swmrbus__sfile_part(se->f, k));
+        size_t len = n_parts ? o->parts[k] : size;
         char why[240];
-        if (swmrbus_payload_check(&in->fmt, zmq_msg_data(&o->payload), size, why, sizeof why) !=
-            SWMRBUS_OK) {
-            snprintf(s->err, sizeof s->err, "row %" PRIu64 " is not a valid %s chunk: %s", row,
-                     swmrbus_encoding_name(in->fmt.encoding), why);
+        if (swmrbus_payload_check(&in->fmt, (const char *)zmq_msg_data(&o->payload) + off, len,
+                                  why, sizeof why) != SWMRBUS_OK) {
+            snprintf(s->err, sizeof s->err, "row %" PRIu64 " (dataset %zu) is not a valid %s "
+                     "chunk: %s", row, k, swmrbus_encoding_name(in->fmt.encoding), why);
             rc = SWMRBUS_EINVAL;
         }
+        off += len;
     }
     if (rc != SWMRBUS_OK) {
-        zmq_msg_close(&o->payload);
+        out_row_close(o);
         return rc;
     }
     o->row = row;
@@ -515,32 +608,45 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
     h.frame = o->row;
     h.ts = o->ts;
     h.has_ts = o->ts != 0;
-    if (s->out_pub) {
+    const swmrbus__sfile_info *info = swmrbus__sfile_get_info(se->f);
+    if (s->out_pub && !info->n_datasets) {
         /* A subscriber that joins late missed the start: every frame
-         * carries the format (an implicit start). */
-        const swmrbus__sfile_info *in = swmrbus__sfile_get_info(se->f);
+         * carries the format (an implicit start; not for named datasets,
+         * which only a start declares). */
+        const swmrbus__sfile_info *in = info;
         h.format = in->fmt;
         h.has_format = true;
         if (in->name[0]) h.name = str_of(in->name);
     }
+    if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) {
+        out_row_close(o);
+        fail_series(s, se, "cannot encode a frame header");
+        return STEP_PROGRESS;
+    }
     swmrbus_err rc;
-    if (s->enc) { /* out.protocol (issue 11) */
-        rc = send_encoded(s, se, &h, &o->payload, 1);
-        zmq_msg_close(&o->payload);
-        if (rc == SWMRBUS_EINVAL) {
-            char why[sizeof se->why];
-            snprintf(why, sizeof why, "%s", se->why);
-            fail_series(s, se, why);
-            return STEP_PROGRESS;
+    if (o->parts) {
+        /* A part per dataset: slices of the row read at once (no copy). */
+        size_t n = info->n_datasets, off = 0, made = 0;
+        zmq_msg_t *parts = calloc(n, sizeof *parts);
+        rc = parts ? SWMRBUS_OK : SWMRBUS_ENOMEM;
+        for (; rc == SWMRBUS_OK && made < n; made++) {
+            rc = swmrbus_msg_slice(&parts[made], &o->payload,
+                                   (const char *)zmq_msg_data(&o->payload) + off, o->parts[made]);
+            off += o->parts[made];
         }
+        if (rc == SWMRBUS_OK)
+            rc = s->enc ? send_encoded(s, se, &h, parts, n) : send_msg(s, se, &s->hbuf, parts, n);
+        else if (made) made--; /* the failed slice holds nothing */
+        for (size_t i = 0; parts && i < made; i++) zmq_msg_close(&parts[i]);
+        free(parts);
     } else {
-        if (swmrbus_header_encode(&h, NULL, 0, &s->hbuf) != SWMRBUS_OK) {
-            zmq_msg_close(&o->payload);
-            fail_series(s, se, "cannot encode a frame header");
-            return STEP_PROGRESS;
-        }
-        rc = send_msg(s, se, &s->hbuf, &o->payload);
-        zmq_msg_close(&o->payload);
+        rc = s->enc ? send_encoded(s, se, &h, &o->payload, 1) /* out.protocol */
+                    : send_msg(s, se, &s->hbuf, &o->payload, 1);
+    }
+    out_row_close(o);
+    if (s->enc && rc == SWMRBUS_EINVAL) { /* the encoder cannot send this series */
+        fail_series(s, se, se->why);
+        return STEP_PROGRESS;
     }
     if (rc == SWMRBUS_ETIMEDOUT) return STEP_BLOCKED;
     if (rc != SWMRBUS_OK) {
@@ -568,7 +674,7 @@ static step send_batch(swmrbus__source *s, swmrbus__series *se, out_row *b, int 
     step st = STEP_PROGRESS;
     int i = 0;
     for (; i < *n && st == STEP_PROGRESS && active(se); i++) st = send_out_row(s, se, &b[i]);
-    for (; i < *n; i++) zmq_msg_close(&b[i].payload);
+    for (; i < *n; i++) out_row_close(&b[i]);
     *n = 0;
     return st;
 }

@@ -23,6 +23,14 @@
 #define TS_PATH "/entry/instrument/detector/timestamp"
 
 struct swmrbus__sfile {
+    char dspath[SWMRBUS_PATH_MAX + 2]; /* the dataset it reads ("/entry/data/data") */
+    bool named;              /* one of the series' named datasets: rank 1..9 */
+    /* Opened by swmrbus__sfile_open_all on a file with named datasets: the
+     * others (kids[k] is dataset k + 1), read along with this one, row by
+     * row; part_sizes: each dataset's bytes of the row last sized. */
+    struct swmrbus__sfile **kids;
+    size_t n_kids;
+    size_t *part_sizes;
     hid_t file, data, ts;
     hid_t memtype;           /* decoded rows: the dtype, little-endian */
     int rank;                /* 2..4 */
@@ -94,7 +102,7 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
 {
     swmrbus_err rc = SWMRBUS_EINVAL;
     hid_t space = H5I_INVALID_HID, type = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
-    hsize_t dims[SWMRBUS_MAX_DIMS + 1], cdims[SWMRBUS_MAX_DIMS + 1];
+    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 1], cdims[SWMRBUS_MAX_DATASET_DIMS + 1];
     int rank;
 
     if ((space = H5Dget_space(f->data)) < 0 || (type = H5Dget_type(f->data)) < 0 ||
@@ -104,9 +112,10 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
         goto out;
     }
     rank = H5Sget_simple_extent_ndims(space);
-    if (rank < 2 || rank > SWMRBUS_MAX_DIMS + 1) {
-        swmrbus__errf(err, errlen, SWMRBUS_DATASET_PATH " has rank %d (frames need 2..%d)",
-                         rank, SWMRBUS_MAX_DIMS + 1);
+    int max_rank = f->named ? SWMRBUS_MAX_DATASET_DIMS + 1 : SWMRBUS_MAX_DIMS + 1;
+    if (rank < (f->named ? 1 : 2) || rank > max_rank) {
+        swmrbus__errf(err, errlen, "%s has rank %d (frames need %d..%d)", f->dspath, rank,
+                      f->named ? 1 : 2, max_rank);
         goto out;
     }
     if (H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
@@ -227,12 +236,12 @@ out:
 
 static uint64_t extent0(hid_t d)
 {
-    hsize_t dims[SWMRBUS_MAX_DIMS + 1] = {0};
+    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
     hid_t s = H5Dget_space(d);
     if (s < 0) return 0;
     int rank = H5Sget_simple_extent_ndims(s);
     uint64_t r = 0;
-    if (rank >= 1 && rank <= SWMRBUS_MAX_DIMS + 1 && H5Sget_simple_extent_dims(s, dims, NULL) >= 0)
+    if (rank >= 1 && rank <= SWMRBUS_MAX_DATASET_DIMS + 1 && H5Sget_simple_extent_dims(s, dims, NULL) >= 0)
         r = dims[0];
     H5Sclose(s);
     return r;
@@ -261,8 +270,10 @@ fail:
     return H5I_INVALID_HID;
 }
 
-swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
-                                swmrbus__sfile **out, char *err, size_t errlen)
+/* Opens dataset dspath (named: one of a series' named datasets) of path. */
+static swmrbus_err open_ds(const char *path, const char *dspath, bool named,
+                           const swmrbus_limits *lim, swmrbus__sfile **out, char *err,
+                           size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fapl = H5I_INVALID_HID;
@@ -275,6 +286,8 @@ swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
         return SWMRBUS_ENOMEM;
     }
     f->file = f->data = f->ts = H5I_INVALID_HID;
+    snprintf(f->dspath, sizeof f->dspath, "%s", dspath);
+    f->named = named;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset_metadata_read_attempts(fapl, READ_ATTEMPTS) < 0) {
         swmrbus__h5_err(err, errlen, "file access properties");
@@ -286,8 +299,8 @@ swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
         swmrbus__h5_err(err, errlen, "open %s (SWMR read)", path);
         goto out;
     }
-    if ((f->data = H5Dopen2(f->file, SWMRBUS_DATASET_PATH, H5P_DEFAULT)) < 0) {
-        swmrbus__h5_err(err, errlen, "open %s in %s", SWMRBUS_DATASET_PATH, path);
+    if ((f->data = H5Dopen2(f->file, f->dspath, H5P_DEFAULT)) < 0) {
+        swmrbus__h5_err(err, errlen, "open %s in %s", f->dspath, path);
         goto out;
     }
     if ((rc = read_layout(f, lim, err, errlen))) goto out;
@@ -302,6 +315,68 @@ out:
     *out = f;
     return rc;
 }
+
+swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
+                                swmrbus__sfile **out, char *err, size_t errlen)
+{
+    return open_ds(path, SWMRBUS_DATASET_PATH, false, lim, out, err, errlen);
+}
+
+swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
+                                    swmrbus__sfile **out, char *err, size_t errlen)
+{
+    char **names = NULL;
+    size_t n = 0;
+    /* /entry/data/data may link to a named dataset of any rank: opened as
+     * named first, held to the one-dataset rules when the file has no list. */
+    swmrbus_err rc = open_ds(path, SWMRBUS_DATASET_PATH, true, lim, out, err, errlen);
+    if (rc != SWMRBUS_OK) return rc;
+    rc = swmrbus__sfile_names_read((*out)->file, &names, &n, err, errlen);
+    if (rc != SWMRBUS_OK) goto out;
+    if (n == 0) { /* one unnamed dataset */
+        (*out)->named = false;
+        if ((*out)->rank < 2 || (*out)->rank > SWMRBUS_MAX_DIMS + 1) {
+            swmrbus__errf(err, errlen, "%s has rank %d (frames need 2..%d)",
+                          SWMRBUS_DATASET_PATH, (*out)->rank, SWMRBUS_MAX_DIMS + 1);
+            rc = SWMRBUS_EINVAL;
+        }
+        goto out;
+    }
+    /* Named datasets: this sfile reads the first, its kids the others. */
+    swmrbus__sfile_close(out);
+    char p[SWMRBUS_PATH_MAX + 2];
+    snprintf(p, sizeof p, "/%s", names[0]);
+    if ((rc = open_ds(path, p, true, lim, out, err, errlen))) goto out;
+    swmrbus__sfile *f = *out;
+    f->info.n_datasets = n;
+    if (!(f->kids = calloc(n, sizeof *f->kids)) ||
+        !(f->part_sizes = calloc(n, sizeof *f->part_sizes))) {
+        rc = SWMRBUS_ENOMEM;
+        goto out;
+    }
+    for (size_t k = 1; k < n; k++) {
+        snprintf(p, sizeof p, "/%s", names[k]);
+        if ((rc = open_ds(path, p, true, lim, &f->kids[k - 1], err, errlen))) goto out;
+        f->n_kids = k;
+    }
+out:
+    if (rc != SWMRBUS_OK) swmrbus__sfile_close(out);
+    swmrbus__sfile_names_free(names, n);
+    return rc;
+}
+
+const swmrbus__sfile *swmrbus__sfile_part(const swmrbus__sfile *f, size_t k)
+{
+    if (k == 0) return f;
+    return k - 1 < f->n_kids ? f->kids[k - 1] : NULL;
+}
+
+const size_t *swmrbus__sfile_part_sizes(const swmrbus__sfile *f)
+{
+    return f->part_sizes;
+}
+
+const char *swmrbus__sfile_dspath(const swmrbus__sfile *f) { return f->dspath; }
 
 const swmrbus__sfile_info *swmrbus__sfile_get_info(const swmrbus__sfile *f)
 {
@@ -327,10 +402,9 @@ swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
     if (f->data < 0 || H5Drefresh(f->data) < 0) {
         char first[512];
         swmrbus__h5_err(first, sizeof first, "refresh");
-        f->data = reopen(f->file, f->data, SWMRBUS_DATASET_PATH);
+        f->data = reopen(f->file, f->data, f->dspath);
         if (f->data < 0) {
-            swmrbus__h5_err(err, errlen, "%s; reopening %s failed too", first,
-                                SWMRBUS_DATASET_PATH);
+            swmrbus__h5_err(err, errlen, "%s; reopening %s failed too", first, f->dspath);
             rc = SWMRBUS_EIO;
             goto out;
         }
@@ -341,15 +415,21 @@ swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
         H5Eclear2(H5E_DEFAULT);
     }
     f->ts_rows = f->ts >= 0 ? extent0(f->ts) : 0;
+    /* Named datasets grow together: the rows all of them show. */
+    for (size_t k = 0; k < f->n_kids && rc == SWMRBUS_OK; k++) {
+        uint64_t r = 0;
+        rc = swmrbus__sfile_refresh(f->kids[k], &r, err, errlen);
+        if (r < f->rows) f->rows = r;
+    }
 out:
     if (rows) *rows = f->rows;
     return rc;
 }
 
-swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, bool *gap,
-                                    char *err, size_t errlen)
+static swmrbus_err one_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, bool *gap,
+                                char *err, size_t errlen)
 {
-    hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
+    hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
     hsize_t n = 0;
     *gap = false;
     *size = 0;
@@ -387,12 +467,31 @@ swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *siz
     return SWMRBUS_OK;
 }
 
+swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, bool *gap,
+                                    char *err, size_t errlen)
+{
+    swmrbus_err rc = one_row_size(f, row, size, gap, err, errlen);
+    if (rc != SWMRBUS_OK || *gap || !f->part_sizes) return rc;
+    /* Named datasets: the row is every dataset's part, one after another;
+     * a gap in any (a row is written in all or none) is a gap. */
+    f->part_sizes[0] = *size;
+    for (size_t k = 0; k < f->n_kids; k++) {
+        size_t n = 0;
+        rc = one_row_size(f->kids[k], row, &n, gap, err, errlen);
+        if (rc != SWMRBUS_OK || *gap) return rc;
+        if (n > SIZE_MAX - *size) return SWMRBUS_ELIMIT;
+        f->part_sizes[k + 1] = n;
+        *size += n;
+    }
+    return SWMRBUS_OK;
+}
+
 swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t count,
                                      void *buf, size_t buflen, char *err, size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
-    hsize_t start[SWMRBUS_MAX_DIMS + 1] = {0}, cnt[SWMRBUS_MAX_DIMS + 1];
+    hsize_t start[SWMRBUS_MAX_DATASET_DIMS + 1] = {0}, cnt[SWMRBUS_MAX_DATASET_DIMS + 1];
     swmrbus__h5_init();
     if (count == 0) return SWMRBUS_OK;
     if (count > SIZE_MAX / f->info.raw_bytes || buflen < count * f->info.raw_bytes) {
@@ -424,11 +523,35 @@ out:
     return rc;
 }
 
+static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
+                                char *err, size_t errlen);
+
 swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
                                     char *err, size_t errlen)
 {
+    if (!f->part_sizes) return one_read_row(f, row, buf, size, err, errlen);
+    /* Named datasets: the parts as swmrbus__sfile_row_size sized them. */
+    size_t off = 0;
+    for (size_t k = 0; k <= f->n_kids; k++) {
+        size_t n = f->part_sizes[k];
+        if (n > size - off) {
+            swmrbus__errf(err, errlen, "row %llu: %zu bytes asked, the parts take more",
+                          (unsigned long long)row, size);
+            return SWMRBUS_EINVAL;
+        }
+        swmrbus_err rc = one_read_row(k ? f->kids[k - 1] : f, row, (char *)buf + off, n, err,
+                                      errlen);
+        if (rc != SWMRBUS_OK) return rc;
+        off += n;
+    }
+    return SWMRBUS_OK;
+}
+
+static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
+                                char *err, size_t errlen)
+{
     if (!f->info.direct) return swmrbus__sfile_read_rows(f, row, 1, buf, size, err, errlen);
-    hsize_t off[SWMRBUS_MAX_DIMS + 1] = {0};
+    hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
     uint32_t mask = 0;
     hsize_t n = 0;
     off[0] = row;
@@ -527,6 +650,9 @@ void swmrbus__sfile_close(swmrbus__sfile **pf)
     if (f->data >= 0 && H5Iis_valid(f->data) > 0) H5Dclose(f->data);
     if (f->file >= 0) H5Fclose(f->file);
     H5Eclear2(H5E_DEFAULT);
+    for (size_t k = 0; k < f->n_kids; k++) swmrbus__sfile_close(&f->kids[k]);
+    free(f->kids);
+    free(f->part_sizes);
     free(f->scratch);
     free(f);
     *pf = NULL;

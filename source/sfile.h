@@ -33,6 +33,7 @@ typedef struct swmrbus__sfile_info {
     uint64_t max_chunk;      /* largest stored chunk accepted (direct) */
     char name[SWMRBUS_NAME_MAX + 1]; /* /entry/data@name ("" when absent) */
     uint64_t frames_expected;        /* /entry/data@frames_expected, 0 = unknown */
+    size_t n_datasets;               /* sfile_open_all: named datasets (0: one unnamed) */
 } swmrbus__sfile_info;
 
 /* Opens path read-only with SWMR read and its /entry/data/data (and, when
@@ -42,6 +43,23 @@ typedef struct swmrbus__sfile_info {
  * over lim->max_frame_bytes). */
 swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
                                 swmrbus__sfile **out, char *err, size_t errlen);
+
+/* As swmrbus__sfile_open, and when the file lists named datasets
+ * (/entry/data@datasets, start.datasets), opens each of them: a row is then
+ * every dataset's part one after another (row_size sums them, read_row reads
+ * them all; swmrbus__sfile_part_sizes tells where each ends), info is the
+ * first dataset's with n_datasets set, the rows are those all of them show. */
+swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
+                                    swmrbus__sfile **out, char *err, size_t errlen);
+
+/* Dataset k (0 .. n_datasets-1) of an sfile_open_all sfile (its info and
+ * dspath), NULL beyond. */
+const swmrbus__sfile *swmrbus__sfile_part(const swmrbus__sfile *f, size_t k);
+/* Each dataset's bytes of the row last sized (n_datasets of them), NULL
+ * without named datasets. */
+const size_t *swmrbus__sfile_part_sizes(const swmrbus__sfile *f);
+/* The path of the dataset it reads, from the root ("/entry/data/data"). */
+const char *swmrbus__sfile_dspath(const swmrbus__sfile *f);
 
 const swmrbus__sfile_info *swmrbus__sfile_get_info(const swmrbus__sfile *f);
 

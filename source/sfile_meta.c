@@ -239,3 +239,63 @@ void swmrbus__meta_list_free(swmrbus__meta_list *ml)
     free(ml->items);
     memset(ml, 0, sizeof *ml);
 }
+
+/* ---- the named datasets' list -------------------------------------------- */
+
+void swmrbus__sfile_names_free(char **names, size_t n)
+{
+    for (size_t k = 0; names && k < n; k++) free(names[k]);
+    free(names);
+}
+
+swmrbus_err swmrbus__sfile_names_read(hid_t file, char ***names, size_t *n, char *err,
+                                      size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EINVAL;
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    char **raw = NULL, **out = NULL;
+    hssize_t count = 0;
+    *names = NULL;
+    *n = 0;
+    if (H5Aexists_by_name(file, "/entry/data", "datasets", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return SWMRBUS_OK;
+    }
+    if ((a = H5Aopen_by_name(file, "/entry/data", "datasets", H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0 ||
+        (sp = H5Aget_space(a)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+        (count = H5Sget_simple_extent_npoints(sp)) < 1 || count > SWMRBUS_MAX_DATASETS) {
+        swmrbus__errf(err, errlen, "/entry/data@datasets: not a list of 1 to %d strings",
+                      SWMRBUS_MAX_DATASETS);
+        goto out;
+    }
+    raw = calloc((size_t)count, sizeof *raw);
+    out = calloc((size_t)count, sizeof *out);
+    if (!raw || !out || (mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(mt, H5Tget_cset(t)) < 0 || H5Aread(a, mt, raw) < 0) {
+        swmrbus__errf(err, errlen, "/entry/data@datasets: cannot be read");
+        goto out;
+    }
+    for (hssize_t k = 0; k < count; k++) {
+        swmrbus_str s = {raw[k], raw[k] ? strlen(raw[k]) : 0};
+        if (!swmrbus_path_ok(s) || !(out[k] = strdup(raw[k]))) {
+            swmrbus__errf(err, errlen, "/entry/data@datasets[%lld]: not a usable path",
+                          (long long)k);
+            goto out;
+        }
+    }
+    *names = out;
+    *n = (size_t)count;
+    out = NULL;
+    rc = SWMRBUS_OK;
+out:
+    if (raw && mt >= 0 && sp >= 0) (void)H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw);
+    free(raw);
+    swmrbus__sfile_names_free(out, (size_t)(count > 0 ? count : 0));
+    H5Eclear2(H5E_DEFAULT);
+    if (mt >= 0) H5Tclose(mt);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return rc;
+}

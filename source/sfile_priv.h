@@ -11,6 +11,14 @@
 
 /* Reads /entry/instrument/detector's meta datasets of file into ml (see
  * swmrbus__sfile_meta). A file without that group has no meta (OK). */
+/* The names of the named datasets, /entry/data@datasets (variable-length
+ * strings), into *names (n of them, each a path swmrbus_path_ok accepts, at
+ * most SWMRBUS_MAX_DATASETS; free with swmrbus__sfile_names_free). No such
+ * attribute: n = 0 and OK. EINVAL for a list that cannot be served. */
+swmrbus_err swmrbus__sfile_names_read(hid_t file, char ***names, size_t *n, char *err,
+                                      size_t errlen);
+void swmrbus__sfile_names_free(char **names, size_t n);
+
 swmrbus_err swmrbus__sfile_meta_read(hid_t file, size_t max_bytes, swmrbus__meta_list *ml,
                                      char *err, size_t errlen);
 

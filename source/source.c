@@ -83,23 +83,26 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
     if (rc != SWMRBUS_OK) goto out;
     if (cfg->out.present) {
         s->out_pub = cfg->out.pattern == SWMRBUS_PATTERN_PUB;
+        s->out_rep = cfg->out.pattern == SWMRBUS_PATTERN_REP; /* Karabo bridge's REQ clients */
         const swmrbus_socket_opts o = {.name = "out", .hwm_opt = ZMQ_SNDHWM};
-        rc = swmrbus_socket_open(args->zmq_ctx, s->out_pub ? ZMQ_PUB : ZMQ_PUSH, &cfg->out, &o,
-                                 &s->out, err, errlen);
+        rc = swmrbus_socket_open(args->zmq_ctx, s->out_pub ? ZMQ_PUB : s->out_rep ? ZMQ_REP : ZMQ_PUSH,
+                                 &cfg->out, &o, &s->out, err, errlen);
         if (rc != SWMRBUS_OK) goto out;
-        if (s->out_pub) {
-            int on = 1;
-            zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
-        }
-        /* out.protocol (issue 11): frames go out in a foreign protocol */
-        if (cfg->out.protocol) {
+        if (cfg->out.protocol) { /* out.protocol: an encoder (swmrbus/codec.h) */
             if (!(s->enc = swmrbus_encoder_find(cfg->out.protocol))) {
                 snprintf(err, errlen, "out.protocol: no encoder for %s", cfg->out.protocol);
                 rc = SWMRBUS_ECONFIG;
                 goto out;
             }
-            if ((rc = s->enc->create(cfg, &s->enc_state, err, errlen)) != SWMRBUS_OK)
-                goto out;
+            if ((rc = s->enc->create(cfg, &s->enc_state, err, errlen)) != SWMRBUS_OK) goto out;
+        } else if (s->out_rep) {
+            snprintf(err, errlen, "out.pattern: rep needs out.protocol: karabo-bridge");
+            rc = SWMRBUS_ECONFIG;
+            goto out;
+        }
+        if (s->out_pub) {
+            int on = 1;
+            zmq_setsockopt(s->out, ZMQ_XPUB_NODROP, &on, sizeof on);
         }
     }
     if (cfg->notify.present) {
@@ -145,6 +148,7 @@ static void source_destroy(void **self)
         if (socks[i]) zmq_close(socks[i]);
     swmrbus_notifier_destroy(&s->nt);
     swmrbus_loop_destroy(&s->loop);
+    if (s->enc && s->enc_state) s->enc->destroy(&s->enc_state);
     if (s->slots) {
         for (size_t i = 0; i < s->n_slots; i++) {
             swmrbus__series *se = &s->slots[i];
@@ -159,7 +163,6 @@ static void source_destroy(void **self)
     free(s->slots);
     swmrbus__src_dirs_free(s);
     swmrbus_buf_free(&s->hbuf);
-    if (s->enc && s->enc_state) s->enc->destroy(&s->enc_state);
     free(s);
     *self = NULL;
 }
@@ -351,7 +354,9 @@ static uint64_t on_work(swmrbus_loop *loop, uint64_t now, void *user)
     s->more = swmrbus__src_work(s, now, &s->blocked, &due, &s->pending);
     /* A PUSH with no room: wake when a consumer takes some. */
     if (s->out && !s->out_pub)
-        swmrbus_loop_set_events(loop, s->out, (short)(s->blocked ? ZMQ_POLLOUT : 0));
+        swmrbus_loop_set_events(loop, s->out, (short)(s->blocked ? (s->out_rep ? ZMQ_POLLIN
+                                                                              : ZMQ_POLLOUT)
+                                                                 : 0));
     if (now - s->last_second >= 1000 * MS_NS) {
         tick(s, now);
         s->last_second = now;

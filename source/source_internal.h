@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "sfile.h"
+#include "swmrbus/codec.h"
 #include "swmrbus/clock.h"
 #include "swmrbus/config.h"
 #include "swmrbus/loop.h"
@@ -91,6 +92,12 @@ typedef struct swmrbus__source {
     const char *name;
     void *in, *out, *notify, *control;
     bool out_pub;             /* out is a PUB (else a PUSH) */
+    /* out.protocol (Karabo bridge, issue 10): the encoder and its state,
+     * NULL: wire protocol v1; out.pattern rep: a request was taken and the
+     * next train is its reply (rep_ready) */
+    const swmrbus_encoder_vtable *enc;
+    void *enc_state;
+    bool out_rep, rep_ready;
     swmrbus_loop *loop;       /* the component's loop (stop() ends it) */
     swmrbus_notifier *nt;     /* relays on notify */
     bool draining;            /* stop seen: finishing what waits */
@@ -107,10 +114,6 @@ typedef struct swmrbus__source {
     swmrbus__publisher pubs[SWMRBUS__PUBLISHERS];
 
     swmrbus_buf hbuf;         /* header encoding */
-    /* out.protocol (issue 11): an encoder of swmrbus/codec.h and its
-     * state, NULL: wire protocol v1 (the Karabo branch's names) */
-    const struct swmrbus_encoder_vtable *enc;
-    void *enc_state;
 
     /* counters for status (this thread only) */
     uint64_t notices, relayed, relays_dropped, relays_unsent, missed;

@@ -7,19 +7,24 @@
 
 #include "swmrbus/codec.h"
 
+extern const swmrbus_decoder_vtable swmrbus__codec_karabo; /* codec_karabo.c */
+
 /* The built-in decoders (add a codec: its vtable here). */
 extern const swmrbus_decoder_vtable swmrbus__codec_dectris2; /* codec_dectris2.c */
 extern const swmrbus_decoder_vtable swmrbus__codec_dectris1; /* codec_dectris1.c */
 static const swmrbus_decoder_vtable *const decoders[] = {
     &swmrbus__codec_dectris2,
     &swmrbus__codec_dectris1,
+    &swmrbus__codec_karabo,
     NULL,
 };
 
 /* The built-in encoders (a source's out.protocol). */
 extern const swmrbus_encoder_vtable swmrbus__encoder_dectris2; /* encode_dectris2.c */
+extern const swmrbus_encoder_vtable swmrbus__encoder_karabo;   /* codec_karabo_enc.c */
 static const swmrbus_encoder_vtable *const encoders[] = {
     &swmrbus__encoder_dectris2,
+    &swmrbus__encoder_karabo,
     NULL,
 };
 

@@ -332,6 +332,10 @@ static swmrbus_err load_socket(const swmrbus__raw_socket *rs, swmrbus_socket_cfg
         else if (role == ROLE_IN && !strcmp(rs->pattern, "sub")) s->pattern = SWMRBUS_PATTERN_SUB;
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "push")) s->pattern = SWMRBUS_PATTERN_PUSH;
         else if (role == ROLE_OUT && !strcmp(rs->pattern, "pub")) s->pattern = SWMRBUS_PATTERN_PUB;
+        /* Karabo bridge (issue 10): a sink's REQ input (its in.protocol's
+         * decoder names the request), a source's REP output */
+        else if (role == ROLE_IN && !strcmp(rs->pattern, "req")) s->pattern = SWMRBUS_PATTERN_REQ;
+        else if (role == ROLE_OUT && !strcmp(rs->pattern, "rep")) s->pattern = SWMRBUS_PATTERN_REP;
         else if (role == ROLE_IN)
             TRY(fail(err, errlen, "%s.pattern: expected pull or sub, got %s", path,
                      show(rs->pattern).s));
@@ -411,6 +415,7 @@ static const struct {
     {"dtype", K_SIM},
     {"encoding", K_SIM},
     {"rate_hz", K_SIM},
+    {"karabo", K_SINK}, /* issue 10 */
 };
 #define N_KEY_KINDS (sizeof key_kinds / sizeof key_kinds[0])
 
@@ -423,7 +428,7 @@ static swmrbus_err check_keys_for_kind(const swmrbus__raw_component *rc, unsigne
         rc->file,      rc->flush,       rc->linger_ms,   rc->idle_close_ms,
         rc->compression, rc->limits,    rc->from,        rc->stale_ms,
         rc->series,    rc->frames,      rc->shape,       rc->dtype,
-        rc->encoding,  rc->rate_hz,
+        rc->encoding,  rc->rate_hz,     rc->karabo,
     };
     for (size_t i = 0; i < N_KEY_KINDS; i++) {
         swmrbus_err e;
@@ -696,6 +701,13 @@ static swmrbus_err load_component(const swmrbus__raw_component *r, size_t idx,
     if (r->idle_close_ms)
         TRY(parse_u64(r->idle_close_ms, 0, SWMRBUS_CFG_MS_MAX, &c->idle_close_ms, path, "idle_close_ms",
                       err, errlen));
+    /* Karabo bridge input (issue 10) */
+    if (r->karabo && r->karabo->new_file_on_new_keys) {
+        char kpath[64];
+        snprintf(kpath, sizeof kpath, "%s.karabo", path);
+        TRY(parse_bool(r->karabo->new_file_on_new_keys, &c->karabo_new_file_on_new_keys, kpath,
+                       "new_file_on_new_keys", err, errlen));
+    }
     if (r->compression) {
         if (!strcmp(r->compression, "none")) c->compression = SWMRBUS_ENC_NONE;
         else if (!strcmp(r->compression, "bslz4")) c->compression = SWMRBUS_ENC_BSLZ4;
@@ -1136,6 +1148,8 @@ const char *swmrbus_pattern_name(swmrbus_pattern p)
     case SWMRBUS_PATTERN_SUB: return "sub";
     case SWMRBUS_PATTERN_PUSH: return "push";
     case SWMRBUS_PATTERN_PUB: return "pub";
+    case SWMRBUS_PATTERN_REQ: return "req";
+    case SWMRBUS_PATTERN_REP: return "rep";
     }
     return "unknown";
 }

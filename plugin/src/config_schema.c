@@ -48,6 +48,11 @@ static const cyaml_schema_field_t socket_fields[] = {
     CYAML_FIELD_END,
 };
 
+static const cyaml_schema_field_t karabo_fields[] = { /* issue 10 */
+    STR_FIELD("new_file_on_new_keys", swmrbus__raw_karabo, new_file_on_new_keys),
+    CYAML_FIELD_END,
+};
+
 static const cyaml_schema_field_t flush_fields[] = {
     STR_FIELD("frames", swmrbus__raw_flush, frames),
     STR_FIELD("ms", swmrbus__raw_flush, ms),
@@ -104,6 +109,8 @@ static const cyaml_schema_field_t component_fields[] = {
     CYAML_FIELD_SEQUENCE("dirs", CYAML_FLAG_POINTER | OPT, swmrbus__raw_component,
                          dirs, &string_entry, 1, SWMRBUS_MAX_DIRS),
     STR_FIELD("file_mode", swmrbus__raw_component, file_mode),
+    /* Karabo bridge input (issue 10) */
+    CYAML_FIELD_MAPPING_PTR("karabo", OPT, swmrbus__raw_component, karabo, karabo_fields),
     /* scale-out (issue 12) */
     CYAML_FIELD_MAPPING_PTR("shard", OPT, swmrbus__raw_component, shard, shard_fields),
     STR_FIELD("shards", swmrbus__raw_component, shards),

@@ -41,6 +41,11 @@ typedef struct swmrbus__raw_flush {
     char *ms;
 } swmrbus__raw_flush;
 
+/* karabo: a sink's Karabo bridge settings (issue 10) */
+typedef struct swmrbus__raw_karabo {
+    char *new_file_on_new_keys;
+} swmrbus__raw_karabo;
+
 typedef struct swmrbus__raw_limits {
     char *max_header_bytes;
     char *max_frame_bytes;
@@ -84,6 +89,7 @@ typedef struct swmrbus__raw_component {
     char **dirs;             /* source; NULL when absent, else 1..SWMRBUS_MAX_DIRS */
     unsigned dirs_count;
     char *file_mode;         /* sink */
+    swmrbus__raw_karabo *karabo; /* sink: in.protocol karabo-bridge settings */
     /* scale-out (issue 12) */
     swmrbus__raw_shard *shard; /* sink; NULL when absent */
     char *shards;              /* coordinator */

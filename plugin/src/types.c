@@ -99,7 +99,7 @@ void swmrbus_limits_default(swmrbus_limits *l)
 uint64_t swmrbus_format_raw_bytes(const swmrbus_format *f)
 {
     uint64_t n = swmrbus_dtype_size(f->dtype);
-    if (n == 0 || f->ndim < 1 || f->ndim > SWMRBUS_MAX_DIMS) return 0;
+    if (n == 0 || f->ndim > SWMRBUS_MAX_DATASET_DIMS) return 0; /* ndim 0: a scalar */
     for (uint32_t i = 0; i < f->ndim; i++) {
         if (f->shape[i] == 0 || n > UINT64_MAX / f->shape[i]) return 0;
         n *= f->shape[i];
@@ -110,7 +110,7 @@ uint64_t swmrbus_format_raw_bytes(const swmrbus_format *f)
 bool swmrbus_format_equal(const swmrbus_format *a, const swmrbus_format *b)
 {
     if (a->dtype != b->dtype || a->encoding != b->encoding || a->ndim != b->ndim) return false;
-    for (uint32_t i = 0; i < a->ndim && i < SWMRBUS_MAX_DIMS; i++)
+    for (uint32_t i = 0; i < a->ndim && i < SWMRBUS_MAX_DATASET_DIMS; i++)
         if (a->shape[i] != b->shape[i]) return false;
     return true;
 }

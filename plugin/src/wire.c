@@ -8,6 +8,7 @@
 
 #include "mpread.h"
 #include "swmrbus/wire.h"
+#include "wire_priv.h"
 
 #define META_ARRAY_MAX 4096
 
@@ -201,11 +202,11 @@ swmrbus_err swmrbus_meta_foreach(swmrbus_str meta, swmrbus_meta_fn fn, void *use
 
 enum {
     K_TYPE, K_SERIES, K_FRAME, K_TS, K_FRAMES, K_DTYPE, K_SHAPE, K_ENCODING,
-    K_NAME, K_META, K_ORIGIN, K_COUNT
+    K_NAME, K_META, K_ORIGIN, K_DATASETS, K_STATIC, K_COUNT
 };
 static const char *const header_keys[K_COUNT] = {
     "type", "series", "frame", "ts", "frames", "dtype", "shape", "encoding",
-    "name", "meta", "origin",
+    "name", "meta", "origin", "datasets", "static",
 };
 
 static int header_key(swmrbus_str key)
@@ -405,6 +406,17 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
             err = decode_origin(&mp, out, why, whylen);
             if (err != SWMRBUS_OK) goto out;
             break;
+        case K_DATASETS: /* several named datasets (wire_datasets.c) */
+            err = swmrbus__wire_datasets(&mp, lim, out, why, whylen);
+            if (err != SWMRBUS_OK) {
+                rr = err == SWMRBUS_ELIMIT ? SWMRBUS_R_LIMIT : SWMRBUS_R_BAD_HEADER;
+                goto out;
+            }
+            break;
+        case K_STATIC:
+            err = swmrbus__wire_statics(&mp, out, why, whylen);
+            if (err != SWMRBUS_OK) goto out;
+            break;
         }
     }
 
@@ -423,8 +435,11 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
         out->has_format = true;
     }
     unsigned need = 1u << K_SERIES;
+    bool named = (seen & (1u << K_DATASETS)) != 0;
+    if (named && (seen & fmt_bits))
+        FAIL(rr, SWMRBUS_EINVAL, "with \"datasets\", dtype, shape and encoding go in them");
     switch (out->type) {
-    case SWMRBUS_MSG_START: need |= fmt_bits; break;
+    case SWMRBUS_MSG_START: need |= named ? 0u : fmt_bits; break;
     case SWMRBUS_MSG_FRAME: need |= 1u << K_FRAME; break;
     case SWMRBUS_MSG_END: need |= 1u << K_FRAMES; break;
     case SWMRBUS_MSG_NONE: break;

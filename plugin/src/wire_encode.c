@@ -128,6 +128,7 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     msgpack_packer pk;
     size_t entries = 2; /* type, series */
     bool with_format = false, with_name = false, with_meta = false;
+    bool with_ds = false, with_static = false; /* start.datasets / start.static */
 
     if (!h || !out) goto out;
     out->len = 0;
@@ -135,8 +136,16 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     if (with_name && !name_ok(h->name)) goto out;
     switch (h->type) {
     case SWMRBUS_MSG_START:
-        if (!format_ok(&h->format)) goto out;
-        with_format = true;
+        /* Named datasets (already valid msgpack, copied as they are) replace
+         * the top-level format. */
+        with_ds = h->n_datasets > 0;
+        if (with_ds && swmrbus_datasets_foreach(h->datasets, NULL, NULL) != SWMRBUS_OK)
+            goto out;
+        with_static = h->statics.len > 0;
+        if (with_static && swmrbus_static_foreach(h->statics, NULL, NULL) != SWMRBUS_OK)
+            goto out;
+        if (!with_ds && !format_ok(&h->format)) goto out;
+        with_format = !with_ds;
         with_meta = n_meta > 0;
         if (with_meta && (!meta || n_meta > UINT32_MAX)) goto out;
         for (size_t k = 0; k < n_meta && with_meta; k++)
@@ -147,7 +156,8 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
               (h->origin_sink.len > SWMRBUS_NAME_MAX || has_nul(h->origin_sink))) ||
              (str_set(h->origin_file) && (!str_ok(h->origin_file) || has_nul(h->origin_file)))))
             goto out;
-        entries += 3 + (size_t)h->has_frames + with_name + with_meta + h->has_origin;
+        entries += (with_format ? 3 : 1) + (size_t)h->has_frames + with_name + with_meta +
+                   h->has_origin + with_static;
         break;
     case SWMRBUS_MSG_FRAME:
         /* an implicit start: the format (and name) ride along when set */
@@ -182,6 +192,12 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     if (with_name && (pack_key(&pk, "name") || pack_str(&pk, h->name))) goto out;
     if (with_meta && (pack_key(&pk, "meta") || pack_meta(&pk, meta, n_meta))) goto out;
     if (h->type == SWMRBUS_MSG_START && h->has_origin && pack_origin(&pk, h)) goto out;
+    if (with_ds && (pack_key(&pk, "datasets") ||
+                    swmrbus_buf_write(out, h->datasets.ptr, h->datasets.len)))
+        goto out;
+    if (with_static && (pack_key(&pk, "static") ||
+                        swmrbus_buf_write(out, h->statics.ptr, h->statics.len)))
+        goto out;
     err = SWMRBUS_OK;
 out:
     if (err != SWMRBUS_OK && out) out->len = 0;

@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     void *st = NULL;
     char err[128];
     CHECK(vt->create(&cfg, &st, err, sizeof err) == SWMRBUS_OK);
-    const swmrbus_decode_sink out = {on_emit, on_reject, NULL};
+    const swmrbus_decode_sink out = {on_emit, on_reject, NULL, NULL};
     size_t pos = 0;
     while (pos < size) {
         int n = data[pos++] % MAX_PARTS + 1;

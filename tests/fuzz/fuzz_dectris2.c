@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(zmq_msg_init_size(&m, n) == 0);
         if (n) memcpy(zmq_msg_data(&m), data + at, n);
         ctx c = {zmq_msg_data(&m), n};
-        const swmrbus_decode_sink out = {on_emit, on_reject, &c};
+        const swmrbus_decode_sink out = {on_emit, on_reject, &c, NULL};
         vt->feed(st, &m, 1, &out);
         zmq_msg_close(&m);
         pos = at + n;

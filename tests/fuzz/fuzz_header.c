@@ -62,6 +62,40 @@ static int count_meta(const swmrbus_meta_item *it, void *user)
     return 0;
 }
 
+typedef struct ds_count {
+    size_t n;
+    uint64_t max_row;
+} ds_count;
+
+static int count_ds(const swmrbus_dataset *d, size_t index, void *user)
+{
+    ds_count *c = user;
+    CHECK(index == c->n);
+    c->n++;
+    CHECK(swmrbus_path_ok(d->name));
+    CHECK(d->format.ndim <= SWMRBUS_MAX_DATASET_DIMS);
+    uint64_t raw = swmrbus_format_raw_bytes(&d->format);
+    CHECK(raw > 0 && raw <= c->max_row);
+    return 0;
+}
+
+static int count_static(const swmrbus_static_item *it, void *user)
+{
+    size_t *n = user;
+    (*n)++;
+    CHECK(swmrbus_path_ok(it->path));
+    CHECK(it->count >= 1 && it->count <= SWMRBUS_STATIC_MAX);
+    volatile size_t sink = 0;
+    for (size_t k = 0; k < it->count; k++) {
+        if (it->kind == SWMRBUS_META_STR) sink += it->is_array ? it->ss[k].len : it->s.len;
+        else if (it->kind == SWMRBUS_META_UINT) sink += (size_t)it->u[k];
+        else if (it->kind == SWMRBUS_META_FLOAT) sink += (size_t)(it->f[k] != 0);
+        else sink += (size_t)it->i[k];
+    }
+    (void)sink;
+    return 0;
+}
+
 static void check_header(const uint8_t *hdr, size_t hlen, const uint8_t *rest, size_t rlen)
 {
     swmrbus_limits lim;
@@ -85,7 +119,15 @@ static void check_header(const uint8_t *hdr, size_t hlen, const uint8_t *rest, s
     CHECK(inside(h.name, hdr, hlen) && inside(h.meta, hdr, hlen));
     CHECK(inside(h.origin_sink, hdr, hlen) && inside(h.origin_file, hdr, hlen));
     if (h.name.ptr) CHECK(h.name.len >= 1 && h.name.len <= SWMRBUS_NAME_MAX);
-    if (h.type == SWMRBUS_MSG_START) CHECK(h.has_format);
+    if (h.type == SWMRBUS_MSG_START) CHECK(h.has_format != (h.n_datasets > 0));
+    CHECK(inside(h.datasets, hdr, hlen) && inside(h.statics, hdr, hlen));
+    if (h.n_datasets) {
+        ds_count dc = {0, lim.max_frame_bytes};
+        CHECK(swmrbus_datasets_foreach(h.datasets, count_ds, &dc) == SWMRBUS_OK);
+        CHECK(dc.n == h.n_datasets && dc.n <= SWMRBUS_MAX_DATASETS);
+    }
+    size_t n_static = 0;
+    CHECK(swmrbus_static_foreach(h.statics, count_static, &n_static) == SWMRBUS_OK);
     if (h.type == SWMRBUS_MSG_FRAME) CHECK(h.frame < lim.max_frames);
     if (h.type == SWMRBUS_MSG_END) CHECK(h.has_frames);
     if (h.has_format) {
@@ -105,7 +147,9 @@ static void check_header(const uint8_t *hdr, size_t hlen, const uint8_t *rest, s
     swmrbus_buf out = {0};
     swmrbus_header h2;
     swmrbus_header in = h;
-    if (in.type != SWMRBUS_MSG_FRAME) in.has_format = in.type == SWMRBUS_MSG_START;
+    if (in.type != SWMRBUS_MSG_FRAME)
+        in.has_format = in.type == SWMRBUS_MSG_START && in.n_datasets == 0;
+    if (in.type != SWMRBUS_MSG_START) in.n_datasets = 0, in.statics.len = 0;
     CHECK(swmrbus_header_encode(&in, NULL, 0, &out) == SWMRBUS_OK);
     lim.max_header_bytes = out.len;
     CHECK(swmrbus_header_decode(out.data, out.len, &lim, &h2, &reason, why, sizeof why) ==
@@ -114,6 +158,9 @@ static void check_header(const uint8_t *hdr, size_t hlen, const uint8_t *rest, s
     switch (h.type) {
     case SWMRBUS_MSG_START:
         CHECK(swmrbus_format_equal(&h2.format, &h.format));
+        CHECK(h2.n_datasets == h.n_datasets && str_eq(h2.datasets, h.datasets));
+        CHECK(h2.statics.len == h.statics.len &&
+              (h.statics.len == 0 || memcmp(h2.statics.ptr, h.statics.ptr, h.statics.len) == 0));
         CHECK(h2.has_frames == h.has_frames && h2.frames == h.frames);
         CHECK(str_eq(h2.name, h.name));
         CHECK(h2.has_origin == h.has_origin);

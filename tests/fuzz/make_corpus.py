@@ -119,6 +119,53 @@ seeds = {
     "edge_trailing_nil": p(frame()) + b"\xc0",
 }
 
+# start.datasets / start.static (several named per-row datasets)
+DS = [{"name": "INDEX/trainId", "dtype": "uint64", "shape": [], "encoding": "raw"},
+      {"name": "INSTRUMENT/SPB/DET/JF:daqOutput/data/adc", "dtype": "uint16",
+       "shape": [1, 2, 3, 4, 5, 6, 7, 8], "encoding": "raw"},
+      {"name": "data", "dtype": "float32", "shape": [64, 64], "encoding": "bslz4",
+       "future": 1}]
+STATIC = {"METADATA/dataFormatVersion": "1.0", "METADATA/dataSources/root": ["INSTRUMENT"],
+          "METADATA/runNumber": 7, "METADATA/n": [1, -2], "METADATA/f": [0.5, 1],
+          "METADATA/b": [True, False]}
+
+
+def named(**extra):
+    h = {"type": "start", "series": 7, "datasets": DS}
+    h.update(extra)
+    return h
+
+
+def one(**kw):
+    d = {"name": "a", "dtype": "uint8", "shape": [2], "encoding": "raw"}
+    d.update(kw)
+    return d
+
+
+seeds.update({
+    "ok_start_datasets": p(named()),
+    "ok_start_datasets_static": p(named(static=STATIC, name="run", frames=3)),
+    "ok_start_datasets_scalar": p(named(datasets=[one(shape=[])])),
+    "bad_start_datasets_empty": p(named(datasets=[])),
+    "bad_start_datasets_with_format": p(named(dtype="uint8", shape=[1], encoding="raw")),
+    "bad_start_datasets_9dims": p(named(datasets=[one(shape=[1] * 9)])),
+    "bad_start_datasets_dotdot": p(named(datasets=[one(name="a/../b")])),
+    "bad_start_datasets_entry": p(named(datasets=[one(name="entry/data/x")])),
+    "bad_start_datasets_slashes": p(named(datasets=[one(name="/a")])),
+    "bad_start_datasets_nul": p(named(datasets=[one(name="a\x00b")])),
+    "bad_start_datasets_dup": p(named(datasets=[one(), one()])),
+    "bad_start_datasets_nested": p(named(datasets=[one(), one(name="a/b")])),
+    "bad_start_datasets_no_name": p(named(datasets=[{"dtype": "uint8", "shape": [1],
+                                                     "encoding": "raw"}])),
+    "bad_start_datasets_zero_dim": p(named(datasets=[one(shape=[0])])),
+    "bad_start_datasets_huge": p(named(datasets=[one(shape=[2**32, 2**32])])),
+    "bad_start_datasets_not_list": p(named(datasets={"a": 1})),
+    "bad_start_static_mixed": p(named(static={"a": [1, "x"]})),
+    "bad_start_static_path": p(named(static={"../a": 1})),
+    "bad_start_static_nested": p(named(static={"a": [[1]]})),
+    "bad_start_static_big_neg": p(named(static={"a": [-1, 2**64 - 1]})),
+})
+
 
 
 def write(target, corpus):
@@ -426,3 +473,73 @@ for root, _, files in sorted(os.walk(CONFIGS)):  # subfolders too (two-hosts/)
         with open(os.path.join(root, name), "rb") as f:
             config_seeds["ok_example_" + rel.replace(os.sep, "_").replace(".", "_")] = f.read()
 write("fuzz_config", config_seeds)
+
+
+# ---- fuzz_karabo: Karabo bridge trains (karabo_bridge's own serializer) ----
+# Each part as a 4-byte little-endian length and its bytes; 0xffffffff ends
+# a message (fuzz_karabo.c).
+def kb_input(*messages):
+    out = b""
+    for parts in messages:
+        for part in parts:
+            b = bytes(part)
+            out += struct.pack("<I", len(b)) + b
+        out += b"\xff\xff\xff\xff"
+    return out
+
+
+def kb_train(tid, sources=("DET/A:out",), extra=None, shape=(2, 3)):
+    import numpy as np
+    from karabo_bridge.serializer import serialize
+    data, meta = {}, {}
+    for k, src in enumerate(sources):
+        data[src] = {"data.trainId": tid, "data.value": 1.5 * tid, "data.flag": True,
+                     "data.adc": (np.arange(int(np.prod(shape)), dtype="uint16") + tid
+                                  ).reshape(shape),
+                     "image.pulseId": np.arange(4, dtype="uint64"),
+                     "metadata": {"source": src, "timestamp.tid": tid}}
+        if extra:
+            data[src].update(extra)
+        meta[src] = {"source": src, "timestamp": 1700000000.25 + tid,
+                     "timestamp.sec": "1700000000", "timestamp.frac": "250000000000000000",
+                     "timestamp.tid": tid}
+    return [bytes(p) for p in serialize(data, meta)]
+
+
+def kb_hdr(**h):
+    return p(h)
+
+
+try:
+    t1, t2 = kb_train(10000), kb_train(10001)
+    karabo_seeds = {
+        "ok_one_train": kb_input(t1),
+        "ok_three_trains_gap": kb_input(t1, t2, kb_train(10005)),
+        "ok_two_sources": kb_input(kb_train(5, sources=("DET/A:out", "CTRL/MOTOR"))),
+        "ok_jump_back": kb_input(t2, t1),
+        "ok_late_key": kb_input(t1, kb_train(10001, extra={"data.late": 3})),
+        "ok_late_source": kb_input(t1, kb_train(10001, sources=("DET/A:out", "DET/B:out"))),
+        "bad_not_msgpack": kb_input([b"\xc1\xc1", b"x"]),
+        "bad_protocol_1": kb_input([p({"DET/A:out": {"x": 1}})]),
+        "bad_odd_parts": kb_input(t1[:3]),
+        "bad_no_tid": kb_input([kb_hdr(source="A:o", content="msgpack"), p({"x": 1})]),
+        "bad_array_length": kb_input(t1, t2[:-1] + [t2[-1][:-1]]),
+        "bad_unknown_dtype": kb_input(
+            [kb_hdr(source="A:o", content="msgpack", metadata={"timestamp.tid": 1}), p({}),
+             kb_hdr(source="A:o", content="array", path="data.c", dtype="complex64",
+                    shape=[2]), bytes(16)]),
+        "bad_nested": kb_input([kb_hdr(source="A:o", content="msgpack",
+                                       metadata={"timestamp.tid": 1}),
+                                p({"a": [[[[[[[[[[1]]]]]]]]]]})]),
+        "bad_name_dotdot": kb_input(kb_train(1, sources=("../../etc:x",))),
+        "bad_name_slashes": kb_input(kb_train(1, sources=("A//B:x",))),
+        "bad_name_nul": kb_input(kb_train(1, extra={"data.a\x00b": 1})),
+        "bad_huge_shape": kb_input(
+            [kb_hdr(source="A:o", content="msgpack", metadata={"timestamp.tid": 1}), p({}),
+             kb_hdr(source="A:o", content="array", path="data.c", dtype="uint8",
+                    shape=[2**32, 2**32]), bytes(4)]),
+        "bad_key_clash": kb_input(kb_train(1, extra={"data.adc.x": 1})),
+    }
+    write("fuzz_karabo", karabo_seeds)
+except ImportError as e:  # python3-karabo-bridge (a test dependency) missing
+    print("fuzz_karabo seeds not written:", e)

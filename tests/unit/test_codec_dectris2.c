@@ -202,7 +202,7 @@ static void feed_bytes(fx *f, const void *p, size_t n)
     assert_int_equal(zmq_msg_init_size(&f->last, n), 0);
     if (n) memcpy(zmq_msg_data(&f->last), p, n);
     f->has_last = true;
-    const swmrbus_decode_sink out = {on_emit, on_reject, &f->r};
+    const swmrbus_decode_sink out = {on_emit, on_reject, &f->r, NULL};
     f->vt->feed(f->st, &f->last, 1, &out);
 }
 

@@ -1438,6 +1438,140 @@ static bool starts(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* ---- named datasets and static (start.datasets, start.static) -------- */
+
+static void ds_(mb *m, const char *name, const char *dtype, size_t ndim, uint64_t dim)
+{
+    map_(m, 4);
+    ks(m, "name", name);
+    ks(m, "dtype", dtype);
+    s_(m, "shape");
+    arr_(m, ndim);
+    for (size_t k = 0; k < ndim; k++) u_(m, dim);
+    ks(m, "encoding", "raw");
+}
+
+static int ds_collect(const swmrbus_dataset *d, size_t index, void *user)
+{
+    swmrbus_dataset *out = user;
+    out[index] = *d;
+    return 0;
+}
+
+static int st_count(const swmrbus_static_item *it, void *user)
+{
+    int *n = user;
+    if (swmrbus__str_is(it->path, "M/list")) {
+        assert_int_equal(it->kind, SWMRBUS_META_STR);
+        assert_int_equal(it->count, 2);
+        assert_true(swmrbus__str_is(it->ss[1], "yz"));
+    } else if (swmrbus__str_is(it->path, "M/v")) {
+        assert_int_equal(it->kind, SWMRBUS_META_STR);
+        assert_true(swmrbus__str_is(it->s, "1.0"));
+    }
+    (*n)++;
+    return 0;
+}
+
+static void test_datasets(void **state)
+{
+    (void)state;
+    const char *good[] = {"a", "INDEX/trainId", "INSTRUMENT/SPB/DET:out/data/adc", "a.b/c",
+                          "entryx/y", "x/entry"};
+    const char *bad[] = {"", "/a", "a/", "a//b", ".", "a/./b", "..", "a/../b", "entry",
+                         "entry/data/data", "a\nb", "a\x7f"};
+    for (size_t k = 0; k < sizeof good / sizeof good[0]; k++)
+        assert_true(swmrbus_path_ok((swmrbus_str){good[k], strlen(good[k])}));
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        assert_false(swmrbus_path_ok((swmrbus_str){bad[k], strlen(bad[k])}));
+
+    mb m;
+    swmrbus_header h;
+    swmrbus_reason r;
+    mb_init(&m);
+    map_(&m, 4);
+    ks(&m, "type", "start");
+    ku(&m, "series", 2);
+    s_(&m, "datasets");
+    arr_(&m, 3);
+    ds_(&m, "INDEX/trainId", "uint64", 0, 1);
+    ds_(&m, "I/adc", "uint16", 8, 2);
+    ds_(&m, "I/gain", "uint8", 4, 3);
+    s_(&m, "static");
+    map_(&m, 2);
+    ks(&m, "M/v", "1.0");
+    s_(&m, "M/list");
+    arr_(&m, 2);
+    s_(&m, "x");
+    s_(&m, "yz");
+    assert_int_equal(dec(&m, &h, &r), SWMRBUS_OK);
+    assert_false(h.has_format);
+    assert_int_equal(h.n_datasets, 3);
+    swmrbus_dataset d[3];
+    assert_int_equal(swmrbus_datasets_foreach(h.datasets, ds_collect, d), SWMRBUS_OK);
+    assert_true(swmrbus__str_is(d[1].name, "I/adc"));
+    assert_int_equal(d[0].format.ndim, 0);
+    assert_int_equal(swmrbus_format_raw_bytes(&d[0].format), 8);
+    assert_int_equal(d[1].format.ndim, 8);
+    assert_int_equal(swmrbus_format_raw_bytes(&d[1].format), 2 * 256);
+    assert_int_equal(swmrbus_format_raw_bytes(&d[2].format), 81);
+    int n = 0;
+    assert_int_equal(swmrbus_static_foreach(h.statics, st_count, &n), SWMRBUS_OK);
+    assert_int_equal(n, 2);
+
+    /* encode -> decode keeps datasets and static byte for byte */
+    swmrbus_buf out = {0};
+    swmrbus_header h2;
+    assert_int_equal(swmrbus_header_encode(&h, NULL, 0, &out), SWMRBUS_OK);
+    assert_int_equal(dec_lim(out.data, out.len, NULL, &h2, &r), SWMRBUS_OK);
+    assert_int_equal(h2.n_datasets, 3);
+    assert_int_equal(h2.datasets.len, h.datasets.len);
+    assert_memory_equal(h2.datasets.ptr, h.datasets.ptr, h.datasets.len);
+    assert_int_equal(h2.statics.len, h.statics.len);
+    swmrbus_buf_free(&out);
+    mb_done(&m);
+
+    /* a row over max_frame_bytes is a limit; 9 dims, a clash: bad header */
+    mb_init(&m);
+    map_(&m, 3);
+    ks(&m, "type", "start");
+    ku(&m, "series", 2);
+    s_(&m, "datasets");
+    arr_(&m, 1);
+    ds_(&m, "big", "uint64", 8, 64);
+    expect_reject(&m, SWMRBUS_ELIMIT, SWMRBUS_R_LIMIT);
+    mb_done(&m);
+    mb_init(&m);
+    map_(&m, 3);
+    ks(&m, "type", "start");
+    ku(&m, "series", 2);
+    s_(&m, "datasets");
+    arr_(&m, 1);
+    ds_(&m, "nine", "uint8", 9, 1);
+    expect_reject(&m, SWMRBUS_EINVAL, SWMRBUS_R_BAD_HEADER);
+    mb_done(&m);
+    mb_init(&m);
+    map_(&m, 3);
+    ks(&m, "type", "start");
+    ku(&m, "series", 2);
+    s_(&m, "datasets");
+    arr_(&m, 2);
+    ds_(&m, "a/b", "uint8", 1, 1);
+    ds_(&m, "a", "uint8", 1, 1);
+    expect_reject(&m, SWMRBUS_EINVAL, SWMRBUS_R_BAD_HEADER);
+    mb_done(&m);
+    /* a legacy start: shape still 1..3 */
+    mb_init(&m);
+    map_(&m, 5);
+    ks(&m, "type", "start");
+    ku(&m, "series", 7);
+    ks(&m, "dtype", "uint16");
+    kshape(&m, 4, 1, 1, 1);
+    ks(&m, "encoding", "raw");
+    expect_reject(&m, SWMRBUS_EINVAL, SWMRBUS_R_BAD_HEADER);
+    mb_done(&m);
+}
+
 static void test_python_seeds(void **state)
 {
     (void)state;
@@ -1512,6 +1646,7 @@ int main(void)
         cmocka_unit_test(test_notice_roundtrip),
         cmocka_unit_test(test_notice_decode_rejects),
         cmocka_unit_test(test_request),
+        cmocka_unit_test(test_datasets),
         cmocka_unit_test(test_python_seeds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

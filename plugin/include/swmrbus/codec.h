@@ -44,6 +44,9 @@ typedef struct swmrbus_decode_sink {
     void (*reject)(void *user, swmrbus_reason reason, bool has_series, uint64_t series,
                    const char *why);
     void *user;
+    /* Optional (NULL: not counted): n more of a named counter the
+     * component shows in its status, e.g. "late_keys" (Karabo bridge). */
+    void (*count)(void *user, const char *counter, uint64_t n);
 } swmrbus_decode_sink;
 
 typedef struct swmrbus_decoder_vtable {
@@ -64,8 +67,8 @@ typedef struct swmrbus_decoder_vtable {
 } swmrbus_decoder_vtable;
 
 /* An encoder: frame-stream messages of a series back into a foreign stream,
- * for a source's `out.protocol` (Dectris stream v2; the same table as the
- * Karabo bridge branch's). One state per output. */
+ * for a source's `out.protocol` (Karabo bridge, Dectris stream v2). One state
+ * per output. */
 typedef struct swmrbus_encoder_vtable {
     const char *protocol; /* as `out.protocol` names it */
     swmrbus_err (*create)(const swmrbus_component_cfg *cfg, void **state, char *err,

@@ -31,6 +31,8 @@ typedef enum swmrbus_pattern {
     SWMRBUS_PATTERN_SUB,
     SWMRBUS_PATTERN_PUSH,
     SWMRBUS_PATTERN_PUB,
+    SWMRBUS_PATTERN_REQ, /* in: a sink asks for each message (Karabo bridge "next") */
+    SWMRBUS_PATTERN_REP, /* out: a source answers each request (Karabo bridge) */
 } swmrbus_pattern;
 
 /* CURVE security of one socket (the socket's "curve" map; README
@@ -84,6 +86,10 @@ typedef struct swmrbus_component_cfg {
     uint64_t flush_ms;           /* 200 */
     uint64_t linger_ms;          /* 1000 */
     uint64_t idle_close_ms;      /* 0 = never */
+    /* karabo.new_file_on_new_keys (sink, in.protocol karabo-bridge): a
+     * source or key first seen after the file was laid out starts a new
+     * file at the next train; false: it is counted (late_keys) only */
+    bool karabo_new_file_on_new_keys;
     swmrbus_encoding compression;/* NONE ("none"), BSLZ4 or LZ4 */
     swmrbus_limits limits;
     /* sink memory bound (README "Memory"): limits.max_memory_bytes, default

@@ -21,7 +21,11 @@ extern "C" {
 #endif
 
 #define SWMRBUS_WIRE_VERSION 1
-#define SWMRBUS_MAX_DIMS 3
+#define SWMRBUS_MAX_DIMS 3         /* a series' one unnamed dataset: 1..3 dims */
+#define SWMRBUS_MAX_DATASET_DIMS 8 /* a named dataset (start.datasets): 0..8 dims */
+#define SWMRBUS_MAX_DATASETS 1024  /* named datasets of one series */
+#define SWMRBUS_PATH_MAX 1024      /* longest dataset / static path in a file */
+#define SWMRBUS_STATIC_MAX 4096    /* elements of one start.static array */
 #define SWMRBUS_MAX_SHARDS 64 /* scale-out (issue 12): sinks writing one series */
 #define SWMRBUS_MAX_DEPTH 8
 #define SWMRBUS_NAME_MAX 255      /* longest name / file / sink string kept */
@@ -96,8 +100,8 @@ typedef enum swmrbus_msg_type {
 typedef struct swmrbus_format {
     swmrbus_dtype dtype;
     swmrbus_encoding encoding;
-    uint32_t ndim;                       /* 1..3 */
-    uint64_t shape[SWMRBUS_MAX_DIMS];    /* each >= 1 */
+    uint32_t ndim;                       /* 1..3; a named dataset 0..8 (0: a scalar per row) */
+    uint64_t shape[SWMRBUS_MAX_DATASET_DIMS]; /* each >= 1 */
 } swmrbus_format;
 
 /* A string slice into the decoded buffer (not NUL-terminated). */
@@ -105,6 +109,12 @@ typedef struct swmrbus_str {
     const char *ptr;
     size_t len;
 } swmrbus_str;
+
+/* The kind of a meta or static value. */
+typedef enum swmrbus_meta_kind {
+    SWMRBUS_META_INT, SWMRBUS_META_UINT, SWMRBUS_META_FLOAT,
+    SWMRBUS_META_BOOL, SWMRBUS_META_STR,
+} swmrbus_meta_kind;
 
 /* A decoded header. Fields not present in the message are zero and their
  * has_* flag is false. Slices point into the buffer given to the decoder. */
@@ -125,7 +135,56 @@ typedef struct swmrbus_header {
     uint64_t origin_series;
     bool has_origin_series;
     swmrbus_str origin_file;
+    /* start: "datasets", the raw msgpack array of the series' named per-row
+     * datasets (swmrbus_datasets_foreach walks it); n_datasets 0 = absent:
+     * one unnamed dataset described by format. */
+    swmrbus_str datasets;
+    uint32_t n_datasets;
+    /* start: "static", the raw msgpack map {path: value} of datasets written
+     * once when the file opens (swmrbus_static_foreach walks it). */
+    swmrbus_str statics;
 } swmrbus_header;
+
+/* One named per-row dataset of a series (an element of start.datasets). */
+typedef struct swmrbus_dataset {
+    swmrbus_str name;      /* a path inside the file, checked by swmrbus_path_ok */
+    swmrbus_format format; /* ndim 0..SWMRBUS_MAX_DATASET_DIMS */
+} swmrbus_dataset;
+
+/* True when p may name a dataset or a static inside a file: 1 to
+ * SWMRBUS_PATH_MAX bytes, '/'-separated segments none of which is empty,
+ * "." or "..", no NUL or control character (< 0x20, 0x7f), and a first
+ * segment other than "entry" (the NeXus default and timestamps live there). */
+SWMRBUS_API bool swmrbus_path_ok(swmrbus_str p);
+
+/* Calls fn for each dataset of a datasets array that swmrbus_header_decode
+ * accepted (header.datasets), in order, index from 0; fn returns non-zero to
+ * stop. EINVAL when ds is malformed (never for a decoded header's). */
+typedef int (*swmrbus_dataset_fn)(const swmrbus_dataset *d, size_t index, void *user);
+SWMRBUS_API swmrbus_err swmrbus_datasets_foreach(swmrbus_str ds, swmrbus_dataset_fn fn,
+                                                 void *user);
+
+/* One value of start.static: a scalar (count 1, is_array false) or a 1-D
+ * array of count elements, all of one kind. Strings come as slices (s for a
+ * scalar, ss for an array); numbers as in swmrbus_meta_item. */
+typedef struct swmrbus_static_item {
+    swmrbus_str path;
+    swmrbus_meta_kind kind;
+    bool is_array;
+    size_t count;
+    const int64_t *i;
+    const uint64_t *u;
+    const double *f;
+    swmrbus_str s;
+    const swmrbus_str *ss;
+} swmrbus_static_item;
+
+/* Walks a static map that swmrbus_header_decode accepted (header.statics)
+ * and calls fn per path in wire order (arrays point into scratch storage
+ * valid during the call; return non-zero to stop). EINVAL if malformed. */
+typedef int (*swmrbus_static_fn)(const swmrbus_static_item *item, void *user);
+SWMRBUS_API swmrbus_err swmrbus_static_foreach(swmrbus_str st, swmrbus_static_fn fn,
+                                               void *user);
 
 /* Decodes one header part. Unknown keys are ignored; known keys with a wrong
  * type, a missing required key, an unknown dtype/encoding, a shape that is not
@@ -181,10 +240,6 @@ SWMRBUS_API void swmrbus_buf_free(swmrbus_buf *b);
 SWMRBUS_API int swmrbus_buf_write(void *buf, const char *p, size_t len);
 
 /* One meta item for the encoder (what a source read back from a file). */
-typedef enum swmrbus_meta_kind {
-    SWMRBUS_META_INT, SWMRBUS_META_UINT, SWMRBUS_META_FLOAT,
-    SWMRBUS_META_BOOL, SWMRBUS_META_STR,
-} swmrbus_meta_kind;
 
 typedef struct swmrbus_meta_item {
     swmrbus_str key;
