@@ -50,7 +50,7 @@ struct swmrbus_host {
 static bool abi_ok(const swmrbus_component_vtable *vt)
 {
     return vt && vt->abi_version == SWMRBUS_ABI_VERSION &&
-           vt->struct_size >= SWMRBUS_VTABLE_V1_MIN_SIZE && vt->kind && vt->create &&
+           vt->struct_size >= SWMRBUS_VTABLE_MIN_SIZE && vt->kind && vt->create &&
            vt->run && vt->stop && vt->destroy;
 }
 

@@ -468,7 +468,7 @@ class HelpAndVersion(unittest.TestCase):
         rc2, out2, _ = run_cli("version")
         self.assertEqual((rc1, rc2), (0, 0))
         self.assertEqual(out1, out2)
-        self.assertRegex(out1, r"^swmrbus \d+\.\d+\.\d+ \(wire protocol 1, plugin ABI 1\)\n$")
+        self.assertRegex(out1, r"^swmrbus \d+\.\d+\.\d+ \(wire protocol 1, plugin ABI 2\)\n$")
 
     def test_usage_errors(self):
         for args in (["bogus"], [], ["run", "--bogus"], ["run"], ["demo", "--bogus"],

@@ -89,7 +89,7 @@ class PluginSdk(unittest.TestCase):
                          os.path.realpath(os.path.join(p, "lib", "swmrbus", "plugins")))
         # The installed CLI runs from the prefix, on the installed library.
         r = run([self.cli, "version"])
-        self.assertIn("plugin ABI 1", r.stdout.decode())
+        self.assertIn("plugin ABI 2", r.stdout.decode())
         ldd = run(["ldd", self.cli]).stdout.decode().split("\n")
         lib = [ln.split("=>")[1].split()[0] for ln in ldd if "libswmrbus.so" in ln]
         self.assertEqual(os.path.dirname(os.path.realpath(lib[0])),
@@ -291,7 +291,7 @@ const swmrbus_component_vtable *swmrbus_plugin_component(void) { return &vt; }
             return r.returncode, r.stdout.decode()
         rc, out = check("{threshold: 5, forward: hits}")
         self.assertEqual(rc, 0, out)
-        self.assertIn("plugin (loaded, ABI 1, config checked)", out)
+        self.assertIn("plugin (loaded, ABI 2, config checked)", out)
         rc, out = check("{threshold: 5, forward: sometimes}")
         self.assertEqual(rc, 1, out)
         self.assertIn("%s: components[0].options.forward: expected all or hits" % cfg, out)

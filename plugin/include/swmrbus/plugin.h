@@ -1,4 +1,4 @@
-/* swmrbus/plugin.h — the component ABI (version 1).
+/* swmrbus/plugin.h — the component ABI (version 2).
  *
  * Every component (the built-in sink, source and sim, and outside plugins
  * loaded from a .so) is one table of four functions. The host calls create()
@@ -15,9 +15,14 @@
  * socket.h, stream.h, notify.h, pack.h, options.h, log.h).
  *
  * Compatibility: the host refuses a table whose abi_version differs from its
- * own SWMRBUS_ABI_VERSION, or whose struct_size is smaller than the first v1
- * table (up to destroy). Fields are only ever appended; struct_size tells the
- * host which exist (check, for one). */
+ * own SWMRBUS_ABI_VERSION, or whose struct_size is smaller than the first
+ * table of its version (up to destroy). Within a version fields are only ever
+ * appended; struct_size tells the host which exist (check, for one).
+ *
+ * Versions: 1 had the table alone (no SDK, no plugin ever built on it); 2 is
+ * the first with the component SDK, and the structs a component reads grew
+ * (a socket's `curve` and `protocol`, a series' `datasets`, shapes of 8
+ * dimensions): a plugin built for 1 is refused, not misread. */
 #ifndef SWMRBUS_PLUGIN_H
 #define SWMRBUS_PLUGIN_H
 
@@ -32,7 +37,7 @@
 extern "C" {
 #endif
 
-#define SWMRBUS_ABI_VERSION 1u
+#define SWMRBUS_ABI_VERSION 2u
 #define SWMRBUS_PLUGIN_ENTRY_NAME "swmrbus_plugin_component"
 
 /* What the host hands a component at creation. Everything stays valid until
@@ -74,9 +79,9 @@ typedef struct swmrbus_component_vtable {
     swmrbus_err (*check)(const swmrbus_component_args *args, char *err, size_t errlen);
 } swmrbus_component_vtable;
 
-/* The size of the first v1 table (the four functions); a table at least
- * this large is accepted. */
-#define SWMRBUS_VTABLE_V1_MIN_SIZE offsetof(swmrbus_component_vtable, check)
+/* The size of the first table of this version (the four functions); a
+ * table at least this large is accepted. */
+#define SWMRBUS_VTABLE_MIN_SIZE offsetof(swmrbus_component_vtable, check)
 
 /* The symbol an outside plugin exports. */
 typedef const swmrbus_component_vtable *(*swmrbus_plugin_entry_fn)(void);
