@@ -216,14 +216,31 @@ class Curve(H.SinkTestCase):
         self.assertEqual(recv_monitor_message(mon)["event"], zmq.EVENT_HANDSHAKE_SUCCEEDED)
         subs["alice"].disable_monitor()
         mon.close()
-        time.sleep(0.3)  # the subscription reaches the publisher after the handshake
+        # The subscription reaches the publisher some time after the
+        # handshake: prove it is live (a series closes at once now, so a late
+        # subscription would miss it). A bad message from alice makes the sink
+        # publish swmrbus.error; repeat until alice's SUB hears one.
+        probe = alice.socket(zmq.PUSH)
+        probe.connect(in_ep)
+        heard = False
+        deadline = time.monotonic() + H.TIMEOUT
+        while not heard and time.monotonic() < deadline:
+            probe.send(b"\xc1", zmq.NOBLOCK)  # never valid msgpack
+            while subs["alice"].poll(300):
+                topic, _ = subs["alice"].recv_multipart()
+                heard = heard or topic == b"swmrbus.error"
+        self.assertTrue(heard, "alice's SUB never heard the sink")
+        # error notices are rate-limited: one held back may follow; drain it
+        while subs["alice"].poll(1200):
+            subs["alice"].recv_multipart()
 
         # frames: series 1 from alice, 2 from bob (allowed); 3 from mallory,
         # 4 from a client without CURVE (refused)
         rows = {}
         for series, c in ((1, alice), (2, bob), (3, mallory), (4, plain)):
-            push = c.socket(zmq.PUSH)
-            push.connect(in_ep)
+            push = probe if c is alice else c.socket(zmq.PUSH)
+            if c is not alice:
+                push.connect(in_ep)
             push.send_multipart(H.start_msg(series, shape=SHAPE), zmq.NOBLOCK)
             rows[series] = [H.frame_data(series, i, SHAPE) for i in range(FRAMES)]
             for i, a in enumerate(rows[series]):
