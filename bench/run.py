@@ -442,6 +442,16 @@ def sink_cfg(ctx, name, in_ep, notify_ep, flush_ms=200, extra=(), **keys):
     return path
 
 
+def frame_limits(ctx, size):
+    """The sink's limits for a size: limits.max_frame_bytes at the frame's raw size
+    (README "Memory": the memory bound sizes every message it counts by it; at the
+    default 64 MiB the input's receive pipe holds 2 messages, which costs small frames
+    throughput). --sink-limits default leaves the defaults."""
+    if ctx.args.sink_limits == "default":
+        return {}
+    return dict(limits=dict(max_frame_bytes=int(np.prod(size["shape"])) * 2))
+
+
 def start_swmrbus(ctx, cfg, stdin_pipe=False):
     """`swmrbus run CFG`, stdin /dev/null as under a service manager (or,
     with --sink-stdin pipe, a pipe that never becomes readable)."""
@@ -477,7 +487,8 @@ def run_sink(ctx, size, frames, transport, stdin_pipe=False):
     in_ep = endpoint(ctx, transport, "sink-in")
     nep = endpoint(ctx, "tcp", "notify")
     notes = Notes(ctx, nep)
-    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", in_ep, nep), stdin_pipe)
+    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", in_ep, nep, **frame_limits(ctx, size)),
+                       stdin_pipe)
     try:
         notes.wait_connected()
         cpu0 = proc_usage(sk.pid)[0]  # the run's CPU only, not the start-up's
@@ -504,8 +515,8 @@ def run_sim(ctx, size, frames, stdin_pipe=False):
                series=1, frames=frames, shape=list(size["shape"]), dtype="uint16",
                encoding="raw", rate_hz=0)
     notes = Notes(ctx, nep)
-    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", "inproc://frames", nep, extra=[sim]),
-                       stdin_pipe)
+    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", "inproc://frames", nep, extra=[sim],
+                                     **frame_limits(ctx, size)), stdin_pipe)
     try:
         _, _, note = notes.wait_for(covers(frames), 300, sk)
         cpu, hwm, _ = proc_usage(sk.pid)
@@ -560,7 +571,8 @@ def run_source(ctx, size, frames):
     comps = [dict(name="bench", kind="sink",
                   **{"in": dict(endpoint=in_ep, pattern="pull", bind=True)},
                   notify=dict(endpoint="inproc://bench-notify", bind=True),
-                  dir=ctx.data, flush=dict(frames=100, ms=200), linger_ms=100), src]
+                  dir=ctx.data, flush=dict(frames=100, ms=200), linger_ms=100,
+                  **frame_limits(ctx, size)), src]
     cfg = os.path.join(ctx.tmp, "source.json")
     with open(cfg, "w") as f:
         json.dump(dict(components=comps), f)
@@ -797,6 +809,9 @@ def main():
     ap.add_argument("--rss-frames", type=int, default=1000000)
     ap.add_argument("--sink-stdin", choices=("devnull", "pipe"), default="devnull",
                     help="the sink's stdin (devnull, as under a service manager)")
+    ap.add_argument("--sink-limits", choices=("frame", "default"), default="frame",
+                    help="frame: limits.max_frame_bytes = the frame's raw size (as README "
+                    "advises); default: the 64 MiB default (in.hwm 2)")
     ap.add_argument("--rss-queue-mib", type=float, default=16,
                     help="limits.max_queue_bytes (MiB) in the 10^6-frame RSS run")
     ap.add_argument("--rss-default-frames", type=int, default=300000,

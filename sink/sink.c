@@ -21,6 +21,16 @@
 #define DRAIN_MAX 100000          /* messages still taken from the input at stop */
 #define DRAIN_NS 10000000000ull   /* ... for at most 10 s */
 #define FULL_RETRY_NS 5000000ull  /* queue full: look again this soon */
+/* Receive in batches: once the input ran dry after taking frames, pause it
+ * for NAP_NS, so that frames gather in ZeroMQ's receive pipe and the next
+ * turn takes many at once. Without it a sink faster than its sender wakes
+ * (ZeroMQ's I/O thread writes an eventfd, this thread leaves poll) for
+ * every message. Only with a receive pipe of NAP_MIN_HWM messages or more
+ * (limits.max_frame_bytes near the real frame size): a pipe of 2 would stall
+ * the sender instead. Costs at most NAP_NS (the loop's poll rounds it up to
+ * 1 ms) of latency. */
+#define NAP_NS 1000000ull
+#define NAP_MIN_HWM 16
 
 /* mkdir -p */
 static int make_dirs(const char *path)
@@ -280,17 +290,31 @@ static int on_input(swmrbus_loop *loop, void *socket, short revents, void *user)
     swmrbus__sink *sk = user;
     (void)socket;
     (void)revents;
-    for (int k = 0; k < RECV_BATCH && receive_one(sk, ZMQ_DONTWAIT); k++)
+    int k = 0;
+    bool dry = false;
+    for (; k < RECV_BATCH; k++) {
+        if (!receive_one(sk, ZMQ_DONTWAIT)) {
+            dry = true;
+            break;
+        }
         if (queue_full(sk)) break;
+    }
     /* When the queue is full, stop reading (the sender's HWM pushes back)
      * and look again soon (on_tick). */
-    if (queue_full(sk)) swmrbus_loop_set_events(loop, sk->in, 0);
+    if (queue_full(sk)) {
+        swmrbus_loop_set_events(loop, sk->in, 0);
+    } else if (dry && k > 0 && sk->stats.mem.rcvhwm >= NAP_MIN_HWM) {
+        swmrbus_loop_set_events(loop, sk->in, 0);
+        sk->nap_until_ns = swmrbus_mono_ns() + NAP_NS;
+    }
     return 0;
 }
 
 static uint64_t on_tick(swmrbus_loop *loop, uint64_t now, void *user)
 {
     swmrbus__sink *sk = user;
+    if (sk->nap_until_ns && now < sk->nap_until_ns) return sk->nap_until_ns;
+    sk->nap_until_ns = 0;
     if (!queue_full(sk)) {
         swmrbus_loop_set_events(loop, sk->in, ZMQ_POLLIN);
         return SWMRBUS_LOOP_IDLE;

@@ -63,6 +63,7 @@ typedef struct swmrbus__sink {
     void *decoder_state;
     zmq_msg_t *parts;          /* a foreign message's parts (SWMRBUS_CODEC_MAX_PARTS) */
     _Atomic uint64_t queue_bytes;
+    uint64_t nap_until_ns;     /* receive thread: input paused to batch, until (0: not) */
     swmrbus__stats stats;
     char dir[PATH_MAX]; /* canonical absolute data directory */
 } swmrbus__sink;
