@@ -12,6 +12,8 @@ DEBS = build-essential cmake pkg-config libhdf5-dev hdf5-tools libzmq3-dev \
 # Only for `make test` / `make check-asan`: promtool (checks the /metrics text).
 TEST_DEBS = prometheus
 FUZZ_DEBS = clang libclang-rt-14-dev
+# Only for `make bench`: the picture (bench/results/latest.png).
+BENCH_DEBS = python3-matplotlib
 
 .PHONY: all deps build demo test check-asan fuzz bench clean
 
@@ -48,6 +50,7 @@ fuzz: deps
 	./tools/run-fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
 
 bench: build
+	@./tools/install-deps.sh $(BENCH_DEBS)
 	/usr/bin/python3 bench/run.py --bin $(BUILD)/bin/swmrbus
 
 clean:
