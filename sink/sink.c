@@ -32,18 +32,19 @@
 #define NAP_NS 1000000ull
 #define NAP_MIN_HWM 16
 /* Read ahead of the writer only so far: while the writer keeps taking items,
- * the receive thread stops reading once the queue holds AHEAD_BYTES (or
- * AHEAD_ITEMS of the last message's size, if more), and the rest waits in
- * ZeroMQ's pipe and the kernel (the sender feels the push-back). A queue
- * that fills to max_queue_bytes in steady state buys no throughput: it
- * costs a first-touch page fault per 4 KiB as it grows (16 KiB frames over
- * tcp: 70-90k minor faults per 100k frames with the default 256 MiB queue,
- * 19k with 16 MiB) and frames go to disk from cache-cold memory. When the
- * writer takes nothing for AHEAD_STALL_NS (a slow flush, a busy disk), the
- * receive thread reads on up to max_queue_bytes, as before, until the queue
- * is back under the read-ahead. */
+ * the receive thread stops reading once the queue holds AHEAD_BYTES, or as
+ * many messages of the last one's size as ZeroMQ's receive pipe holds (in.hwm),
+ * if more; the rest waits in that pipe and the kernel (the sender feels the
+ * push-back). A queue that fills to max_queue_bytes in steady state buys no
+ * throughput: with small frames it costs a first-touch page fault per 4 KiB
+ * as it grows (16 KiB frames over tcp: 70-90k minor faults per 100k frames
+ * with the default 256 MiB queue, 19k with 16 MiB) and frames go to disk
+ * from cache-cold memory. Large frames read ahead a pipe's worth, as before
+ * (4 MiB frames: in.hwm 72, more than the default queue). When the writer
+ * takes nothing for AHEAD_STALL_NS (a slow flush, a busy disk), the receive
+ * thread reads on up to max_queue_bytes, as before, until the queue is back
+ * under the read-ahead. */
 #define AHEAD_BYTES (16ull << 20)
-#define AHEAD_ITEMS 8
 #define AHEAD_STALL_NS 20000000ull
 
 /* mkdir -p */
@@ -304,7 +305,7 @@ static bool queue_full(const swmrbus__sink *sk)
 static bool ahead_full(swmrbus__sink *sk)
 {
     uint64_t q = atomic_load(&sk->queue_bytes);
-    uint64_t ahead = AHEAD_ITEMS * sk->last_item_bytes;
+    uint64_t ahead = (uint64_t)sk->stats.mem.rcvhwm * sk->last_item_bytes;
     if (ahead < AHEAD_BYTES) ahead = AHEAD_BYTES;
     if (q < ahead) {
         sk->burst = false;
