@@ -18,6 +18,8 @@ TEST_DEBS = prometheus valgrind python3-cbor2 python3-lz4
 # (karabo-bridge-serve-files, karabo_bridge.Client, extra-data-validate).
 TEST_DEBS += python3-karabo-bridge python3-extra-data
 FUZZ_DEBS = clang libclang-rt-14-dev
+# Only for `make bench`: the picture (bench/results/latest.png).
+BENCH_DEBS = python3-matplotlib
 
 .PHONY: all deps build demo test check-asan fuzz bench bench-scale clean
 
@@ -54,6 +56,7 @@ fuzz: deps
 	./tools/run-fuzz.sh $(FUZZ_BUILD) $${FUZZ_SECONDS:-60}
 
 bench: build
+	@./tools/install-deps.sh $(BENCH_DEBS)
 	/usr/bin/python3 bench/run.py --bin $(BUILD)/bin/swmrbus
 
 # Scale-out (issue 12): throughput against the number of sinks S.

@@ -20,8 +20,11 @@ per-repetition ratios, so neighbours in time are compared):
   peer       Debian's python3-h5py + python3-zmq appending in SWMR mode
              (resize + assign, flush every 100 frames).
 
-Sizes: 64x128, 512x1024, 1024x2048 uint16 raw and 1024x2048 bslz4
-pre-compressed (a chunk made once with h5py + bitshuffle). Throughput =
+Sizes: 16x32 (1 KiB), 64x128 (16 KiB), 256x512 (256 KiB), 512x1024 (1 MiB),
+1024x2048 (4 MiB), 2048x4096 (16 MiB) uint16 raw and 1024x2048 bslz4
+pre-compressed (a chunk made once with h5py + bitshuffle); 1 KiB, 256 KiB and
+16 MiB run only the picture's rows, with fewer repetitions. The sinks run with
+limits.max_frame_bytes at the frame's size (README "Memory"). Throughput =
 frames / (first send -> the moment the last frame is durable: the sink's
 `flushed` (or `closed`) notification covering it, the receivers' last
 H5Fflush, the last received message for the transport ceilings). CPU
@@ -36,7 +39,10 @@ Options for a shorter look: --reps 1 --scale 0.2, --sizes 64x128, --rows
 sink_tcp,c_tcp (diagnostic rows sink_tcp_pipe, sim_inproc_pipe run the sink
 with a stdin that never becomes readable), --skip table,latency,rss.
 
-Writes the report to bench/results/latest.md too. Data files go under
+Writes the report to bench/results/latest.md too, and the picture (GB/s
+against frame size, log axes: sink over tcp/ipc, the source chain, the C
+ceiling, ZeroMQ alone, the h5py peer) to bench/results/latest.png with
+Debian's python3-matplotlib. Data files go under
 --dir (default /var/tmp/swmrbus-bench: a real disk with its page cache) and
 are removed after every run. Uses only Debian's python3-zmq, -msgpack,
 -h5py, -numpy (and bitshuffle for the bslz4 chunk).
@@ -68,11 +74,31 @@ GB = 1e9
 # frames per run: ~1-3 s each on a 2-core VM; multiples of flush.frames
 # (100) so the flush that covers the last frame happens on its arrival.
 SIZES = [
+    # plot=True: a point of the throughput-vs-frame-size picture (1 KiB ... 16 MiB);
+    # sizes marked "rows" run only the picture's rows, "reps" caps the repetitions
+    # (fewer at large sizes: they are the long runs and the least noisy).
+    dict(key="16x32", shape=(16, 32), enc="raw", frames=40000, peer_frames=10000,
+         rows="plot", reps=2),
     dict(key="64x128", shape=(64, 128), enc="raw", frames=30000, peer_frames=10000),
+    dict(key="256x512", shape=(256, 512), enc="raw", frames=4000, peer_frames=2000,
+         rows="plot", reps=2),
     dict(key="512x1024", shape=(512, 1024), enc="raw", frames=1500, peer_frames=1000),
     dict(key="1024x2048", shape=(1024, 2048), enc="raw", frames=400, peer_frames=300),
+    dict(key="2048x4096", shape=(2048, 4096), enc="raw", frames=100, peer_frames=60,
+         rows="plot", reps=1),
     dict(key="1024x2048 bslz4", shape=(1024, 2048), enc="bslz4", frames=1000,
          peer_frames=600),
+]
+
+# the picture's rows (bench/results/latest.png): (row id, label, style)
+PLOT_ROWS = [
+    ("sink_tcp", "sink, sender -> tcp", dict(color="C0", marker="o", lw=2.2)),
+    ("sink_ipc", "sink, sender -> ipc", dict(color="C0", marker="s", ls="--", lw=2.2)),
+    ("source", "sink -> source -> consumer (tcp)", dict(color="C2", marker="^", lw=1.8)),
+    ("c_tcp", "C ceiling (one thread), tcp", dict(color="k", marker="x", lw=1.2)),
+    ("c_ipc", "C ceiling (one thread), ipc", dict(color="k", marker="+", ls="--", lw=1.2)),
+    ("zmq_tcp", "ZeroMQ PUSH->PULL alone, tcp", dict(color="0.6", marker=".", lw=1.2)),
+    ("peer", "h5py + pyzmq peer, tcp", dict(color="C3", marker="v", lw=1.5)),
 ]
 
 ROWS = [
@@ -442,6 +468,16 @@ def sink_cfg(ctx, name, in_ep, notify_ep, flush_ms=200, extra=(), **keys):
     return path
 
 
+def frame_limits(ctx, size):
+    """The sink's limits for a size: limits.max_frame_bytes at the frame's raw size
+    (README "Memory": the memory bound sizes every message it counts by it; at the
+    default 64 MiB the input's receive pipe holds 2 messages, which costs small frames
+    throughput). --sink-limits default leaves the defaults."""
+    if ctx.args.sink_limits == "default":
+        return {}
+    return dict(limits=dict(max_frame_bytes=int(np.prod(size["shape"])) * 2))
+
+
 def start_swmrbus(ctx, cfg, stdin_pipe=False):
     """`swmrbus run CFG`, stdin /dev/null as under a service manager (or,
     with --sink-stdin pipe, a pipe that never becomes readable)."""
@@ -477,7 +513,8 @@ def run_sink(ctx, size, frames, transport, stdin_pipe=False):
     in_ep = endpoint(ctx, transport, "sink-in")
     nep = endpoint(ctx, "tcp", "notify")
     notes = Notes(ctx, nep)
-    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", in_ep, nep), stdin_pipe)
+    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", in_ep, nep, **frame_limits(ctx, size)),
+                       stdin_pipe)
     try:
         notes.wait_connected()
         cpu0 = proc_usage(sk.pid)[0]  # the run's CPU only, not the start-up's
@@ -504,8 +541,8 @@ def run_sim(ctx, size, frames, stdin_pipe=False):
                series=1, frames=frames, shape=list(size["shape"]), dtype="uint16",
                encoding="raw", rate_hz=0)
     notes = Notes(ctx, nep)
-    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", "inproc://frames", nep, extra=[sim]),
-                       stdin_pipe)
+    sk = start_swmrbus(ctx, sink_cfg(ctx, "bench", "inproc://frames", nep, extra=[sim],
+                                     **frame_limits(ctx, size)), stdin_pipe)
     try:
         _, _, note = notes.wait_for(covers(frames), 300, sk)
         cpu, hwm, _ = proc_usage(sk.pid)
@@ -560,7 +597,8 @@ def run_source(ctx, size, frames):
     comps = [dict(name="bench", kind="sink",
                   **{"in": dict(endpoint=in_ep, pattern="pull", bind=True)},
                   notify=dict(endpoint="inproc://bench-notify", bind=True),
-                  dir=ctx.data, flush=dict(frames=100, ms=200), linger_ms=100), src]
+                  dir=ctx.data, flush=dict(frames=100, ms=200), linger_ms=100,
+                  **frame_limits(ctx, size)), src]
     cfg = os.path.join(ctx.tmp, "source.json")
     with open(cfg, "w") as f:
         json.dump(dict(components=comps), f)
@@ -797,13 +835,16 @@ def main():
     ap.add_argument("--rss-frames", type=int, default=1000000)
     ap.add_argument("--sink-stdin", choices=("devnull", "pipe"), default="devnull",
                     help="the sink's stdin (devnull, as under a service manager)")
+    ap.add_argument("--sink-limits", choices=("frame", "default"), default="frame",
+                    help="frame: limits.max_frame_bytes = the frame's raw size (as README "
+                    "advises); default: the 64 MiB default (in.hwm 2)")
     ap.add_argument("--rss-queue-mib", type=float, default=16,
                     help="limits.max_queue_bytes (MiB) in the 10^6-frame RSS run")
     ap.add_argument("--rss-default-frames", type=int, default=300000,
                     help="frames of the RSS run with the default limits (0: skip)")
     ap.add_argument("--warm-up-gb", type=float, default=2.0,
                     help="write and delete this much once before measuring")
-    ap.add_argument("--skip", default="", help="comma-separated: table,latency,rss")
+    ap.add_argument("--skip", default="", help="comma-separated: table,latency,rss,plot")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.md"))
     args = ap.parse_args()
     ctx = Ctx(args)
@@ -847,8 +888,8 @@ def main():
         "H5Fflush; the last receipt for ZeroMQ alone, the downstream consumer's last receipt "
         "for the source). GB/s counts payload bytes as sent (compressed for bslz4). CPU s/GB "
         "and peak RSS are the receiving process's (sink: /proc/PID/stat and VmHWM; helpers: "
-        "getrusage); inproc rows include their sender thread (the sim also fills every "
-        "frame and copies it into a new message). \"x C ceiling\" compares with the C ceiling over the same transport; the "
+        "getrusage); inproc rows include their sender thread (the sim sends pre-built frames "
+        "zero-copy). \"x C ceiling\" compares with the C ceiling over the same transport; the "
         "sender is bench/sender.c (pre-built headers, zero-copy payloads) in every "
         "tcp/ipc row. %.1f GB were written and deleted first (a VM may back guest memory "
         "lazily: the first touch of a page costs several times a later one)." %
@@ -872,9 +913,14 @@ def main():
                 frames = max(100, int(size["frames"] * args.scale) // 100 * 100)
                 peer_frames = max(100, int(size["peer_frames"] * args.scale) // 100 * 100)
                 fb = frame_bytes(ctx, size)
-                per = {r[0]: [] for r in rows}
-                for rep in range(args.reps):
-                    for rid, label, _ in rows:
+                srows = rows
+                if size.get("rows") == "plot":
+                    srows = [r for r in rows if r[0] in {p[0] for p in PLOT_ROWS}]
+                if not srows:
+                    continue
+                per = {r[0]: [] for r in srows}
+                for rep in range(min(args.reps, size.get("reps", args.reps))):
+                    for rid, label, _ in srows:
                         n = peer_frames if rid == "peer" else frames
                         try:
                             r = RUNNERS[rid](ctx, size, n)
@@ -887,7 +933,7 @@ def main():
                             progress("%s rep %d %s FAILED: %s" % (size["key"], rep + 1, rid, e))
                         per[rid].append(r)
                 results[size["key"]] = per
-                render_size(out, size, per, rows, frames, peer_frames, fb)
+                render_size(out, size, per, srows, frames, peer_frames, fb)
         if "latency" not in skip:
             lat = []
             for rep in range(args.reps):
@@ -938,6 +984,11 @@ def main():
                 out()
                 out("## sink RSS: the run failed: %s" % e)
         render_targets(out, results)
+        if "plot" not in skip:
+            png = os.path.splitext(args.out)[0] + ".png"
+            note = plot(results, png, m, ctx)
+            out()
+            out(note)
     finally:
         for p in list(ctx.procs):
             reap(ctx, p, 2, signal.SIGKILL)
@@ -953,6 +1004,52 @@ def main():
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump(dict(machine=m, results=results), f, indent=1, default=str)
     print("\nwritten to %s" % os.path.relpath(args.out), file=sys.stderr)
+
+
+def plot(results, png, m, ctx):
+    """Throughput against frame size, log axes, one line per PLOT_ROWS row,
+    from this run's medians (raw sizes only). Returns a line for the report."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ("No picture: python3-matplotlib is missing (`make bench` installs it; "
+                "apt-get install python3-matplotlib).")
+    raw = [s for s in SIZES if s["enc"] == "raw" and s["key"] in results]
+    fig, ax = plt.subplots(figsize=(8.5, 5.5), dpi=110)
+    drawn = 0
+    for rid, label, style in PLOT_ROWS:
+        xs, ys = [], []
+        for s in raw:
+            ok = [r for r in results[s["key"]].get(rid, []) if "na" not in r]
+            if ok:
+                xs.append(frame_bytes(ctx, s))
+                ys.append(med([r["gbps"] for r in ok]))
+        if xs:
+            ax.plot(xs, ys, label=label, ms=6, **style)
+            drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return "No picture: no raw size was measured."
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ticks = [2 ** k for k in range(10, 25, 2)]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels(["%d KiB" % (t >> 10) if t < 2 ** 20 else "%d MiB" % (t >> 20)
+                        for t in ticks])
+    ax.set_xlabel("frame size (uint16 raw; one frame = one HDF5 chunk)")
+    ax.set_ylabel("GB/s, first send -> last frame durable (median)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title("swmrbus throughput vs frame size, one run of `make bench`\n%s, %d cores, %s" %
+                 (datetime.datetime.now().strftime("%Y-%m-%d"), m["cores"], m["cpu"][:40]),
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(png)
+    plt.close(fig)
+    return "Picture: %s (GB/s against frame size, log axes, the medians above)." % (
+        os.path.relpath(png))
 
 
 def render_rss(out, rs, dflt=None):
@@ -1015,6 +1112,12 @@ def render_targets(out, results):
         out("* sink over tcp >= 0.9x the C ceiling (tcp) at every size: %s (%s)." %
             ("holds" if ok else "MISSED", "; ".join(parts)))
         if "64x128" in results:
+            per = results["64x128"]
+            rt, ri = ratio(per, "sink_tcp", "c_tcp"), ratio(per, "sink_ipc", "c_ipc")
+            out("* small frames: sink >= 1.0x the one-thread C ceiling at 64x128 over tcp and "
+                "ipc: %s (tcp %s, ipc %s)." % (
+                    "holds" if rt is not None and ri is not None and rt >= 1 and ri >= 1
+                    else "MISSED", fmt(rt, ".2f"), fmt(ri, ".2f")))
             r = ratio(results["64x128"], "c_tcp", "peer")
             out("* h5py peer ~2.3-4x slower than the C ceiling (tcp) at 64x128: it is %sx "
                 "slower." % fmt(r, ".2f"))

@@ -67,6 +67,13 @@ typedef struct swmrbus__sink {
     const char *request;       /* in.pattern req: what is sent before each receive */
     uint64_t request_ns;       /* when the pending request went out (0: none) */
     _Atomic uint64_t queue_bytes;
+    uint64_t nap_until_ns;     /* receive thread: input paused to batch, until (0: not) */
+    /* receive thread, the read-ahead (sink.c): */
+    uint64_t last_item_bytes;  /* the last message's size */
+    uint64_t ahead_q;          /* queue_bytes when the writer last made progress */
+    uint64_t ahead_ns;         /* ... and when */
+    bool ahead_paused;         /* input paused at the read-ahead */
+    bool burst;                /* the writer stalled: read on up to max_queue_bytes */
     swmrbus__stats stats;
     char dir[PATH_MAX]; /* canonical absolute data directory */
 } swmrbus__sink;

@@ -1,6 +1,7 @@
 /* demo.c — `swmrbus demo`: the frame simulator feeding a sink in one
  * process over inproc://, on built-in defaults; prints progress, a summary
  * and how to read the file from Python. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,100 @@ static int demo_tick(void *user)
     return d->closed;
 }
 
+#define SEQ_MAX_BYTES (1ull << 30) /* the disk measurement writes at most this */
+
+/* The disk's rate for what the sink just did, the way bench/seqwrite.c
+ * measures it: plain sequential write(2)s, one per frame, of as many bytes as
+ * the demo wrote (at most SEQ_MAX_BYTES) into a new file in dir, through the
+ * page cache and without fsync (the sink's flush does not fsync either).
+ * The file is removed. Returns bytes/s, or a negative value when it could
+ * not write. */
+static double seqwrite_rate(const char *dir, uint64_t frame_bytes, uint64_t frames)
+{
+    char path[4096];
+    double rate = -1;
+    if (frame_bytes == 0 || (size_t)snprintf(path, sizeof path, "%s/.swmrbus-demo-seqwrite",
+                                             dir) >= sizeof path)
+        return -1;
+    uint64_t n = frames;
+    if (n * frame_bytes > SEQ_MAX_BYTES) n = SEQ_MAX_BYTES / frame_bytes;
+    if (n == 0) n = 1;
+    uint8_t *buf = malloc((size_t)frame_bytes);
+    if (!buf) return -1;
+    for (size_t i = 0; i < frame_bytes; i++) buf[i] = (uint8_t)(i >> 1);
+    int fd = -1;
+    /* best of two passes, each into a new file */
+    for (int pass = 0; pass < 2; pass++) {
+        if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) goto out;
+        uint64_t t0 = swmrbus_mono_ns();
+        for (uint64_t f = 0; f < n; f++) {
+            size_t done = 0;
+            while (done < frame_bytes) {
+                ssize_t w = write(fd, buf + done, (size_t)frame_bytes - done);
+                if (w <= 0) goto out;
+                done += (size_t)w;
+            }
+        }
+        double t = since(t0);
+        if (t > 0 && (double)(n * frame_bytes) / t > rate) rate = (double)(n * frame_bytes) / t;
+        close(fd);
+        fd = -1;
+        unlink(path);
+    }
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    free(buf);
+    return rate;
+}
+
+/* `--sim-only`: the simulator alone, into a socket that drops what it
+ * receives (in this thread, over inproc, zero-copy), to show what it can
+ * send. Returns the exit status. */
+static int sim_only(swmrbus_host *h, swmrbus_config *cfg, uint64_t frames,
+                    uint64_t frame_bytes)
+{
+    int status = 1;
+    char err[2048] = "";
+    void *pull = zmq_socket(swmrbus_host_zmq_ctx(h), ZMQ_PULL);
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    if (!pull || zmq_bind(pull, "inproc://demo-frames") != 0) {
+        fprintf(stderr, "swmrbus demo: %s\n", zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    int to = 200;
+    zmq_setsockopt(pull, ZMQ_RCVTIMEO, &to, sizeof to);
+    uint64_t t0 = swmrbus_mono_ns(), got = 0, parts = 0;
+    if (swmrbus_host_start(h, cfg, err, sizeof err) != SWMRBUS_OK) {
+        fprintf(stderr, "swmrbus demo: %s\n", err);
+        goto out;
+    }
+    while (got < frames && since(t0) < 600) {
+        if (zmq_msg_recv(&m, pull, 0) < 0) {
+            if (swmrbus_host_running(h) == 0) break;
+            continue;
+        }
+        parts++;
+        if (!zmq_msg_more(&m)) {
+            got += parts == 2; /* header + payload: a frame */
+            parts = 0;
+        }
+    }
+    double t = since(t0);
+    printf("\nsummary (the simulator alone, frames dropped on receipt)\n"
+           "  frames            %" PRIu64 " of %" PRIu64 "\n"
+           "  sim alone         %.3f GB/s, %.0f frames/s (%.2f s)\n",
+           got, frames, (double)(got * frame_bytes) / t / 1e9, (double)got / t, t);
+    status = got == frames ? 0 : 1;
+out:
+    zmq_msg_close(&m);
+    if (pull) zmq_close(pull);
+    return status;
+}
+
 static bool parse_shape(const char *s, swmrbus_format *f)
 {
     unsigned long long a, b;
@@ -86,18 +181,21 @@ static bool parse_shape(const char *s, swmrbus_format *f)
 
 int swmrbus_cli_demo(int argc, char **argv)
 {
-    uint64_t frames = 2000;
+    uint64_t frames = 4000;
     const char *dir = "swmrbus-demo";
+    bool only_sim = false;
     swmrbus_format fmt = {SWMRBUS_DTYPE_UINT16, SWMRBUS_ENC_RAW, 2, {256, 512, 0}};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--frames") == 0 && i + 1 < argc) {
             frames = strtoull(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--sim-only") == 0) {
+            only_sim = true;
         } else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) {
             dir = argv[++i];
         } else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc && parse_shape(argv[i + 1], &fmt)) {
             i++;
         } else {
-            fprintf(stderr, "usage: swmrbus demo [--frames N] [--shape HxW] [--dir DIR]\n");
+            fprintf(stderr, "usage: swmrbus demo [--frames N] [--shape HxW] [--dir DIR] [--sim-only]\n");
             return 2;
         }
     }
@@ -126,6 +224,12 @@ int swmrbus_cli_demo(int argc, char **argv)
     comps[1].sim_frames = frames;
     comps[1].sim_format = fmt;
     if (!comps[0].dir || !(h = swmrbus_cli_host())) goto out;
+    if (only_sim) {
+        cfg.components = &comps[1];
+        cfg.n_components = 1;
+        status = sim_only(h, &cfg, frames, swmrbus_format_raw_bytes(&fmt));
+        goto out;
+    }
     /* Subscribe before anything runs: inproc connects before the bind. */
     d.sub = zmq_socket(swmrbus_host_zmq_ctx(h), ZMQ_SUB);
     int linger = 0, hwm = 0;
@@ -165,6 +269,12 @@ int swmrbus_cli_demo(int argc, char **argv)
            ", error %" PRIu64 ")\n",
            d.last_n, frames, bytes / 1e6, bytes / t / 1e9, (double)d.last_n / t, t, d.file,
            d.n_notes, d.n_open, d.n_flushed, d.n_closed, d.n_error);
+    /* The machine's limit for the same bytes, measured now, in the same dir. */
+    double disk = seqwrite_rate(dir, d.frame_bytes, d.last_n ? d.last_n : frames);
+    if (disk > 0)
+        printf("  disk write(2)     %.3f GB/s sequential, the same bytes into %s/ just now "
+               "(the sink ran at %.0f%% of it)\n",
+               disk / 1e9, dir, 100.0 * bytes / t / disk);
     printf("\nread it from Python (Debian's python3-h5py), also while a sink is still writing:\n"
            "  /usr/bin/python3 -c \"import h5py; f = h5py.File('%s', 'r', swmr=True); "
            "d = f['/entry/data/data']; d.refresh(); print(d.shape, d[0, :2, :4])\"\n",
@@ -185,17 +295,23 @@ void swmrbus_cli_demo_help(FILE *to)
             "    swmrbus demo - a simulated detector into a sink, in one process\n"
             "\n"
             "SYNOPSIS\n"
-            "    swmrbus demo [--frames N] [--shape HxW] [--dir DIR]\n"
+            "    swmrbus demo [--frames N] [--shape HxW] [--dir DIR] [--sim-only]\n"
             "\n"
             "DESCRIPTION\n"
             "    Runs the built-in frame simulator feeding a sink over inproc://, prints\n"
             "    progress from the sink's notifications, a summary, and how to read the\n"
-            "    file it wrote from Python. Stops early on SIGINT/SIGTERM.\n"
+            "    file it wrote from Python. Beside the sink's rate it prints the disk's\n"
+            "    rate for plain sequential write(2)s of as many bytes (at most 1 GiB,\n"
+            "    best of two passes) into DIR, measured right after, so you see how\n"
+            "    close to the machine's limit the sink ran.\n"
+            "    Stops early on SIGINT/SIGTERM.\n"
             "\n"
             "OPTIONS\n"
-            "    --frames N    frames to send (2000)\n"
+            "    --frames N    frames to send (4000)\n"
             "    --shape HxW   frame shape, uint16 (256x512)\n"
             "    --dir DIR     where the file goes (./swmrbus-demo, created if missing)\n"
+            "    --sim-only    no sink: the simulator alone into a socket that drops\n"
+            "                  the frames, to show how fast it sends\n"
             "    --help        this text\n"
             "\n"
             "EXIT STATUS\n"

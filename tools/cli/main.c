@@ -15,7 +15,7 @@ typedef struct command {
 static const command commands[] = {
     {"run", swmrbus_cli_run, swmrbus_cli_run_help, "run CONFIG [--log-level L]",
      "run the components of a pipeline config until SIGINT/SIGTERM"},
-    {"demo", swmrbus_cli_demo, swmrbus_cli_demo_help, "demo [--frames N] [--shape HxW] [--dir DIR]",
+    {"demo", swmrbus_cli_demo, swmrbus_cli_demo_help, "demo [--frames N] [--shape HxW] [--dir DIR] [--sim-only]",
      "a built-in frame simulator into a sink; prints how to read the file"},
     {"recover", swmrbus_cli_recover, swmrbus_cli_recover_help, "recover FILE...",
      "make the file of a crashed sink open as a normal HDF5 file"},

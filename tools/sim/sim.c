@@ -15,6 +15,11 @@
 
 #define POOL_MAX 16
 #define POOL_BYTES (256u << 20)
+/* raw frames come from two "ramps" (see below), each good for a window of
+ * consecutive frames: the values' period for uint8 and uint16 (256, 65536:
+ * those ramps are never refilled), RAMP_WINDOW for wider dtypes. */
+#define RAMP_WINDOW 1024u
+#define N_RAMPS 2
 
 /* Payloads go out zero-copy from a small pool: a buffer is busy from its
  * send until ZeroMQ (the receiving side, possibly another thread, possibly
@@ -27,15 +32,36 @@ typedef struct pool_buf {
     uint8_t data[];
 } pool_buf;
 
+/* Raw frames are pre-built, not filled per frame: pixel i of frame f is
+ * f + i, so frame f is the slice [f - base, f - base + n) of a ramp holding
+ * base + j for j < n + window (n pixels a frame). A ramp is filled
+ * once per window of frames at most (never for uint8/uint16, whose values
+ * wrap within the window) and every frame goes out zero-copy as a slice.
+ * refs counts the slices ZeroMQ holds plus one for the sim itself; whoever
+ * drops the last reference frees the ramp. */
+typedef struct ramp {
+    atomic_uint_fast64_t refs;
+    uint64_t base; /* the frame index whose slice starts at data[0] */
+    bool filled;
+    uint8_t data[];
+} ramp;
+
 typedef struct sim {
     const swmrbus_component_cfg *cfg;
     void *out;
     atomic_bool stopping;
-    pool_buf *pool[POOL_MAX];
+    pool_buf *pool[POOL_MAX]; /* lz4 frames (filled per frame) */
     size_t n_pool;
+    ramp *ramps[N_RAMPS];     /* raw frames */
+    uint64_t window;          /* frames a ramp serves */
     size_t frame_len;
     uint64_t raw_len;
 } sim;
+
+static void ramp_unref(ramp *r)
+{
+    if (atomic_fetch_sub(&r->refs, 1) == 1) free(r);
+}
 
 static void sim_destroy(void **self)
 {
@@ -44,6 +70,8 @@ static void sim_destroy(void **self)
     if (s->out) zmq_close(s->out);
     for (size_t i = 0; i < s->n_pool; i++)
         if (atomic_exchange(&s->pool[i]->state, BUF_ORPHAN) != BUF_BUSY) free(s->pool[i]);
+    for (size_t i = 0; i < N_RAMPS; i++)
+        if (s->ramps[i]) ramp_unref(s->ramps[i]);
     free(s);
     *self = NULL;
 }
@@ -74,6 +102,20 @@ static swmrbus_err sim_create(const swmrbus_component_args *args, void **self, c
     uint64_t nblocks = (s->raw_len + block - 1) / block;
     s->frame_len = (size_t)(f->encoding == SWMRBUS_ENC_LZ4 ? 12 + 4 * nblocks + s->raw_len
                                                            : s->raw_len);
+    if (f->encoding == SWMRBUS_ENC_RAW) {
+        size_t isz = swmrbus_dtype_size(f->dtype);
+        s->window = isz <= 2 ? 1ull << (8 * isz) : RAMP_WINDOW;
+        for (size_t i = 0; i < N_RAMPS; i++) {
+            s->ramps[i] = malloc(sizeof(ramp) + s->raw_len + (size_t)s->window * isz);
+            if (!s->ramps[i]) {
+                rc = SWMRBUS_ENOMEM;
+                goto out;
+            }
+            atomic_init(&s->ramps[i]->refs, 1);
+            s->ramps[i]->filled = false;
+        }
+        goto open_out;
+    }
     s->n_pool = POOL_BYTES / s->frame_len;
     if (s->n_pool > POOL_MAX) s->n_pool = POOL_MAX;
     if (s->n_pool < 2) s->n_pool = 2;
@@ -95,6 +137,7 @@ static swmrbus_err sim_create(const swmrbus_component_args *args, void **self, c
             p += n;
         }
     }
+open_out:;
     int type = cfg->out.pattern == SWMRBUS_PATTERN_PUB ? ZMQ_PUB : ZMQ_PUSH;
     const swmrbus_socket_opts o = {.name = "out", .hwm_opt = ZMQ_SNDHWM, .linger_ms = 2000};
     rc = swmrbus_socket_open(args->zmq_ctx, type, &cfg->out, &o, &s->out, err, errlen);
@@ -163,6 +206,66 @@ static bool send_payload(sim *s, pool_buf *b)
         zmq_poll(&pi, 1, 100);
     }
     zmq_msg_close(&m); /* calls release */
+    return false;
+}
+
+static void release_ramp(void *data, void *hint)
+{
+    (void)data;
+    ramp_unref(hint);
+}
+
+/* Writes base + j, j < n, in the dtype's width (little-endian host). */
+static void fill_ramp(uint8_t *px, size_t isz, size_t n, uint64_t base)
+{
+    switch (isz) {
+    case 1: for (size_t i = 0; i < n; i++) px[i] = (uint8_t)(base + i); break;
+    case 2: for (size_t i = 0; i < n; i++) ((uint16_t *)(void *)px)[i] = (uint16_t)(base + i); break;
+    case 4: for (size_t i = 0; i < n; i++) ((uint32_t *)(void *)px)[i] = (uint32_t)(base + i); break;
+    default: for (size_t i = 0; i < n; i++) ((uint64_t *)(void *)px)[i] = base + i; break;
+    }
+}
+
+/* The ramp holding frame f, (re)filled if needed; waits (seeing stop)
+ * while ZeroMQ still holds slices of the ramp to be refilled. */
+static ramp *ramp_for(sim *s, uint64_t f)
+{
+    size_t isz = swmrbus_dtype_size(s->cfg->sim_format.dtype);
+    uint64_t base = f - f % s->window;
+    ramp *r = s->ramps[(f / s->window) % N_RAMPS];
+    /* the values only, modulo the dtype's width: equal content */
+    uint64_t mask = isz >= 8 ? ~0ull : (1ull << (8 * isz)) - 1;
+    if (r->filled && ((r->base ^ base) & mask) == 0) {
+        r->base = base;
+        return r;
+    }
+    while (atomic_load(&r->refs) > 1) {
+        if (atomic_load(&s->stopping)) return NULL;
+        struct timespec ts = {0, 50000L};
+        nanosleep(&ts, NULL);
+    }
+    fill_ramp(r->data, isz, (size_t)(s->raw_len / isz + s->window), base);
+    r->base = base;
+    r->filled = true;
+    return r;
+}
+
+/* Sends frame f's payload, a zero-copy slice of its ramp. */
+static bool send_ramp_payload(sim *s, uint64_t f)
+{
+    ramp *r = ramp_for(s, f);
+    if (!r) return false;
+    size_t isz = swmrbus_dtype_size(s->cfg->sim_format.dtype);
+    zmq_msg_t m;
+    atomic_fetch_add(&r->refs, 1);
+    zmq_msg_init_data(&m, r->data + (f - r->base) * isz, (size_t)s->raw_len, release_ramp, r);
+    while (!atomic_load(&s->stopping)) {
+        if (zmq_msg_send(&m, s->out, ZMQ_DONTWAIT) >= 0) return true;
+        if (zmq_errno() != EAGAIN) break;
+        zmq_pollitem_t pi = {s->out, 0, ZMQ_POLLOUT, 0};
+        zmq_poll(&pi, 1, 100);
+    }
+    zmq_msg_close(&m); /* calls release_ramp */
     return false;
 }
 
@@ -236,6 +339,11 @@ static swmrbus_err sim_run(void *self)
         h.frame = f;
         h.ts = swmrbus_wall_ns();
         h.has_ts = true;
+        if (s->n_pool == 0) {
+            if (!send_header(s, &h, &b, ZMQ_SNDMORE) || !send_ramp_payload(s, f)) goto out;
+            sent++;
+            continue;
+        }
         pool_buf *pb = take_buf(s, f);
         if (!pb) goto out;
         fill(s, pb->data, f);
