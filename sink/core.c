@@ -387,6 +387,7 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
         o.datasets = h->datasets;
         o.n_datasets = h->n_datasets;
         o.statics = h->statics;
+        o.times = h->times; /* per-frame times (README "Per-frame times") */
     }
     swmrbus_err rc = swmrbus__writer_create(&o, &s->w, c->err, sizeof c->err);
     if (rc != SWMRBUS_OK) {
@@ -529,6 +530,8 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_
     swmrbus_err rc = swmrbus__writer_write_row(s->w, row, c->row, n_payloads,
                                                h->has_ts ? h->ts : 0, &dup, c->err,
                                                sizeof c->err);
+    if (rc == SWMRBUS_OK && !dup && h->has_frame_times)
+        rc = swmrbus__writer_times(s->w, row, h->frame_times, c->err, sizeof c->err);
     if (rc != SWMRBUS_OK) {
         swmrbus__stats_lock(&c->sk->stats);
         s->st->received++;

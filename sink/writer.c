@@ -56,6 +56,7 @@ struct swmrbus__writer {
     size_t rows_cap;          /* bytes */
     uint64_t written, complete, bytes, unflushed;
 
+    swmrbus__times *times;    /* start.times (writer_times.c), or NULL */
     hsize_t *p_idx;           /* pending timestamps (rows and values) */
     uint64_t *p_ts;
     size_t p_n, p_cap;
@@ -395,6 +396,7 @@ static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts 
     if ((inst = make_group(entry, "instrument", "NXinstrument", err, errlen)) < 0) goto out;
     if ((det = make_group(inst, "detector", "NXdetector", err, errlen)) < 0) goto out;
     if ((rc = create_ts(w, det, err, errlen))) goto out;
+    if (o->times && (rc = swmrbus__times_create(det, &w->times, err, errlen))) goto out;
     rc = swmrbus__writer_meta(det, o->meta, err, errlen);
     if (rc == SWMRBUS_OK) rc = swmrbus__writer_nxmx(entry, inst, det, o->meta, err, errlen);
 out:
@@ -565,6 +567,7 @@ out:
             if (w->ds[k].d >= 0) H5Dclose(w->ds[k].d);
         }
         if (w->ts >= 0) H5Dclose(w->ts);
+        swmrbus__times_close(&w->times, NULL, 0);
         if (w->file >= 0) H5Fclose(w->file);
         /* A half-made file of ours is removed; a file we did not create
          * (H5Fcreate failed) is left alone. */
@@ -709,6 +712,15 @@ fail:
     return rc;
 }
 
+swmrbus_err swmrbus__writer_times(swmrbus__writer *w, uint64_t index, const double t[3],
+                                  char *err, size_t errlen)
+{
+    if (!w->times) return SWMRBUS_OK;
+    swmrbus_err rc = swmrbus__times_add(w->times, index, t, err, errlen);
+    if (rc != SWMRBUS_OK) w->failed = true;
+    return rc;
+}
+
 /* ---- flush ------------------------------------------------------------- */
 
 static swmrbus_err write_pending_ts(swmrbus__writer *w, char *err, size_t errlen)
@@ -755,6 +767,7 @@ static swmrbus_err do_flush(swmrbus__writer *w, char *err, size_t errlen)
     swmrbus_err rc;
     if (w->unflushed == 0 && w->p_n == 0 && w->ts_extent == w->extent) return SWMRBUS_OK;
     if ((rc = write_pending_ts(w, err, errlen))) goto fail;
+    if (w->times && (rc = swmrbus__times_flush(w->times, w->extent, err, errlen))) goto fail;
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
         swmrbus__h5_err(err, errlen, "flush");
         rc = SWMRBUS_EIO;
@@ -843,7 +856,11 @@ swmrbus_err swmrbus__writer_close(swmrbus__writer **pw, swmrbus__flush_info *inf
             hsize_t dims[1] = {w->durable.frames};
             (void)H5Dset_extent(w->ts, dims);
         }
+        if (w->times) swmrbus__times_shrink(w->times, w->durable.frames);
     }
+    if (swmrbus__times_close(&w->times, err, errlen) != SWMRBUS_OK && !w->broken &&
+        rc == SWMRBUS_OK)
+        rc = SWMRBUS_EIO;
     if (H5Dclose(w->ts) < 0 && rc == SWMRBUS_OK && !w->broken) {
         swmrbus__h5_err(err, errlen, "close timestamp");
         rc = SWMRBUS_EIO;

@@ -82,10 +82,12 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
 void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                        uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out);
 
-/* The same with the frame's ts (ns since the epoch) when ts != 0. */
+/* The same with the frame's ts (ns since the epoch) when ts != 0, and its
+ * times [start_time, stop_time, real_time] in s (NaN: not said) when times
+ * is not NULL (the frame's "times", README "Per-frame times"). */
 void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
-                          uint64_t image_id, uint64_t ts, zmq_msg_t *payload,
-                          const swmrbus_decode_sink *out);
+                          uint64_t image_id, uint64_t ts, const double *times,
+                          zmq_msg_t *payload, const swmrbus_decode_sink *out);
 
 /* An RFC 3339 date-time ("2026-11-29T22:00:00.123Z", "...+01:00"; no zone:
  * UTC) of n bytes as ns since the epoch; false when it is not one or lies

@@ -24,6 +24,7 @@
  * limits.max_start_bytes); nothing is allocated from a value read off the
  * wire. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,16 +328,23 @@ static void on_image(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
         for (int i = 0; i < 4; i++) p[12 + i] = (uint8_t)((uint64_t)len >> (24 - 8 * i));
         memcpy(p + 16, zmq_msg_data(blob), len);
     }
-    /* dconfig-1.0 start_time: ns after the series' data_collection_date */
-    uint64_t ts = 0, start_ns = 0;
-    json_t *c = n >= 4 && se->epoch_ns ? load(&parts[3], s->dx.lim.max_header_bytes,
-                                              "dconfig-1.0", jwhy, sizeof jwhy)
-                                       : NULL;
-    if (c && htype_is(c, "dconfig-1.0") && get_uint(c, "start_time", &start_ns) &&
-        start_ns <= UINT64_MAX - se->epoch_ns)
-        ts = se->epoch_ns + start_ns;
+    /* dconfig-1.0 start_time / stop_time / real_time (ns): the frame's
+     * times; start_time after the series' data_collection_date: its ts */
+    uint64_t ts = 0, v_ns = 0;
+    double times[3] = {NAN, NAN, NAN};
+    static const char *const tkeys[3] = {"start_time", "stop_time", "real_time"};
+    json_t *c = n >= 4 ? load(&parts[3], s->dx.lim.max_header_bytes, "dconfig-1.0", jwhy,
+                              sizeof jwhy)
+                       : NULL;
+    if (c && htype_is(c, "dconfig-1.0")) {
+        for (int i = 0; i < 3; i++)
+            if (get_uint(c, tkeys[i], &v_ns)) times[i] = (double)v_ns / 1e9;
+        if (se->epoch_ns && get_uint(c, "start_time", &v_ns) &&
+            v_ns <= UINT64_MAX - se->epoch_ns)
+            ts = se->epoch_ns + v_ns;
+    }
     json_decref(c);
-    swmrbus__dx_image_ts(&s->dx, se, f, frame, ts, &pl, out);
+    swmrbus__dx_image_ts(&s->dx, se, f, frame, ts, times, &pl, out);
     return;
 bad:
     json_decref(d);

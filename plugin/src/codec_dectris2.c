@@ -19,6 +19,7 @@
  * items are refused, nesting is bounded (D2_MAX_DEPTH). */
 #include <cbor.h>
 #include <jansson.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -601,6 +602,7 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
     size_t n_channels = 0;
     uint64_t t_num = 0, t_den = 0, date_ns = 0;
     bool has_time = false, has_date = false;
+    double times[3] = {NAN, NAN, NAN};
     char why[240];
 
     for (size_t i = 0; i < n_pairs; i++) {
@@ -633,13 +635,21 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
                 }
             }
             has_data = ok && n_channels >= 1;
-        } else if (text_is(&k, "start_time")) {
-            /* Rational [num, den] s after series_date: the frame's ts */
+        } else if (text_is(&k, "start_time") || text_is(&k, "stop_time") ||
+                   text_is(&k, "real_time")) {
+            /* Rational [num, den] s (start_time after series_date: the
+             * frame's ts); each also one of the frame's times */
+            int w = text_is(&k, "start_time") ? 0 : text_is(&k, "stop_time") ? 1 : 2;
+            uint64_t num = 0, den = 0;
             ok = next(r, &v);
             if (ok && v.k == T_ARRAY && v.u == 2) {
-                ok = want_uint(r, "image.start_time", &t_num) &&
-                     want_uint(r, "image.start_time", &t_den);
-                has_time = ok;
+                ok = want_uint(r, "image time", &num) && want_uint(r, "image time", &den);
+                if (ok && den) times[w] = (double)num / (double)den;
+                if (ok && w == 0) {
+                    t_num = num;
+                    t_den = den;
+                    has_time = true;
+                }
             } else if (ok) {
                 ok = skip_rest(r, &v, 1);
             }
@@ -651,8 +661,7 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
             else if (ok)
                 ok = skip_rest(r, &v, 1);
         } else {
-            /* type, series_unique_id, stop_time, real_time, user_data,
-             * unknown keys */
+            /* type, series_unique_id, user_data, unknown keys */
             ok = skip(r, 1);
         }
         if (!ok) goto bad;
@@ -700,7 +709,7 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
         return;
     }
     uint64_t ts = has_time && has_date ? swmrbus__dx_add_rational(date_ns, t_num, t_den) : 0;
-    swmrbus__dx_image_ts(&s->dx, se, im.f, image_id, ts, &pl, out); /* the slice: no copy */
+    swmrbus__dx_image_ts(&s->dx, se, im.f, image_id, ts, times, &pl, out); /* the slice: no copy */
     return;
 bad:
     snprintf(why, sizeof why, "dectris-stream2: image: %s", r->why);

@@ -1,5 +1,6 @@
 /* codec_dectris_common.c — series, start, frame and end for the Dectris
  * decoders (codec_dectris.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,8 +183,10 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
     msgpack_packer pk;
     d->hdr.len = 0;
     msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, se->has_frames ? 8 : 7);
+    int e = msgpack_pack_map(&pk, se->has_frames ? 9 : 8);
     e |= swmrbus_pack_kv_str(&pk, "type", "start");
+    e |= swmrbus_pack_cstr(&pk, "times"); /* frames carry start/stop/real_time */
+    e |= msgpack_pack_true(&pk);
     e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
     e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(se->format.dtype));
     e |= swmrbus_pack_cstr(&pk, "shape");
@@ -203,12 +206,12 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
 void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                        uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out)
 {
-    swmrbus__dx_image_ts(d, se, f, image_id, 0, payload, out);
+    swmrbus__dx_image_ts(d, se, f, image_id, 0, NULL, payload, out);
 }
 
 void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
-                          uint64_t image_id, uint64_t ts, zmq_msg_t *payload,
-                          const swmrbus_decode_sink *out)
+                          uint64_t image_id, uint64_t ts, const double *times,
+                          zmq_msg_t *payload, const swmrbus_decode_sink *out)
 {
     char why[200];
     se->last_use = ++d->clock;
@@ -248,11 +251,17 @@ void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format
     msgpack_packer pk;
     d->hdr.len = 0;
     msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, ts ? 4 : 3);
+    int e = msgpack_pack_map(&pk, 3u + (ts != 0) + (times != NULL));
     e |= swmrbus_pack_kv_str(&pk, "type", "frame");
     e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
     e |= swmrbus_pack_kv_u64(&pk, "frame", row);
     if (ts) e |= swmrbus_pack_kv_u64(&pk, "ts", ts);
+    if (times) {
+        e |= swmrbus_pack_cstr(&pk, "times");
+        e |= msgpack_pack_array(&pk, 3);
+        for (int i = 0; i < 3; i++)
+            e |= isnan(times[i]) ? msgpack_pack_nil(&pk) : msgpack_pack_double(&pk, times[i]);
+    }
     if (e) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
         goto out;

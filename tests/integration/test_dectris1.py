@@ -181,6 +181,12 @@ class Dectris1(H.SinkTestCase):
                                                        for i in range(len(arrays))])
                 else:
                     self.assertTrue((ts == 0).all())
+                # per-image times from dconfig-1.0 (ns -> s), at every header_detail
+                det = f["/entry/instrument/detector"]
+                n = len(arrays)
+                np.testing.assert_allclose(det["start_time"][()], np.arange(n) * 0.02)
+                np.testing.assert_allclose(det["stop_time"][()], np.arange(n) * 0.02 + 0.0199)
+                np.testing.assert_allclose(det["real_time"][()], np.full(n, 0.0199))
                 if series in (1, 2):
                     self.check_nxmx(f)
                 else:

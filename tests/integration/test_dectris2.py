@@ -163,6 +163,15 @@ class Dectris2(H.SinkTestCase):
                        .timestamp()) * 10**9
             ts = f["/entry/instrument/detector/timestamp"][()]
             np.testing.assert_array_equal(ts, [base + (i + 1) * 10**7 for i in range(12)])
+            # per-image times: the image's Rationals in seconds (README "Per-frame times")
+            det = f["/entry/instrument/detector"]
+            ids = np.arange(1, 13)
+            np.testing.assert_allclose(det["start_time"][()], ids * 100 / 10000)
+            np.testing.assert_allclose(det["stop_time"][()], (ids * 100 + 99) / 10000)
+            np.testing.assert_allclose(det["real_time"][()], np.full(12, 99 / 10000))
+            for k in ("start_time", "stop_time", "real_time"):
+                self.assertEqual(det[k].dtype, np.dtype("<f8"))
+                self.assertEqual(det[k].attrs["units"], b"s")
         self.assertEqual(sk.status()["rejected"], {})
         sk.stop_ok()
 

@@ -143,6 +143,12 @@ typedef struct swmrbus_header {
     /* start: "static", the raw msgpack map {path: value} of datasets written
      * once when the file opens (swmrbus_static_foreach walks it). */
     swmrbus_str statics;
+    /* Per-frame times (README "Per-frame times"). start: "times": true, the
+     * file gets start_time / stop_time / real_time datasets. frame:
+     * "times" [start, stop, real] in seconds (NaN: not known). */
+    bool times;
+    bool has_frame_times;
+    double frame_times[3];
 } swmrbus_header;
 
 /* One named per-row dataset of a series (an element of start.datasets). */
