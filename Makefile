@@ -17,6 +17,9 @@ TEST_DEBS = prometheus valgrind python3-cbor2 python3-lz4
 # ... and the Karabo bridge tests' real senders, clients and file checker
 # (karabo-bridge-serve-files, karabo_bridge.Client, extra-data-validate).
 TEST_DEBS += python3-karabo-bridge python3-extra-data
+# ... and silx (test_dectris_silx.py: silx opens a Dectris NXmx file; ~150
+# packages with its Qt deps, 33 s to install with --no-install-recommends here).
+TEST_DEBS += python3-silx
 FUZZ_DEBS = clang libclang-rt-14-dev
 
 .PHONY: all deps build demo test check-asan fuzz bench bench-scale clean
