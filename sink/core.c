@@ -70,6 +70,9 @@ typedef struct core {
     uint64_t fault_write_delay_us;
     zmq_msg_t *parts;             /* SWMRBUS__ITEM_PARTS: one hand-off item */
     swmrbus__part *row;           /* SWMRBUS_MAX_DATASETS: one row's payloads */
+    zmq_msg_t *start_parts;       /* the start in hand: its array parts (README
+                                   * "Start arrays"), else NULL */
+    size_t n_start_parts;
 } core;
 
 /* Frees what a series allocated for its named datasets. */
@@ -389,6 +392,16 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
         o.statics = h->statics;
         o.times = h->times; /* per-frame times (README "Per-frame times") */
     }
+    swmrbus__part arr[SWMRBUS_MAX_START_ARRAYS];
+    if (h->type == SWMRBUS_MSG_START && h->n_arrays && c->start_parts &&
+        c->n_start_parts == h->n_arrays) { /* README "Start arrays" */
+        for (size_t k = 0; k < h->n_arrays; k++)
+            arr[k] = (swmrbus__part){zmq_msg_data(&c->start_parts[k]),
+                                     zmq_msg_size(&c->start_parts[k])};
+        o.arrays = h->arrays;
+        o.array_parts = arr;
+        o.n_arrays = h->n_arrays;
+    }
     swmrbus_err rc = swmrbus__writer_create(&o, &s->w, c->err, sizeof c->err);
     if (rc != SWMRBUS_OK) {
         reject(c, NULL, SWMRBUS_R_IO, true, h->series, "series %" PRIu64 ": cannot create %s: %s",
@@ -705,11 +718,17 @@ static bool handle_item(core *c, swmrbus_loop *loop)
         if (n < 2) break;
         /* Re-point the header's slices at where the bytes are now. */
         const char *base = zmq_msg_data(&parts[1]);
-        swmrbus_str *sl[] = {&it.h.name, &it.h.meta, &it.h.origin_sink, &it.h.origin_file};
+        swmrbus_str *sl[] = {&it.h.name, &it.h.meta, &it.h.origin_sink, &it.h.origin_file,
+                             &it.h.arrays};
         for (size_t i = 0; i < sizeof sl / sizeof sl[0]; i++)
             if (sl[i]->ptr) sl[i]->ptr = base + (sl[i]->ptr - it.hdr_base);
-        if (it.h.type == SWMRBUS_MSG_START)
+        if (it.h.type == SWMRBUS_MSG_START) {
+            c->start_parts = n > 2 ? &parts[2] : NULL;
+            c->n_start_parts = n > 2 ? (size_t)n - 2 : 0;
             on_start(c, &it.h, now);
+            c->start_parts = NULL;
+            c->n_start_parts = 0;
+        }
         else if (it.h.type == SWMRBUS_MSG_END)
             on_end(c, &it.h, now);
         else if (n >= 3)

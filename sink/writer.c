@@ -397,6 +397,8 @@ static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts 
     if ((det = make_group(inst, "detector", "NXdetector", err, errlen)) < 0) goto out;
     if ((rc = create_ts(w, det, err, errlen))) goto out;
     if (o->times && (rc = swmrbus__times_create(det, &w->times, err, errlen))) goto out;
+    if ((rc = swmrbus__writer_arrays(det, o->arrays, o->array_parts, o->n_arrays, err, errlen)))
+        goto out;
     rc = swmrbus__writer_meta(det, o->meta, err, errlen);
     if (rc == SWMRBUS_OK) rc = swmrbus__writer_nxmx(entry, inst, det, o->meta, err, errlen);
 out:

@@ -28,6 +28,10 @@ typedef struct swmrbus__writer_opts {
     uint32_t n_datasets;         /* 0: one unnamed dataset of format at /entry/data/data */
     swmrbus_str statics;         /* start.static (raw) or empty: written at create */
     bool times;                  /* start.times: per-frame start/stop/real_time datasets */
+    swmrbus_str arrays;          /* start.arrays (raw) or empty: written at create into
+                                  * /entry/instrument/detector, from array_parts */
+    const struct swmrbus__part *array_parts;
+    uint32_t n_arrays;
     unsigned mode;               /* permission bits of the new file, 0: 0644 (umask
                                   * ignored; set before SWMR starts) */
 } swmrbus__writer_opts;

@@ -55,6 +55,16 @@ swmrbus_err swmrbus__writer_default_link(hid_t file, swmrbus_str datasets, char 
 swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
                                   swmrbus_str statics, char *err, size_t errlen);
 
+/* ---- start arrays (writer_arrays.c) ---- */
+
+struct swmrbus__part;
+/* Each of the n arrays of an accepted start.arrays as a dataset under det
+ * (groups made as needed), from parts[k] (raw, exactly its size: EINVAL
+ * otherwise). Before SWMR starts. */
+swmrbus_err swmrbus__writer_arrays(hid_t det, swmrbus_str arrays,
+                                   const struct swmrbus__part *parts, size_t n, char *err,
+                                   size_t errlen);
+
 /* ---- per-frame times (writer_times.c) ---- */
 
 #define SWMRBUS__TIMES_N 3 /* start_time, stop_time, real_time */

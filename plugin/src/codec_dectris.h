@@ -16,6 +16,17 @@
 #define SWMRBUS__DX_NAME_MAX 255    /* series_unique_id bytes kept (a file name stem) */
 #define SWMRBUS__DX_CHANNEL_MAX 64  /* bytes of a channel name kept */
 
+#define SWMRBUS__DX_ARRAYS_MAX 32   /* pixel_mask / flatfield arrays kept per series */
+
+/* One array of a start (a pixel mask or flatfield): written once with the
+ * swmrbus start as a start array (README "Start arrays"). */
+typedef struct swmrbus__dx_array {
+    char channel[SWMRBUS__DX_CHANNEL_MAX + 1];
+    char what[16];                           /* "pixel_mask", "flatfield" */
+    swmrbus_format f;                        /* raw, 2-D [y, x] */
+    zmq_msg_t *msg;                          /* its bytes (a slice), owned */
+} swmrbus__dx_array;
+
 typedef struct swmrbus__dx_series {
     bool used;
     bool started;              /* the swmrbus start went out (first image seen) */
@@ -35,6 +46,9 @@ typedef struct swmrbus__dx_series {
     uint64_t rows;             /* highest row + 1 */
     uint64_t epoch_ns;         /* v1: data_collection_date (0: unknown), base of the
                                 * images' start_time */
+    size_t n_arrays;           /* the start's pixel masks / flatfields, until the
+                                * swmrbus start goes out */
+    swmrbus__dx_array arrays[SWMRBUS__DX_ARRAYS_MAX];
 } swmrbus__dx_series;
 
 typedef struct swmrbus__dx {
@@ -66,6 +80,18 @@ void swmrbus__dx_meta_key(swmrbus__dx_meta *m, const char *key);
 void swmrbus__dx_meta_f64(swmrbus__dx_meta *m, const char *key, double v);
 void swmrbus__dx_meta_str(swmrbus__dx_meta *m, const char *key, const void *s, size_t n);
 void swmrbus__dx_meta_bool(swmrbus__dx_meta *m, const char *key, bool v);
+
+/* Keeps len bytes at data inside part (a zero-copy slice) as the array
+ * "<what>" of channel (single channel: named what, else
+ * "<channel>_channel/<what>", Dectris's NXmx 2024.02 layout) of dtype t
+ * and shape [y, x]. Skipped (false) when the bytes are not y * x elements,
+ * the array exceeds limits.max_frame_bytes, or SWMRBUS__DX_ARRAYS_MAX are
+ * kept. */
+bool swmrbus__dx_array_add(swmrbus__dx *d, swmrbus__dx_series *se, const char *what,
+                           const char *channel, swmrbus_dtype t, uint64_t y, uint64_t x,
+                           zmq_msg_t *part, const void *data, size_t len);
+/* Frees the arrays se holds. */
+void swmrbus__dx_arrays_free(swmrbus__dx_series *se);
 
 /* Opens series se (id, sizes, frames, channels set; name from unique when
  * 1..255 bytes without NUL, else series_<id>) with the meta of m. Rejects

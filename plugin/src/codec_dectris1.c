@@ -6,7 +6,8 @@
  *    (all: dflatfield-1.0, blob, dpixelmask-1.0, blob, dcountrate_table-1.0,
  *    blob), (appendix)]
  *        -> the series is remembered (NXmx fields of the config as meta);
- *           flatfield, mask, countrate table and appendix are not stored
+ *           flatfield and mask go out with the start as start arrays;
+ *           the countrate table is not stored
  *   [dimage-1.0 {series, frame}, dimage_d-1.0 {shape [x, y], type,
  *    encoding, size}, blob, (dconfig-1.0 {start_time, stop_time,
  *    real_time}), (appendix)]
@@ -209,6 +210,30 @@ static void on_header(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
         char *text = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
         if (text) swmrbus__dx_meta_user_data(&m, text, strlen(text));
         free(text);
+        json_decref(a);
+    }
+    /* all: dflatfield-1.0 + blob, dpixelmask-1.0 + blob (shape [x, y], type):
+     * kept as slices, written as start arrays (README "Start arrays") */
+    for (int t = 0; t < 2 && strcmp(detail, "all") == 0; t++) {
+        int at = 2 + 2 * t;
+        const char *htype = t ? "dpixelmask-1.0" : "dflatfield-1.0";
+        char jwhy[200];
+        json_t *a = n > at + 1 ? load(&parts[at], s->dx.lim.max_header_bytes, htype, jwhy,
+                                      sizeof jwhy)
+                               : NULL;
+        json_t *shape = json_object_get(a, "shape");
+        const char *type = json_string_value(json_object_get(a, "type"));
+        if (a && htype_is(a, htype) && type && json_is_array(shape) &&
+            json_array_size(shape) == 2 && json_is_integer(json_array_get(shape, 0)) &&
+            json_is_integer(json_array_get(shape, 1)) &&
+            json_integer_value(json_array_get(shape, 0)) >= 1 &&
+            json_integer_value(json_array_get(shape, 1)) >= 1)
+            (void)swmrbus__dx_array_add(&s->dx, &se, t ? "pixel_mask" : "flatfield",
+                                        "threshold_1", swmrbus_dtype_parse(type, strlen(type)),
+                                        (uint64_t)json_integer_value(json_array_get(shape, 1)),
+                                        (uint64_t)json_integer_value(json_array_get(shape, 0)),
+                                        &parts[at + 1], zmq_msg_data(&parts[at + 1]),
+                                        zmq_msg_size(&parts[at + 1]));
         json_decref(a);
     }
     se.n_channels = 1;

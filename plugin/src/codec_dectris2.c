@@ -412,7 +412,11 @@ static bool start_user_data(rd *r, metab *m)
     return true;
 }
 
-static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_sink *out)
+static bool start_arrays(d2_state *s, rd *r, swmrbus__dx_series *se, const char *what,
+                         zmq_msg_t *part);
+
+static void on_start(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
+                     const swmrbus_decode_sink *out)
 {
     swmrbus__dx_series se;
     memset(&se, 0, sizeof se);
@@ -485,9 +489,12 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
             ok = start_translation(r, &m);
         } else if (text_is(&k, "user_data")) {
             ok = start_user_data(r, &m);
+        } else if (text_is(&k, "pixel_mask") || text_is(&k, "flatfield")) {
+            ok = start_arrays(s, r, &se, text_is(&k, "flatfield") ? "flatfield" : "pixel_mask",
+                              part);
         } else {
-            /* type (read before), pixel_mask, flatfield, countrate tables
-             * and unknown keys: skipped */
+            /* type (read before), countrate tables and unknown keys:
+             * skipped */
             ok = skip(r, 1);
         }
         if (!ok) goto bad;
@@ -501,6 +508,7 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
         goto bad;
     }
     if (se.size_x == 0 || se.size_y == 0) {
+        swmrbus__dx_arrays_free(&se);
         out->reject(out->user, SWMRBUS_R_BAD_HEADER, true, se.id,
                     "dectris-stream2: start without image_size_x / image_size_y >= 1");
         return;
@@ -508,6 +516,7 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
     swmrbus__dx_open(&s->dx, &se, &m, uniq, uniq_len, out);
     return;
 bad:;
+    swmrbus__dx_arrays_free(&se);
     char why[240];
     snprintf(why, sizeof why, "dectris-stream2: start: %s", r->why);
     out->reject(out->user, SWMRBUS_R_BAD_HEADER, has_id, se.id, why);
@@ -588,6 +597,31 @@ static bool read_multidim(rd *r, image *im)
     if (t.k != T_BYTES) return fail(r, "image.data: tag 56500 data is not a byte string");
     im->data = t.p;
     im->len = t.n;
+    return true;
+}
+
+/* start.pixel_mask / start.flatfield: {channel: tag 40 [[y, x], typed
+ * array]}; each uncompressed one of y * x elements is kept as a slice of
+ * part (README "Start arrays"), others are skipped. */
+static bool start_arrays(d2_state *s, rd *r, swmrbus__dx_series *se, const char *what,
+                         zmq_msg_t *part)
+{
+    tok v, ch;
+    if (!next(r, &v)) return false;
+    if (v.k != T_MAP) return skip_rest(r, &v, 1);
+    for (uint64_t c = 0; c < v.u; c++) {
+        if (!next(r, &ch)) return false;
+        if (ch.k != T_TEXT) return fail(r, "start.%s: a channel name is not text", what);
+        char name[D2_CHANNEL_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)(ch.n > D2_CHANNEL_MAX ? D2_CHANNEL_MAX : ch.n),
+                 (const char *)ch.p);
+        image im;
+        memset(&im, 0, sizeof im);
+        if (!read_multidim(r, &im)) return false;
+        if (im.f.encoding == SWMRBUS_ENC_RAW && memchr(ch.p, '\0', ch.n) == NULL)
+            (void)swmrbus__dx_array_add(&s->dx, se, what, name, im.f.dtype, im.dims[0],
+                                        im.dims[1], part, im.data, im.len);
+    }
     return true;
 }
 
@@ -819,7 +853,7 @@ static void d2_feed(void *state, zmq_msg_t *parts, int n, const swmrbus_decode_s
             out->reject(out->user, SWMRBUS_R_LIMIT, false, 0, why);
             return;
         }
-        on_start(s, &r, n_pairs, out);
+        on_start(s, &r, n_pairs, &parts[0], out);
     } else if (type == IMAGE) {
         on_image(s, &r, n_pairs, &parts[0], out);
     } else {

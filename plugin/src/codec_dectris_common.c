@@ -24,8 +24,55 @@ swmrbus_err swmrbus__dx_init(swmrbus__dx *d, const swmrbus_component_cfg *cfg,
     return SWMRBUS_OK;
 }
 
+void swmrbus__dx_arrays_free(swmrbus__dx_series *se)
+{
+    for (size_t k = 0; k < se->n_arrays; k++) {
+        if (se->arrays[k].msg) zmq_msg_close(se->arrays[k].msg);
+        free(se->arrays[k].msg);
+        se->arrays[k].msg = NULL;
+    }
+    se->n_arrays = 0;
+}
+
+bool swmrbus__dx_array_add(swmrbus__dx *d, swmrbus__dx_series *se, const char *what,
+                           const char *channel, swmrbus_dtype t, uint64_t y, uint64_t x,
+                           zmq_msg_t *part, const void *data, size_t len)
+{
+    size_t isz = swmrbus_dtype_size(t);
+    if (se->n_arrays >= SWMRBUS__DX_ARRAYS_MAX || isz == 0 || y == 0 || x == 0 ||
+        x > UINT64_MAX / y || x * y > UINT64_MAX / isz || x * y * isz != len ||
+        len > d->lim.max_frame_bytes)
+        return false;
+    swmrbus__dx_array *a = &se->arrays[se->n_arrays];
+    char name[SWMRBUS__DX_CHANNEL_MAX + 48];
+    memset(a, 0, sizeof *a);
+    if (strlen(what) >= sizeof a->what || strlen(channel) >= sizeof a->channel) return false;
+    snprintf(a->what, sizeof a->what, "%s", what);
+    snprintf(a->channel, sizeof a->channel, "%s", channel);
+    /* the name it may take (the channel count is known at the start) */
+    snprintf(name, sizeof name, "%s_channel/%s", channel, what);
+    if (!swmrbus_path_ok((swmrbus_str){name, strlen(name)})) return false;
+    for (size_t k = 0; k < se->n_arrays; k++) /* a channel given twice: the first */
+        if (strcmp(se->arrays[k].channel, channel) == 0 && strcmp(se->arrays[k].what, what) == 0)
+            return false;
+    a->f.dtype = t;
+    a->f.encoding = SWMRBUS_ENC_RAW;
+    a->f.ndim = 2;
+    a->f.shape[0] = y;
+    a->f.shape[1] = x;
+    if (!(a->msg = malloc(sizeof *a->msg))) return false;
+    if (swmrbus_msg_slice(a->msg, part, data, len) != SWMRBUS_OK) {
+        free(a->msg);
+        a->msg = NULL;
+        return false;
+    }
+    se->n_arrays++;
+    return true;
+}
+
 static void drop_series(swmrbus__dx_series *se)
 {
+    swmrbus__dx_arrays_free(se);
     free(se->meta);
     memset(se, 0, sizeof *se);
 }
@@ -126,27 +173,32 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
         snprintf(why, sizeof why, "start of %zu channels: only single-channel series are "
                  "supported", se->n_channels);
         reject(d, out, SWMRBUS_R_LIMIT, se->id, why);
+        swmrbus__dx_arrays_free(se);
         return;
     }
     if (swmrbus__dx_find(d, se->id)) {
         reject(d, out, SWMRBUS_R_MISMATCH, se->id,
                "start for a series that is open (no end yet): ignored");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     /* the entries (the map header goes out with the start, which adds
      * first_image_id) */
     if (m->e) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     if (d->meta.len + 512 > d->lim.max_header_bytes) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id,
                "the start's metadata exceed limits.max_header_bytes");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     uint8_t *entries = malloc(d->meta.len ? d->meta.len : 1);
     if (!entries) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     memcpy(entries, d->meta.data, d->meta.len);
@@ -178,12 +230,33 @@ static void emit(swmrbus__dx *d, const swmrbus_decode_sink *out, zmq_msg_t *payl
     out->emit(out->user, &h, payload, payload ? 1 : 0);
 }
 
+/* The start in d->hdr, with the series' arrays as its payload parts (moved
+ * out of se: the series holds none afterwards). */
+static void emit_start(swmrbus__dx *d, const swmrbus_decode_sink *out, swmrbus__dx_series *se)
+{
+    zmq_msg_t parts[SWMRBUS__DX_ARRAYS_MAX];
+    size_t n = se->n_arrays;
+    for (size_t k = 0; k < n; k++) {
+        zmq_msg_init(&parts[k]);
+        zmq_msg_move(&parts[k], se->arrays[k].msg);
+    }
+    swmrbus__dx_arrays_free(se);
+    zmq_msg_t h;
+    if (zmq_msg_init_size(&h, d->hdr.len) != 0) {
+        for (size_t k = 0; k < n; k++) zmq_msg_close(&parts[k]);
+        reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        return;
+    }
+    memcpy(zmq_msg_data(&h), d->hdr.data, d->hdr.len);
+    out->emit(out->user, &h, n ? parts : NULL, n);
+}
+
 static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
 {
     msgpack_packer pk;
     d->hdr.len = 0;
     msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, se->has_frames ? 9 : 8);
+    int e = msgpack_pack_map(&pk, (se->has_frames ? 9u : 8u) + (se->n_arrays > 0));
     e |= swmrbus_pack_kv_str(&pk, "type", "start");
     e |= swmrbus_pack_cstr(&pk, "times"); /* frames carry start/stop/real_time */
     e |= msgpack_pack_true(&pk);
@@ -200,6 +273,26 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
     e |= msgpack_pack_map(&pk, se->meta_n + 1);
     e |= swmrbus_buf_write(&d->hdr, (const char *)se->meta, se->meta_len);
     e |= swmrbus_pack_kv_u64(&pk, "first_image_id", se->first_id); /* the id of row 0 */
+    if (se->n_arrays) { /* README "Start arrays": one payload part each */
+        e |= swmrbus_pack_cstr(&pk, "arrays");
+        e |= msgpack_pack_array(&pk, se->n_arrays);
+        for (size_t k = 0; k < se->n_arrays; k++) {
+            const swmrbus__dx_array *a = &se->arrays[k];
+            char name[SWMRBUS__DX_CHANNEL_MAX + 48];
+            if (se->n_channels > 1) /* Dectris's NXmx 2024.02: per channel */
+                snprintf(name, sizeof name, "%s_channel/%s", a->channel, a->what);
+            else
+                snprintf(name, sizeof name, "%s", a->what);
+            e |= msgpack_pack_map(&pk, 4);
+            e |= swmrbus_pack_kv_str(&pk, "name", name);
+            e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(a->f.dtype));
+            e |= swmrbus_pack_cstr(&pk, "shape");
+            e |= msgpack_pack_array(&pk, 2);
+            e |= msgpack_pack_uint64(&pk, a->f.shape[0]);
+            e |= msgpack_pack_uint64(&pk, a->f.shape[1]);
+            e |= swmrbus_pack_kv_str(&pk, "encoding", "raw");
+        }
+    }
     return e == 0;
 }
 
@@ -239,7 +332,7 @@ void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format
             goto out;
         }
         se->started = true;
-        emit(d, out, NULL, se->id);
+        emit_start(d, out, se);
     }
     if (image_id < se->first_id) {
         snprintf(why, sizeof why, "image %llu before the series' first (%llu, row 0)",

@@ -203,11 +203,11 @@ swmrbus_err swmrbus_meta_foreach(swmrbus_str meta, swmrbus_meta_fn fn, void *use
 
 enum {
     K_TYPE, K_SERIES, K_FRAME, K_TS, K_FRAMES, K_DTYPE, K_SHAPE, K_ENCODING,
-    K_NAME, K_META, K_ORIGIN, K_DATASETS, K_STATIC, K_TIMES, K_COUNT
+    K_NAME, K_META, K_ORIGIN, K_DATASETS, K_STATIC, K_TIMES, K_ARRAYS, K_COUNT
 };
 static const char *const header_keys[K_COUNT] = {
     "type", "series", "frame", "ts", "frames", "dtype", "shape", "encoding",
-    "name", "meta", "origin", "datasets", "static", "times",
+    "name", "meta", "origin", "datasets", "static", "times", "arrays",
 };
 
 static int header_key(swmrbus_str key)
@@ -452,6 +452,22 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
             err = swmrbus__wire_statics(&mp, out, why, whylen);
             if (err != SWMRBUS_OK) goto out;
             break;
+        case K_ARRAYS: { /* start arrays (README "Start arrays"): as datasets' items */
+            swmrbus_str ds = out->datasets;
+            uint32_t n_ds = out->n_datasets;
+            err = swmrbus__wire_datasets(&mp, lim, out, why, whylen);
+            out->arrays = out->datasets;
+            out->n_arrays = out->n_datasets;
+            out->datasets = ds;
+            out->n_datasets = n_ds;
+            if (err != SWMRBUS_OK) {
+                rr = err == SWMRBUS_ELIMIT ? SWMRBUS_R_LIMIT : SWMRBUS_R_BAD_HEADER;
+                goto out;
+            }
+            if (out->n_arrays > SWMRBUS_MAX_START_ARRAYS)
+                FAIL(rr, SWMRBUS_EINVAL, "arrays: at most %d", SWMRBUS_MAX_START_ARRAYS);
+            break;
+        }
         case K_TIMES: /* per-frame times (README "Per-frame times") */
             err = decode_times(&mp, out, why, whylen);
             if (err != SWMRBUS_OK) goto out;
@@ -477,6 +493,8 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
     bool named = (seen & (1u << K_DATASETS)) != 0;
     if (named && (seen & fmt_bits))
         FAIL(rr, SWMRBUS_EINVAL, "with \"datasets\", dtype, shape and encoding go in them");
+    if ((seen & (1u << K_ARRAYS)) && out->type != SWMRBUS_MSG_START)
+        FAIL(rr, SWMRBUS_EINVAL, "arrays: only in a start");
     if ((seen & (1u << K_TIMES)) &&
         (out->type == SWMRBUS_MSG_FRAME) != out->has_frame_times)
         FAIL(rr, SWMRBUS_EINVAL, "times: a bool in a start, an array of 3 in a frame");

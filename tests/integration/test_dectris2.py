@@ -140,7 +140,15 @@ class Dectris2(H.SinkTestCase):
         tx = self.sender(sk)
         arrays = frames(5, 12, "uint32")
         chunks, _ = H.bslz4_chunks(arrays)
-        tx.send([start_msg(5, len(arrays), unique="scan_0005")])
+        pmask = np.zeros(SHAPE, "<u4")
+        pmask[:, 9] = 1
+        pmask[4, 4] = 16
+        flat = (1.0 + np.arange(SHAPE[0] * SHAPE[1]).reshape(SHAPE) / 5000.0).astype("<f4")
+        tx.send([start_msg(5, len(arrays), unique="scan_0005",
+                           pixel_mask={"threshold_1": CBORTag(40, [list(SHAPE),
+                                                                   CBORTag(70, pmask.tobytes())])},
+                           flatfield={"threshold_1": CBORTag(40, [list(SHAPE),
+                                                                  CBORTag(85, flat.tobytes())])})])
         for i, c in enumerate(chunks):
             tx.send([image_msg(5, i + 1, TYPED["uint32"], c, "bslz4", 4)])  # counts from 1
         tx.send([end_msg(5)])
@@ -163,6 +171,10 @@ class Dectris2(H.SinkTestCase):
                        .timestamp()) * 10**9
             ts = f["/entry/instrument/detector/timestamp"][()]
             np.testing.assert_array_equal(ts, [base + (i + 1) * 10**7 for i in range(12)])
+            # the start's pixel_mask / flatfield (one channel: in the detector group)
+            np.testing.assert_array_equal(f["/entry/instrument/detector/pixel_mask"][()], pmask)
+            np.testing.assert_array_equal(f["/entry/instrument/detector/flatfield"][()], flat)
+            self.assertEqual(f["/entry/instrument/detector/flatfield"].dtype, np.dtype("<f4"))
             # per-image times: the image's Rationals in seconds (README "Per-frame times")
             det = f["/entry/instrument/detector"]
             ids = np.arange(1, 13)

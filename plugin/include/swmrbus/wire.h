@@ -24,6 +24,7 @@ extern "C" {
 #define SWMRBUS_MAX_DIMS 3         /* a series' one unnamed dataset: 1..3 dims */
 #define SWMRBUS_MAX_DATASET_DIMS 8 /* a named dataset (start.datasets): 0..8 dims */
 #define SWMRBUS_MAX_DATASETS 1024  /* named datasets of one series */
+#define SWMRBUS_MAX_START_ARRAYS 64 /* start.arrays (README "Start arrays") */
 #define SWMRBUS_PATH_MAX 1024      /* longest dataset / static path in a file */
 #define SWMRBUS_STATIC_MAX 4096    /* elements of one start.static array */
 #define SWMRBUS_MAX_SHARDS 64 /* scale-out (issue 12): sinks writing one series */
@@ -149,6 +150,12 @@ typedef struct swmrbus_header {
     bool times;
     bool has_frame_times;
     double frame_times[3];
+    /* start: "arrays", the raw msgpack array of the arrays written once when
+     * the file opens, under /entry/instrument/detector (README "Start
+     * arrays"; items as in datasets, walked by swmrbus_datasets_foreach);
+     * the start then has one payload part per array. */
+    swmrbus_str arrays;
+    uint32_t n_arrays;
 } swmrbus_header;
 
 /* One named per-row dataset of a series (an element of start.datasets). */
