@@ -97,6 +97,12 @@ static int keep_format(const swmrbus_dataset *d, size_t index, void *user)
 static bool series_set_ds(series *s, const swmrbus_header *h)
 {
     s->fmt = h->format;
+    if (h->n_datasets == 0 && h->n_channels > 1) { /* README "Channels": a part each */
+        if (!(s->fmts = calloc(h->n_channels, sizeof *s->fmts))) return false;
+        for (uint32_t k = 0; k < h->n_channels; k++) s->fmts[k] = h->format;
+        s->n_ds = h->n_channels;
+        return true;
+    }
     if (h->n_datasets == 0) {
         s->n_ds = 1;
         s->fmts = &s->fmt;
@@ -121,7 +127,9 @@ static bool series_set_ds(series *s, const swmrbus_header *h)
 /* A start's datasets equal the open series'. */
 static bool same_ds(const series *s, const swmrbus_header *h)
 {
-    if (h->n_datasets == 0) return s->ds_raw == NULL && swmrbus_format_equal(&s->fmt, &h->format);
+    if (h->n_datasets == 0)
+        return s->ds_raw == NULL && swmrbus_format_equal(&s->fmt, &h->format) &&
+               s->n_ds == (h->n_channels > 1 ? h->n_channels : 1);
     return s->ds_raw && h->datasets.len == s->ds_raw_len &&
            memcmp(h->datasets.ptr, s->ds_raw, s->ds_raw_len) == 0;
 }
@@ -391,6 +399,10 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
         o.n_datasets = h->n_datasets;
         o.statics = h->statics;
         o.times = h->times; /* per-frame times (README "Per-frame times") */
+        if (h->n_channels > 1 && h->n_datasets == 0) { /* README "Channels" */
+            o.channels = h->channels;
+            o.n_channels = h->n_channels;
+        }
     }
     swmrbus__part arr[SWMRBUS_MAX_START_ARRAYS];
     if (h->type == SWMRBUS_MSG_START && h->n_arrays && c->start_parts &&
@@ -719,7 +731,7 @@ static bool handle_item(core *c, swmrbus_loop *loop)
         /* Re-point the header's slices at where the bytes are now. */
         const char *base = zmq_msg_data(&parts[1]);
         swmrbus_str *sl[] = {&it.h.name, &it.h.meta, &it.h.origin_sink, &it.h.origin_file,
-                             &it.h.arrays};
+                             &it.h.arrays, &it.h.channels};
         for (size_t i = 0; i < sizeof sl / sizeof sl[0]; i++)
             if (sl[i]->ptr) sl[i]->ptr = base + (sl[i]->ptr - it.hdr_base);
         if (it.h.type == SWMRBUS_MSG_START) {

@@ -32,6 +32,10 @@ typedef struct swmrbus__writer_opts {
                                   * /entry/instrument/detector, from array_parts */
     const struct swmrbus__part *array_parts;
     uint32_t n_arrays;
+    swmrbus_str channels;        /* start.channels (raw) when n_channels >= 2: data of
+                                  * (N, n_channels, format...), chunk (1, 1, format...),
+                                  * a row's parts one per channel */
+    uint32_t n_channels;
     unsigned mode;               /* permission bits of the new file, 0: 0644 (umask
                                   * ignored; set before SWMR starts) */
 } swmrbus__writer_opts;

@@ -68,6 +68,10 @@ static int write_array(const swmrbus_dataset *a, size_t k, void *user)
         swmrbus__h5_err(c->err, c->errlen, "write start array %s", name);
     else
         c->rc = SWMRBUS_OK;
+    /* a channel's threshold_energy (Dectris, NXmx 2024.02) is in eV */
+    const char *last = strrchr(name, '/');
+    if (c->rc == SWMRBUS_OK && strcmp(last ? last + 1 : name, "threshold_energy") == 0)
+        c->rc = swmrbus__h5_attr_str(d, "units", "eV", 2, c->err, c->errlen);
     if (d >= 0) H5Dclose(d);
     if (lcpl >= 0) H5Pclose(lcpl);
     if (sp >= 0) H5Sclose(sp);

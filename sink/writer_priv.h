@@ -55,6 +55,12 @@ swmrbus_err swmrbus__writer_default_link(hid_t file, swmrbus_str datasets, char 
 swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
                                   swmrbus_str statics, char *err, size_t errlen);
 
+/* A multi-channel series' NXdata (README "Channels"): /entry/data/channel
+ * (the n names of the accepted start.channels), @axes [".", "channel", ".",
+ * ...] for data of frame_ndim + 2 dims, @channel_indices = 1. */
+swmrbus_err swmrbus__writer_channels(hid_t data, swmrbus_str channels, uint32_t n,
+                                     uint32_t frame_ndim, char *err, size_t errlen);
+
 /* ---- start arrays (writer_arrays.c) ---- */
 
 struct swmrbus__part;

@@ -369,7 +369,7 @@ static void on_image(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
             ts = se->epoch_ns + v_ns;
     }
     json_decref(c);
-    swmrbus__dx_image_ts(&s->dx, se, f, frame, ts, times, &pl, out);
+    swmrbus__dx_image_ts(&s->dx, se, f, frame, ts, times, &pl, 1, out);
     return;
 bad:
     json_decref(d);

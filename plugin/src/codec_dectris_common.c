@@ -70,6 +70,33 @@ bool swmrbus__dx_array_add(swmrbus__dx *d, swmrbus__dx_series *se, const char *w
     return true;
 }
 
+bool swmrbus__dx_array_f64(swmrbus__dx_series *se, const char *what, const char *channel,
+                           double v)
+{
+    if (se->n_arrays >= SWMRBUS__DX_ARRAYS_MAX || strlen(what) >= sizeof se->arrays[0].what ||
+        strlen(channel) >= sizeof se->arrays[0].channel)
+        return false;
+    swmrbus__dx_array *a = &se->arrays[se->n_arrays];
+    memset(a, 0, sizeof *a);
+    snprintf(a->what, sizeof a->what, "%s", what);
+    snprintf(a->channel, sizeof a->channel, "%s", channel);
+    a->f.dtype = SWMRBUS_DTYPE_FLOAT64;
+    a->f.encoding = SWMRBUS_ENC_RAW;
+    a->f.ndim = 0;
+    if (!(a->msg = malloc(sizeof *a->msg))) return false;
+    if (zmq_msg_init_size(a->msg, 8) != 0) {
+        free(a->msg);
+        a->msg = NULL;
+        return false;
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    uint8_t *p = zmq_msg_data(a->msg);
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(bits >> (8 * i)); /* little-endian */
+    se->n_arrays++;
+    return true;
+}
+
 static void drop_series(swmrbus__dx_series *se)
 {
     swmrbus__dx_arrays_free(se);
@@ -168,10 +195,10 @@ static swmrbus__dx_series *new_series(swmrbus__dx *d)
 void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *m,
                       const void *unique, size_t unique_len, const swmrbus_decode_sink *out)
 {
-    if (se->n_channels > 1) {
+    if (se->n_channels > SWMRBUS__DX_CHANNELS_MAX) {
         char why[160];
-        snprintf(why, sizeof why, "start of %zu channels: only single-channel series are "
-                 "supported", se->n_channels);
+        snprintf(why, sizeof why, "start of %zu channels: at most %d are supported",
+                 se->n_channels, SWMRBUS__DX_CHANNELS_MAX);
         reject(d, out, SWMRBUS_R_LIMIT, se->id, why);
         swmrbus__dx_arrays_free(se);
         return;
@@ -217,17 +244,17 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
     slot->last_use = ++d->clock;
 }
 
-static void emit(swmrbus__dx *d, const swmrbus_decode_sink *out, zmq_msg_t *payload,
+static void emit(swmrbus__dx *d, const swmrbus_decode_sink *out, zmq_msg_t *payloads, size_t n,
                  uint64_t id)
 {
     zmq_msg_t h;
     if (zmq_msg_init_size(&h, d->hdr.len) != 0) {
-        if (payload) zmq_msg_close(payload);
+        for (size_t k = 0; k < n; k++) zmq_msg_close(&payloads[k]);
         reject(d, out, SWMRBUS_R_LIMIT, id, "out of memory");
         return;
     }
     memcpy(zmq_msg_data(&h), d->hdr.data, d->hdr.len);
-    out->emit(out->user, &h, payload, payload ? 1 : 0);
+    out->emit(out->user, &h, n ? payloads : NULL, n);
 }
 
 /* The start in d->hdr, with the series' arrays as its payload parts (moved
@@ -256,7 +283,13 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
     msgpack_packer pk;
     d->hdr.len = 0;
     msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, (se->has_frames ? 9u : 8u) + (se->n_arrays > 0));
+    int e = msgpack_pack_map(&pk, (se->has_frames ? 9u : 8u) + (se->n_arrays > 0) +
+                                      (se->n_channels > 1));
+    if (se->n_channels > 1) { /* README "Channels": a payload part each */
+        e |= swmrbus_pack_cstr(&pk, "channels");
+        e |= msgpack_pack_array(&pk, se->n_channels);
+        for (size_t k = 0; k < se->n_channels; k++) e |= swmrbus_pack_cstr(&pk, se->channel[k]);
+    }
     e |= swmrbus_pack_kv_str(&pk, "type", "start");
     e |= swmrbus_pack_cstr(&pk, "times"); /* frames carry start/stop/real_time */
     e |= msgpack_pack_true(&pk);
@@ -287,9 +320,8 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
             e |= swmrbus_pack_kv_str(&pk, "name", name);
             e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(a->f.dtype));
             e |= swmrbus_pack_cstr(&pk, "shape");
-            e |= msgpack_pack_array(&pk, 2);
-            e |= msgpack_pack_uint64(&pk, a->f.shape[0]);
-            e |= msgpack_pack_uint64(&pk, a->f.shape[1]);
+            e |= msgpack_pack_array(&pk, a->f.ndim);
+            for (uint32_t i = 0; i < a->f.ndim; i++) e |= msgpack_pack_uint64(&pk, a->f.shape[i]);
             e |= swmrbus_pack_kv_str(&pk, "encoding", "raw");
         }
     }
@@ -299,15 +331,21 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
 void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                        uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out)
 {
-    swmrbus__dx_image_ts(d, se, f, image_id, 0, NULL, payload, out);
+    swmrbus__dx_image_ts(d, se, f, image_id, 0, NULL, payload, 1, out);
 }
 
 void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                           uint64_t image_id, uint64_t ts, const double *times,
-                          zmq_msg_t *payload, const swmrbus_decode_sink *out)
+                          zmq_msg_t *payloads, size_t n, const swmrbus_decode_sink *out)
 {
     char why[200];
     se->last_use = ++d->clock;
+    if (n != (se->n_channels > 1 ? se->n_channels : 1)) {
+        snprintf(why, sizeof why, "image of %zu channels, the start said %zu", n,
+                 se->n_channels > 1 ? se->n_channels : (size_t)1);
+        reject(d, out, SWMRBUS_R_MISMATCH, se->id, why);
+        goto out;
+    }
     if ((se->size_y && f.shape[0] != se->size_y) || (se->size_x && f.shape[1] != se->size_x)) {
         snprintf(why, sizeof why, "image of %llux%llu, the start said %llux%llu",
                  (unsigned long long)f.shape[0], (unsigned long long)f.shape[1],
@@ -360,10 +398,10 @@ void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format
         goto out;
     }
     if (row + 1 > se->rows && row < d->lim.max_frames) se->rows = row + 1;
-    emit(d, out, payload, se->id);
+    emit(d, out, payloads, n, se->id);
     return;
 out:
-    zmq_msg_close(payload);
+    for (size_t k = 0; k < n; k++) zmq_msg_close(&payloads[k]);
 }
 
 void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out)
@@ -382,7 +420,7 @@ void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out
         e |= swmrbus_pack_kv_u64(&pk, "series", id);
         e |= swmrbus_pack_kv_u64(&pk, "frames", se->rows);
         if (e) reject(d, out, SWMRBUS_R_LIMIT, id, "out of memory");
-        else emit(d, out, NULL, id);
+        else emit(d, out, NULL, 0, id);
     }
     drop_series(se);
 }

@@ -203,11 +203,11 @@ swmrbus_err swmrbus_meta_foreach(swmrbus_str meta, swmrbus_meta_fn fn, void *use
 
 enum {
     K_TYPE, K_SERIES, K_FRAME, K_TS, K_FRAMES, K_DTYPE, K_SHAPE, K_ENCODING,
-    K_NAME, K_META, K_ORIGIN, K_DATASETS, K_STATIC, K_TIMES, K_ARRAYS, K_COUNT
+    K_NAME, K_META, K_ORIGIN, K_DATASETS, K_STATIC, K_TIMES, K_ARRAYS, K_CHANNELS, K_COUNT
 };
 static const char *const header_keys[K_COUNT] = {
     "type", "series", "frame", "ts", "frames", "dtype", "shape", "encoding",
-    "name", "meta", "origin", "datasets", "static", "times", "arrays",
+    "name", "meta", "origin", "datasets", "static", "times", "arrays", "channels",
 };
 
 static int header_key(swmrbus_str key)
@@ -468,6 +468,10 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
                 FAIL(rr, SWMRBUS_EINVAL, "arrays: at most %d", SWMRBUS_MAX_START_ARRAYS);
             break;
         }
+        case K_CHANNELS: /* several channels a frame (README "Channels") */
+            err = swmrbus__wire_channels(&mp, out, why, whylen);
+            if (err != SWMRBUS_OK) goto out;
+            break;
         case K_TIMES: /* per-frame times (README "Per-frame times") */
             err = decode_times(&mp, out, why, whylen);
             if (err != SWMRBUS_OK) goto out;
@@ -493,6 +497,8 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
     bool named = (seen & (1u << K_DATASETS)) != 0;
     if (named && (seen & fmt_bits))
         FAIL(rr, SWMRBUS_EINVAL, "with \"datasets\", dtype, shape and encoding go in them");
+    if ((seen & (1u << K_CHANNELS)) && (out->type != SWMRBUS_MSG_START || named))
+        FAIL(rr, SWMRBUS_EINVAL, "channels: only in a start, and not with datasets");
     if ((seen & (1u << K_ARRAYS)) && out->type != SWMRBUS_MSG_START)
         FAIL(rr, SWMRBUS_EINVAL, "arrays: only in a start");
     if ((seen & (1u << K_TIMES)) &&
