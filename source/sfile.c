@@ -25,6 +25,8 @@
 struct swmrbus__sfile {
     char dspath[SWMRBUS_PATH_MAX + 2]; /* the dataset it reads ("/entry/data/data") */
     bool named;              /* one of the series' named datasets: rank 1..9 */
+    uint32_t n_chan, chan;   /* README "Channels": channel chan of n_chan of a
+                              * (N, n_chan, y, x) dataset; n_chan 0: none */
     /* Opened by swmrbus__sfile_open_all on a file with named datasets: the
      * others (kids[k] is dataset k + 1), read along with this one, row by
      * row; part_sizes: each dataset's bytes of the row last sized. */
@@ -113,6 +115,12 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
     }
     rank = H5Sget_simple_extent_ndims(space);
     int max_rank = f->named ? SWMRBUS_MAX_DATASET_DIMS + 1 : SWMRBUS_MAX_DIMS + 1;
+    int ax = f->n_chan ? 2 : 1; /* the first frame axis (after row and channel) */
+    if (f->n_chan && rank != 4) {
+        swmrbus__errf(err, errlen, "%s of %u channels has rank %d (4 needed)", f->dspath,
+                      f->n_chan, rank);
+        goto out;
+    }
     if (rank < (f->named ? 1 : 2) || rank > max_rank) {
         swmrbus__errf(err, errlen, "%s has rank %d (frames need %d..%d)", f->dspath, rank,
                       f->named ? 1 : 2, max_rank);
@@ -125,14 +133,19 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
     }
     f->rank = rank;
     f->rows = dims[0];
+    if (f->n_chan && dims[1] != f->n_chan) {
+        swmrbus__errf(err, errlen, "%s has %llu channels, /entry/data/channel names %u",
+                      f->dspath, (unsigned long long)dims[1], f->n_chan);
+        goto out;
+    }
     swmrbus_format *fmt = &f->info.fmt;
-    fmt->ndim = (uint32_t)(rank - 1);
-    for (int i = 1; i < rank; i++) {
+    fmt->ndim = (uint32_t)(rank - ax);
+    for (int i = ax; i < rank; i++) {
         if (dims[i] == 0) {
             swmrbus__errf(err, errlen, SWMRBUS_DATASET_PATH " has an empty frame dimension");
             goto out;
         }
-        fmt->shape[i - 1] = dims[i];
+        fmt->shape[i - ax] = dims[i];
     }
     fmt->dtype = dtype_of(type, &f->memtype);
     if (fmt->dtype == SWMRBUS_DTYPE_NONE) {
@@ -154,9 +167,9 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
      * the same downstream: raw little-endian, or one bslz4 / lz4 filter. */
     bool one_frame = false;
     if (H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, rank, cdims) == rank) {
-        one_frame = cdims[0] == 1;
-        f->gap_check = cdims[0] == 1;
-        for (int i = 1; i < rank; i++) one_frame = one_frame && cdims[i] == dims[i];
+        one_frame = cdims[0] == 1 && (!f->n_chan || cdims[1] == 1);
+        f->gap_check = one_frame;
+        for (int i = ax; i < rank; i++) one_frame = one_frame && cdims[i] == dims[i];
     }
     int nf = H5Pget_nfilters(dcpl);
     bool little = H5Tget_order(type) == H5T_ORDER_LE || H5Tget_size(type) == 1;
@@ -272,8 +285,8 @@ fail:
 
 /* Opens dataset dspath (named: one of a series' named datasets) of path. */
 static swmrbus_err open_ds(const char *path, const char *dspath, bool named,
-                           const swmrbus_limits *lim, swmrbus__sfile **out, char *err,
-                           size_t errlen)
+                           uint32_t n_chan, uint32_t chan, const swmrbus_limits *lim,
+                           swmrbus__sfile **out, char *err, size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fapl = H5I_INVALID_HID;
@@ -288,6 +301,8 @@ static swmrbus_err open_ds(const char *path, const char *dspath, bool named,
     f->file = f->data = f->ts = H5I_INVALID_HID;
     snprintf(f->dspath, sizeof f->dspath, "%s", dspath);
     f->named = named;
+    f->n_chan = n_chan;
+    f->chan = chan;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset_metadata_read_attempts(fapl, READ_ATTEMPTS) < 0) {
         swmrbus__h5_err(err, errlen, "file access properties");
@@ -319,7 +334,36 @@ out:
 swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
                                 swmrbus__sfile **out, char *err, size_t errlen)
 {
-    return open_ds(path, SWMRBUS_DATASET_PATH, false, lim, out, err, errlen);
+    return open_ds(path, SWMRBUS_DATASET_PATH, false, 0, 0, lim, out, err, errlen);
+}
+
+/* A multi-channel series (README "Channels"): *out (open as named) is
+ * replaced by channel 0 of /entry/data/data, its kids the other channels,
+ * each read as a part of the row; info says the channels' names. */
+static swmrbus_err open_channels(const char *path, char **names, size_t n,
+                                 const swmrbus_limits *lim, swmrbus__sfile **out, char *err,
+                                 size_t errlen)
+{
+    swmrbus_err rc;
+    swmrbus__sfile_close(out);
+    if ((rc = open_ds(path, SWMRBUS_DATASET_PATH, false, (uint32_t)n, 0, lim, out, err,
+                      errlen)))
+        return rc;
+    swmrbus__sfile *f = *out;
+    f->info.n_datasets = n;
+    f->info.n_channels = n;
+    for (size_t k = 0; k < n; k++)
+        snprintf(f->info.channel[k], sizeof f->info.channel[k], "%s", names[k]);
+    if (!(f->kids = calloc(n, sizeof *f->kids)) ||
+        !(f->part_sizes = calloc(n, sizeof *f->part_sizes)))
+        return SWMRBUS_ENOMEM;
+    for (size_t k = 1; k < n; k++) {
+        if ((rc = open_ds(path, SWMRBUS_DATASET_PATH, false, (uint32_t)n, (uint32_t)k, lim,
+                          &f->kids[k - 1], err, errlen)))
+            return rc;
+        f->n_kids = k;
+    }
+    return SWMRBUS_OK;
 }
 
 swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
@@ -329,11 +373,17 @@ swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
     size_t n = 0;
     /* /entry/data/data may link to a named dataset of any rank: opened as
      * named first, held to the one-dataset rules when the file has no list. */
-    swmrbus_err rc = open_ds(path, SWMRBUS_DATASET_PATH, true, lim, out, err, errlen);
+    swmrbus_err rc = open_ds(path, SWMRBUS_DATASET_PATH, true, 0, 0, lim, out, err, errlen);
     if (rc != SWMRBUS_OK) return rc;
     rc = swmrbus__sfile_names_read((*out)->file, &names, &n, err, errlen);
     if (rc != SWMRBUS_OK) goto out;
-    if (n == 0) { /* one unnamed dataset */
+    if (n == 0) { /* one unnamed dataset, of one or several channels */
+        if ((rc = swmrbus__sfile_channels_read((*out)->file, &names, &n, err, errlen)))
+            goto out;
+        if (n >= 2) { /* README "Channels": a part a channel */
+            rc = open_channels(path, names, n, lim, out, err, errlen);
+            goto out;
+        }
         (*out)->named = false;
         if ((*out)->rank < 2 || (*out)->rank > SWMRBUS_MAX_DIMS + 1) {
             swmrbus__errf(err, errlen, "%s has rank %d (frames need 2..%d)",
@@ -346,7 +396,7 @@ swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
     swmrbus__sfile_close(out);
     char p[SWMRBUS_PATH_MAX + 2];
     snprintf(p, sizeof p, "/%s", names[0]);
-    if ((rc = open_ds(path, p, true, lim, out, err, errlen))) goto out;
+    if ((rc = open_ds(path, p, true, 0, 0, lim, out, err, errlen))) goto out;
     swmrbus__sfile *f = *out;
     f->info.n_datasets = n;
     if (!(f->kids = calloc(n, sizeof *f->kids)) ||
@@ -356,7 +406,7 @@ swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
     }
     for (size_t k = 1; k < n; k++) {
         snprintf(p, sizeof p, "/%s", names[k]);
-        if ((rc = open_ds(path, p, true, lim, &f->kids[k - 1], err, errlen))) goto out;
+        if ((rc = open_ds(path, p, true, 0, 0, lim, &f->kids[k - 1], err, errlen))) goto out;
         f->n_kids = k;
     }
 out:
@@ -438,6 +488,7 @@ static swmrbus_err one_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, b
         return SWMRBUS_EIO;
     }
     off[0] = row;
+    if (f->n_chan) off[1] = f->chan;
     if (f->gap_check) {
         /* On 1.10.8 this fails ("chunk storage is not allocated") for a row
          * with no stored chunk: a gap, not an error. */
@@ -507,7 +558,13 @@ swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t
     }
     start[0] = first;
     cnt[0] = count;
-    for (int i = 1; i < f->rank; i++) cnt[i] = f->info.fmt.shape[i - 1];
+    int ax = 1;
+    if (f->n_chan) { /* one channel of the rows */
+        start[1] = f->chan;
+        cnt[1] = 1;
+        ax = 2;
+    }
+    for (int i = ax; i < f->rank; i++) cnt[i] = f->info.fmt.shape[i - ax];
     if ((fs = H5Dget_space(f->data)) < 0 ||
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
         (ms = H5Screate_simple(f->rank, cnt, NULL)) < 0 ||
@@ -555,6 +612,7 @@ static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size
     uint32_t mask = 0;
     hsize_t n = 0;
     off[0] = row;
+    if (f->n_chan) off[1] = f->chan;
     /* H5Dread_chunk copies as many bytes as the chunk index says at the
      * read, with no buffer size: a chunk rewritten bigger since
      * swmrbus__sfile_row_size (by another writer of the file) would
