@@ -123,7 +123,7 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         }
         zmq_setsockopt(sk->in, ZMQ_REQ_RELAXED, &one, sizeof one);
         zmq_setsockopt(sk->in, ZMQ_REQ_CORRELATE, &one, sizeof one);
-    } else if (!(sk->parts = calloc(SWMRBUS__ITEM_PARTS, sizeof *sk->parts))) {
+    } else if (!sk->parts && !(sk->parts = calloc(SWMRBUS__ITEM_PARTS, sizeof *sk->parts))) {
         rc = SWMRBUS_ENOMEM; /* the native input's parts (a payload per dataset) */
         goto out;
     }

@@ -90,7 +90,7 @@ static cbor_item_t *start_item(uint64_t id, size_t channels)
     kv(m, "number_of_images", cbor_build_uint8(3));
     cbor_item_t *ch = cbor_new_definite_array(channels);
     for (size_t i = 0; i < channels; i++) {
-        char name[16];
+        char name[32];
         snprintf(name, sizeof name, "t%zu", i + 1);
         assert_true(cbor_array_push(ch, cbor_move(cbor_build_string(name))));
     }
