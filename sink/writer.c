@@ -325,7 +325,10 @@ static swmrbus_err create_data(wds *w, hid_t g, const char *name, char *err, siz
     if ((lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 ||
         H5Pset_create_intermediate_group(lcpl, 1) < 0)
         goto h5fail;
-    /* channels after the first: the same dataset, opened again */
+    /* channels after the first: the same dataset, opened again (one handle
+     * with more references fails H5Fstart_swmr_write, which re-registers the
+     * open objects' ids); HDF5 shares the object under the handles, and the
+     * writer never refreshes, so they see one chunk index */
     w->d = w->n_chan && w->chan ? H5Dopen2(g, name, dapl)
                                 : H5Dcreate2(g, name, w->ftype, space, lcpl, dcpl, dapl);
     if (w->d < 0) goto h5fail;
