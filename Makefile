@@ -17,6 +17,9 @@ TEST_DEBS = prometheus valgrind python3-cbor2 python3-lz4
 # ... and the Karabo bridge tests' real senders, clients and file checker
 # (karabo-bridge-serve-files, karabo_bridge.Client, extra-data-validate).
 TEST_DEBS += python3-karabo-bridge python3-extra-data
+# ... and silx (test_dectris_silx.py: silx opens a Dectris NXmx file; 85 new
+# packages with its Qt deps here, 33 s with --no-install-recommends).
+TEST_DEBS += python3-silx
 FUZZ_DEBS = clang libclang-rt-14-dev
 # Only for `make bench`: the picture (bench/results/latest.png).
 BENCH_DEBS = python3-matplotlib

@@ -70,6 +70,9 @@ typedef struct core {
     uint64_t fault_write_delay_us;
     zmq_msg_t *parts;             /* SWMRBUS__ITEM_PARTS: one hand-off item */
     swmrbus__part *row;           /* SWMRBUS_MAX_DATASETS: one row's payloads */
+    zmq_msg_t *start_parts;       /* the start in hand: its array parts (README
+                                   * "Start arrays"), else NULL */
+    size_t n_start_parts;
 } core;
 
 /* Frees what a series allocated for its named datasets. */
@@ -94,6 +97,12 @@ static int keep_format(const swmrbus_dataset *d, size_t index, void *user)
 static bool series_set_ds(series *s, const swmrbus_header *h)
 {
     s->fmt = h->format;
+    if (h->n_datasets == 0 && h->n_channels > 1) { /* README "Channels": a part each */
+        if (!(s->fmts = calloc(h->n_channels, sizeof *s->fmts))) return false;
+        for (uint32_t k = 0; k < h->n_channels; k++) s->fmts[k] = h->format;
+        s->n_ds = h->n_channels;
+        return true;
+    }
     if (h->n_datasets == 0) {
         s->n_ds = 1;
         s->fmts = &s->fmt;
@@ -118,7 +127,9 @@ static bool series_set_ds(series *s, const swmrbus_header *h)
 /* A start's datasets equal the open series'. */
 static bool same_ds(const series *s, const swmrbus_header *h)
 {
-    if (h->n_datasets == 0) return s->ds_raw == NULL && swmrbus_format_equal(&s->fmt, &h->format);
+    if (h->n_datasets == 0)
+        return s->ds_raw == NULL && swmrbus_format_equal(&s->fmt, &h->format) &&
+               s->n_ds == (h->n_channels > 1 ? h->n_channels : 1);
     return s->ds_raw && h->datasets.len == s->ds_raw_len &&
            memcmp(h->datasets.ptr, s->ds_raw, s->ds_raw_len) == 0;
 }
@@ -387,6 +398,21 @@ static series *open_series(core *c, const swmrbus_header *h, uint64_t now)
         o.datasets = h->datasets;
         o.n_datasets = h->n_datasets;
         o.statics = h->statics;
+        o.times = h->times; /* per-frame times (README "Per-frame times") */
+        if (h->n_channels > 1 && h->n_datasets == 0) { /* README "Channels" */
+            o.channels = h->channels;
+            o.n_channels = h->n_channels;
+        }
+    }
+    swmrbus__part arr[SWMRBUS_MAX_START_ARRAYS];
+    if (h->type == SWMRBUS_MSG_START && h->n_arrays && c->start_parts &&
+        c->n_start_parts == h->n_arrays) { /* README "Start arrays" */
+        for (size_t k = 0; k < h->n_arrays; k++)
+            arr[k] = (swmrbus__part){zmq_msg_data(&c->start_parts[k]),
+                                     zmq_msg_size(&c->start_parts[k])};
+        o.arrays = h->arrays;
+        o.array_parts = arr;
+        o.n_arrays = h->n_arrays;
     }
     swmrbus_err rc = swmrbus__writer_create(&o, &s->w, c->err, sizeof c->err);
     if (rc != SWMRBUS_OK) {
@@ -529,6 +555,8 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_
     swmrbus_err rc = swmrbus__writer_write_row(s->w, row, c->row, n_payloads,
                                                h->has_ts ? h->ts : 0, &dup, c->err,
                                                sizeof c->err);
+    if (rc == SWMRBUS_OK && !dup && h->has_frame_times)
+        rc = swmrbus__writer_times(s->w, row, h->frame_times, c->err, sizeof c->err);
     if (rc != SWMRBUS_OK) {
         swmrbus__stats_lock(&c->sk->stats);
         s->st->received++;
@@ -702,11 +730,17 @@ static bool handle_item(core *c, swmrbus_loop *loop)
         if (n < 2) break;
         /* Re-point the header's slices at where the bytes are now. */
         const char *base = zmq_msg_data(&parts[1]);
-        swmrbus_str *sl[] = {&it.h.name, &it.h.meta, &it.h.origin_sink, &it.h.origin_file};
+        swmrbus_str *sl[] = {&it.h.name, &it.h.meta, &it.h.origin_sink, &it.h.origin_file,
+                             &it.h.arrays, &it.h.channels};
         for (size_t i = 0; i < sizeof sl / sizeof sl[0]; i++)
             if (sl[i]->ptr) sl[i]->ptr = base + (sl[i]->ptr - it.hdr_base);
-        if (it.h.type == SWMRBUS_MSG_START)
+        if (it.h.type == SWMRBUS_MSG_START) {
+            c->start_parts = n > 2 ? &parts[2] : NULL;
+            c->n_start_parts = n > 2 ? (size_t)n - 2 : 0;
             on_start(c, &it.h, now);
+            c->start_parts = NULL;
+            c->n_start_parts = 0;
+        }
         else if (it.h.type == SWMRBUS_MSG_END)
             on_end(c, &it.h, now);
         else if (n >= 3)

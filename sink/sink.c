@@ -266,6 +266,14 @@ static void hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *head
     for (size_t i = 0; i < n; i++) zmq_msg_send(&payloads[i], sk->pair_rx, i + 1 < n ? ZMQ_SNDMORE : 0);
 }
 
+/* Bytes of a start's array parts (README "Start arrays"). */
+static uint64_t start_arrays_bytes(zmq_msg_t *payloads, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) sum += zmq_msg_size(&payloads[i]);
+    return sum;
+}
+
 /* A decoder's output: one wire protocol v1 message, checked like any other.
  * A frame has one payload per dataset of its series (the writer checks the
  * count against the series). */
@@ -283,11 +291,15 @@ static void on_decoded(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_
         reject_rx(sk, reason, it.h.series, why);
     } else if ((frame = it.h.type == SWMRBUS_MSG_FRAME)
                    ? n_payloads < 1 || n_payloads > SWMRBUS_MAX_DATASETS
-                   : n_payloads != 0) {
+                   : n_payloads != (it.h.type == SWMRBUS_MSG_START ? it.h.n_arrays : 0)) {
         snprintf(why, sizeof why, "%s: %zu payloads for a %s",
                  sk->decoder ? sk->decoder->protocol : "message", n_payloads,
                  frame ? "frame" : "start or end");
         reject_rx(sk, SWMRBUS_R_BAD_PAYLOAD, it.h.series, why);
+    } else if (!frame && n_payloads && start_arrays_bytes(payloads, n_payloads) >
+                                           sk->cfg->max_start_bytes) { /* README "Start arrays" */
+        reject_rx(sk, SWMRBUS_R_LIMIT, it.h.series,
+                  "start arrays exceed limits.max_start_bytes");
     } else {
         it.hdr_base = zmq_msg_data(header);
         it.has_payload = n_payloads >= 1;

@@ -38,6 +38,9 @@ typedef struct wds {
     bool direct;              /* payload bytes are the stored chunk */
     uint64_t raw_bytes;       /* one row, decoded */
     hsize_t chunk_rows;       /* rows per chunk: 1, or more for small rows */
+    uint32_t n_chan, chan;    /* README "Channels": n_chan datasets share one HDF5
+                               * dataset (N, n_chan, fmt...), this one channel chan;
+                               * n_chan 0: none */
 } wds;
 
 #define SMALL_ROW 65536u      /* rows below this share chunks (named datasets) */
@@ -56,6 +59,7 @@ struct swmrbus__writer {
     size_t rows_cap;          /* bytes */
     uint64_t written, complete, bytes, unflushed;
 
+    swmrbus__times *times;    /* start.times (writer_times.c), or NULL */
     hsize_t *p_idx;           /* pending timestamps (rows and values) */
     uint64_t *p_ts;
     size_t p_n, p_cap;
@@ -197,12 +201,21 @@ static swmrbus_err room_check(swmrbus__writer *w, uint64_t need, char *err, size
     return SWMRBUS_OK;
 }
 
-static swmrbus_err set_extent(hid_t d, int rank, const swmrbus_format *f, uint64_t rows)
+/* The dataset's dims at rows rows: (rows, [n_chan,] fmt...); its rank. */
+static int disk_dims(const wds *w, hsize_t rows, hsize_t *dims)
 {
-    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 1];
-    dims[0] = rows;
-    for (int i = 1; i < rank; i++) dims[i] = f->shape[i - 1];
-    return H5Dset_extent(d, dims) < 0 ? SWMRBUS_EIO : SWMRBUS_OK;
+    int r = 0;
+    dims[r++] = rows;
+    if (w->n_chan) dims[r++] = w->n_chan;
+    for (uint32_t i = 0; i < w->fmt.ndim; i++) dims[r++] = w->fmt.shape[i];
+    return r;
+}
+
+static swmrbus_err set_extent(const wds *w, uint64_t rows)
+{
+    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 2];
+    (void)disk_dims(w, rows, dims);
+    return H5Dset_extent(w->d, dims) < 0 ? SWMRBUS_EIO : SWMRBUS_OK;
 }
 
 /* ---- the live-writer lock ---------------------------------------------- */
@@ -282,13 +295,12 @@ static swmrbus_err create_data(wds *w, hid_t g, const char *name, char *err, siz
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
     hid_t lcpl = H5I_INVALID_HID;
-    int rank = (int)w->fmt.ndim + 1;
-    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 1], maxd[SWMRBUS_MAX_DATASET_DIMS + 1];
-    hsize_t chunk[SWMRBUS_MAX_DATASET_DIMS + 1];
-    dims[0] = 0;
-    maxd[0] = H5S_UNLIMITED;
-    chunk[0] = w->chunk_rows;
-    for (int i = 1; i < rank; i++) dims[i] = maxd[i] = chunk[i] = w->fmt.shape[i - 1];
+    hsize_t dims[SWMRBUS_MAX_DATASET_DIMS + 2], maxd[SWMRBUS_MAX_DATASET_DIMS + 2];
+    hsize_t chunk[SWMRBUS_MAX_DATASET_DIMS + 2];
+    int rank = disk_dims(w, 0, dims);
+    (void)disk_dims(w, H5S_UNLIMITED, maxd);
+    (void)disk_dims(w, w->chunk_rows, chunk);
+    if (w->n_chan) chunk[1] = 1; /* a chunk per channel (README "Channels") */
 
     if ((space = H5Screate_simple(rank, dims, maxd)) < 0) goto h5fail;
     if ((dcpl = H5Pcreate(H5P_DATASET_CREATE)) < 0) goto h5fail;
@@ -313,12 +325,18 @@ static swmrbus_err create_data(wds *w, hid_t g, const char *name, char *err, siz
     if ((lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 ||
         H5Pset_create_intermediate_group(lcpl, 1) < 0)
         goto h5fail;
-    w->d = H5Dcreate2(g, name, w->ftype, space, lcpl, dcpl, dapl);
+    /* channels after the first: the same dataset, opened again (one handle
+     * with more references fails H5Fstart_swmr_write, which re-registers the
+     * open objects' ids); HDF5 shares the object under the handles, and the
+     * writer never refreshes, so they see one chunk index */
+    w->d = w->n_chan && w->chan ? H5Dopen2(g, name, dapl)
+                                : H5Dcreate2(g, name, w->ftype, space, lcpl, dcpl, dapl);
     if (w->d < 0) goto h5fail;
     if (!w->direct) {
         hsize_t one = 1;
-        if ((w->memspace = rank > 1 ? H5Screate_simple(rank - 1, dims + 1, NULL)
-                                    : H5Screate_simple(1, &one, NULL)) < 0)
+        int skip = w->n_chan ? 2 : 1; /* the row (and channel) axes */
+        if ((w->memspace = rank > skip ? H5Screate_simple(rank - skip, dims + skip, NULL)
+                                       : H5Screate_simple(1, &one, NULL)) < 0)
             goto h5fail;
     }
     rc = SWMRBUS_OK;
@@ -381,7 +399,12 @@ static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts 
     if (o->frames_expected > 0 &&
         (rc = swmrbus__h5_attr_u64(data, "frames_expected", o->frames_expected, err, errlen)))
         goto out;
-    if (!w->named && (rc = create_data(&w->ds[0], data, "data", err, errlen))) goto out;
+    for (size_t k = 0; k < w->n_ds && !w->named; k++) /* one, or one a channel */
+        if ((rc = create_data(&w->ds[k], data, "data", err, errlen))) goto out;
+    if (w->ds[0].n_chan &&
+        (rc = swmrbus__writer_channels(data, o->channels, o->n_channels, o->format.ndim, err,
+                                       errlen)))
+        goto out;
     for (size_t k = 0; k < w->n_ds && w->named; k++) {
         char path[SWMRBUS_PATH_MAX + 2];
         if ((rc = swmrbus__writer_ds_name(o->datasets, k, path, sizeof path, err, errlen)) ||
@@ -395,6 +418,9 @@ static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts 
     if ((inst = make_group(entry, "instrument", "NXinstrument", err, errlen)) < 0) goto out;
     if ((det = make_group(inst, "detector", "NXdetector", err, errlen)) < 0) goto out;
     if ((rc = create_ts(w, det, err, errlen))) goto out;
+    if (o->times && (rc = swmrbus__times_create(det, &w->times, err, errlen))) goto out;
+    if ((rc = swmrbus__writer_arrays(det, o->arrays, o->array_parts, o->n_arrays, err, errlen)))
+        goto out;
     rc = swmrbus__writer_meta(det, o->meta, err, errlen);
     if (rc == SWMRBUS_OK) rc = swmrbus__writer_nxmx(entry, inst, det, o->meta, err, errlen);
 out:
@@ -478,7 +504,7 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
     w->file = w->ts = H5I_INVALID_HID;
     w->dirfd = w->lockfd = -1;
     w->named = o->n_datasets > 0;
-    w->n_ds = w->named ? o->n_datasets : 1;
+    w->n_ds = w->named ? o->n_datasets : o->n_channels > 1 ? o->n_channels : 1;
     if (!(w->ds = calloc(w->n_ds, sizeof *w->ds))) {
         free(w);
         swmrbus__errf(err, errlen, "out of memory");
@@ -490,7 +516,11 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
                                              err, errlen)))
             goto out;
     } else {
-        w->ds[0].fmt = o->format;
+        for (size_t k = 0; k < w->n_ds; k++) {
+            w->ds[k].fmt = o->format;
+            w->ds[k].n_chan = w->n_ds > 1 ? (uint32_t)w->n_ds : 0;
+            w->ds[k].chan = (uint32_t)k;
+        }
     }
     for (size_t k = 0; k < w->n_ds; k++) {
         wds *d = &w->ds[k];
@@ -565,6 +595,7 @@ out:
             if (w->ds[k].d >= 0) H5Dclose(w->ds[k].d);
         }
         if (w->ts >= 0) H5Dclose(w->ts);
+        swmrbus__times_close(&w->times, NULL, 0);
         if (w->file >= 0) H5Fclose(w->file);
         /* A half-made file of ours is removed; a file we did not create
          * (H5Fcreate failed) is left alone. */
@@ -585,11 +616,13 @@ static swmrbus_err write_filtered(wds *w, uint64_t index, const void *payload, c
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fs = H5I_INVALID_HID;
-    hsize_t start[SWMRBUS_MAX_DATASET_DIMS + 1] = {0}, count[SWMRBUS_MAX_DATASET_DIMS + 1];
-    int rank = (int)w->fmt.ndim + 1;
+    hsize_t start[SWMRBUS_MAX_DATASET_DIMS + 2] = {0}, count[SWMRBUS_MAX_DATASET_DIMS + 2];
+    (void)disk_dims(w, 1, count);
     start[0] = index;
-    count[0] = 1;
-    for (int i = 1; i < rank; i++) count[i] = w->fmt.shape[i - 1];
+    if (w->n_chan) {
+        start[1] = w->chan;
+        count[1] = 1;
+    }
     if ((fs = H5Dget_space(w->d)) < 0 ||
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
         H5Dwrite(w->d, w->ftype, w->memspace, fs, H5P_DEFAULT, payload) < 0) {
@@ -668,7 +701,7 @@ swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
     if (index >= w->extent) {
         for (size_t k = 0; k < w->n_ds; k++) {
             wds *d = &w->ds[k];
-            if (set_extent(d->d, (int)d->fmt.ndim + 1, &d->fmt, index + 1)) {
+            if (set_extent(d, index + 1)) {
                 swmrbus__h5_err(err, errlen, "extend dataset %zu to %llu rows", k,
                                 (unsigned long long)index + 1);
                 rc = SWMRBUS_EIO;
@@ -680,8 +713,9 @@ swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
     for (size_t k = 0; k < w->n_ds; k++) {
         wds *d = &w->ds[k];
         if (d->direct) {
-            hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
+            hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 2] = {0};
             off[0] = index;
+            if (d->n_chan) off[1] = d->chan; /* (row, channel, 0, 0) */
             if (H5Dwrite_chunk(d->d, H5P_DEFAULT, 0, off, parts[k].len, parts[k].p) < 0) {
                 swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
                 rc = SWMRBUS_EIO;
@@ -706,6 +740,15 @@ swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
 fail:
     w->failed = true;
     w->broken = true;
+    return rc;
+}
+
+swmrbus_err swmrbus__writer_times(swmrbus__writer *w, uint64_t index, const double t[3],
+                                  char *err, size_t errlen)
+{
+    if (!w->times) return SWMRBUS_OK;
+    swmrbus_err rc = swmrbus__times_add(w->times, index, t, err, errlen);
+    if (rc != SWMRBUS_OK) w->failed = true;
     return rc;
 }
 
@@ -755,6 +798,7 @@ static swmrbus_err do_flush(swmrbus__writer *w, char *err, size_t errlen)
     swmrbus_err rc;
     if (w->unflushed == 0 && w->p_n == 0 && w->ts_extent == w->extent) return SWMRBUS_OK;
     if ((rc = write_pending_ts(w, err, errlen))) goto fail;
+    if (w->times && (rc = swmrbus__times_flush(w->times, w->extent, err, errlen))) goto fail;
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
         swmrbus__h5_err(err, errlen, "flush");
         rc = SWMRBUS_EIO;
@@ -837,13 +881,16 @@ swmrbus_err swmrbus__writer_close(swmrbus__writer **pw, swmrbus__flush_info *inf
         /* The first failure was final: take the extents back to what the
          * last good flush published (errors ignored), close once. */
         for (size_t k = 0; k < w->n_ds && w->extent > w->durable.frames; k++)
-            (void)set_extent(w->ds[k].d, (int)w->ds[k].fmt.ndim + 1, &w->ds[k].fmt,
-                             w->durable.frames);
+            (void)set_extent(&w->ds[k], w->durable.frames);
         if (w->ts_extent > w->durable.frames) {
             hsize_t dims[1] = {w->durable.frames};
             (void)H5Dset_extent(w->ts, dims);
         }
+        if (w->times) swmrbus__times_shrink(w->times, w->durable.frames);
     }
+    if (swmrbus__times_close(&w->times, err, errlen) != SWMRBUS_OK && !w->broken &&
+        rc == SWMRBUS_OK)
+        rc = SWMRBUS_EIO;
     if (H5Dclose(w->ts) < 0 && rc == SWMRBUS_OK && !w->broken) {
         swmrbus__h5_err(err, errlen, "close timestamp");
         rc = SWMRBUS_EIO;

@@ -27,6 +27,15 @@ typedef struct swmrbus__writer_opts {
     swmrbus_str datasets;        /* start.datasets (raw, accepted by the decoder) or empty */
     uint32_t n_datasets;         /* 0: one unnamed dataset of format at /entry/data/data */
     swmrbus_str statics;         /* start.static (raw) or empty: written at create */
+    bool times;                  /* start.times: per-frame start/stop/real_time datasets */
+    swmrbus_str arrays;          /* start.arrays (raw) or empty: written at create into
+                                  * /entry/instrument/detector, from array_parts */
+    const struct swmrbus__part *array_parts;
+    uint32_t n_arrays;
+    swmrbus_str channels;        /* start.channels (raw) when n_channels >= 2: data of
+                                  * (N, n_channels, format...), chunk (1, 1, format...),
+                                  * a row's parts one per channel */
+    uint32_t n_channels;
     unsigned mode;               /* permission bits of the new file, 0: 0644 (umask
                                   * ignored; set before SWMR starts) */
 } swmrbus__writer_opts;
@@ -70,6 +79,12 @@ typedef struct swmrbus__part {
 swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
                                       const swmrbus__part *parts, size_t n_parts, uint64_t ts,
                                       bool *duplicate, char *err, size_t errlen);
+
+/* Keeps the per-frame times of row index (written with the row: call after
+ * swmrbus__writer_write_row) for the next flush. A no-op when the series'
+ * start did not ask for times. ENOMEM (the writer is then failed). */
+swmrbus_err swmrbus__writer_times(swmrbus__writer *w, uint64_t index, const double t[3],
+                                  char *err, size_t errlen);
 
 /* Writes the pending timestamps, extends the timestamp dataset to the data
  * extent, and H5Fflush-es the file. On OK, info holds the new durable

@@ -214,3 +214,28 @@ swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
     }
     return sc.rc;
 }
+
+/* ---- channels (README "Channels") ---------------------------------------- */
+
+swmrbus_err swmrbus__writer_channels(hid_t data, swmrbus_str channels, uint32_t n,
+                                     uint32_t frame_ndim, char *err, size_t errlen)
+{
+    swmrbus_str names[SWMRBUS_MAX_CHANNELS], axes[SWMRBUS_MAX_DATASET_DIMS + 2];
+    if (n > SWMRBUS_MAX_CHANNELS || frame_ndim > SWMRBUS_MAX_DATASET_DIMS) {
+        swmrbus__errf(err, errlen, "writer: %u channels", n);
+        return SWMRBUS_EINVAL;
+    }
+    for (uint32_t k = 0; k < n; k++)
+        if (swmrbus_channel_name(channels, k, &names[k]) != SWMRBUS_OK) {
+            swmrbus__errf(err, errlen, "writer: malformed channels");
+            return SWMRBUS_EINVAL;
+        }
+    /* NXdata as Dectris's file writer (NXmx 2024.02) has it: the channel
+     * axis of /entry/data/data is dimension 1, named by /entry/data/channel */
+    swmrbus_err rc = write_strs(data, "channel", names, n, false, err, errlen);
+    if (rc != SWMRBUS_OK) return rc;
+    for (uint32_t i = 0; i < frame_ndim + 2; i++) axes[i] = (swmrbus_str){i == 1 ? "channel" : ".",
+                                                                          i == 1 ? 7u : 1u};
+    if ((rc = write_strs(data, "axes", axes, frame_ndim + 2, true, err, errlen))) return rc;
+    return swmrbus__h5_attr_u64(data, "channel_indices", 1, err, errlen);
+}

@@ -4,6 +4,7 @@
 #define SWMRBUS_SINK_WRITER_PRIV_H
 
 #include <hdf5.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,38 @@ swmrbus_err swmrbus__writer_default_link(hid_t file, swmrbus_str datasets, char 
  * the static datasets (start.static), before SWMR starts. */
 swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
                                   swmrbus_str statics, char *err, size_t errlen);
+
+/* A multi-channel series' NXdata (README "Channels"): /entry/data/channel
+ * (the n names of the accepted start.channels), @axes [".", "channel", ".",
+ * ...] for data of frame_ndim + 2 dims, @channel_indices = 1. */
+swmrbus_err swmrbus__writer_channels(hid_t data, swmrbus_str channels, uint32_t n,
+                                     uint32_t frame_ndim, char *err, size_t errlen);
+
+/* ---- start arrays (writer_arrays.c) ---- */
+
+struct swmrbus__part;
+/* Each of the n arrays of an accepted start.arrays as a dataset under det
+ * (groups made as needed), from parts[k] (raw, exactly its size: EINVAL
+ * otherwise). Before SWMR starts. */
+swmrbus_err swmrbus__writer_arrays(hid_t det, swmrbus_str arrays,
+                                   const struct swmrbus__part *parts, size_t n, char *err,
+                                   size_t errlen);
+
+/* ---- per-frame times (writer_times.c) ---- */
+
+#define SWMRBUS__TIMES_N 3 /* start_time, stop_time, real_time */
+typedef struct swmrbus__times swmrbus__times;
+/* The three float64 datasets (shape (0,), unlimited, NaN fill, @units "s")
+ * in det, before SWMR starts. */
+swmrbus_err swmrbus__times_create(hid_t det, swmrbus__times **out, char *err, size_t errlen);
+/* Keeps row's values until the next flush. ENOMEM. */
+swmrbus_err swmrbus__times_add(swmrbus__times *t, uint64_t row, const double v[3], char *err,
+                               size_t errlen);
+/* Extends the datasets to extent rows and writes the pending values. */
+swmrbus_err swmrbus__times_flush(swmrbus__times *t, uint64_t extent, char *err, size_t errlen);
+/* Takes the extent back to rows (a broken writer's close; errors ignored). */
+void swmrbus__times_shrink(swmrbus__times *t, uint64_t rows);
+/* Closes the datasets, frees *t, sets it NULL; err may be NULL. */
+swmrbus_err swmrbus__times_close(swmrbus__times **t, char *err, size_t errlen);
 
 #endif

@@ -312,7 +312,20 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
     h.format = in->fmt;
     h.has_format = true;
     swmrbus_buf ds = {0};
-    if (in->n_datasets) { /* named datasets: start.datasets, as the sink took them */
+    if (in->n_channels) { /* README "Channels": start.channels, a part a channel */
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &ds, swmrbus_buf_write);
+        int e = msgpack_pack_array(&pk, in->n_channels);
+        for (size_t k = 0; k < in->n_channels; k++)
+            e |= msgpack_pack_str_with_body(&pk, in->channel[k], strlen(in->channel[k]));
+        if (e) {
+            swmrbus_buf_free(&ds);
+            snprintf(se->why, sizeof se->why, "cannot encode the channels of start");
+            return SWMRBUS_EINVAL;
+        }
+        h.channels = (swmrbus_str){(const char *)ds.data, ds.len};
+        h.n_channels = (uint32_t)in->n_channels;
+    } else if (in->n_datasets) { /* named datasets: start.datasets, as the sink took them */
         if (pack_datasets(se->f, &ds) != SWMRBUS_OK) {
             swmrbus_buf_free(&ds);
             snprintf(se->why, sizeof se->why, "cannot encode the datasets of start");
@@ -322,7 +335,7 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         h.datasets = (swmrbus_str){(const char *)ds.data, ds.len};
         h.n_datasets = (uint32_t)in->n_datasets;
     }
-    if (s->enc && in->n_datasets) { /* out.protocol: the encoder learns the layout */
+    if (s->enc && in->n_datasets && !in->n_channels) { /* out.protocol: the layout */
         swmrbus_err erc = send_encoded(s, se, &h, NULL, 0);
         swmrbus_buf_free(&ds);
         return erc;

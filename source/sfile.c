@@ -25,6 +25,11 @@
 struct swmrbus__sfile {
     char dspath[SWMRBUS_PATH_MAX + 2]; /* the dataset it reads ("/entry/data/data") */
     bool named;              /* one of the series' named datasets: rank 1..9 */
+    uint32_t n_chan;         /* README "Channels": the n_chan channels of a
+                              * (N, n_chan, y, x) dataset, each a part of the row,
+                              * read through this one handle (a second handle on
+                              * the same dataset would see a stale chunk index
+                              * after the other's H5Drefresh); 0: none */
     /* Opened by swmrbus__sfile_open_all on a file with named datasets: the
      * others (kids[k] is dataset k + 1), read along with this one, row by
      * row; part_sizes: each dataset's bytes of the row last sized. */
@@ -113,6 +118,12 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
     }
     rank = H5Sget_simple_extent_ndims(space);
     int max_rank = f->named ? SWMRBUS_MAX_DATASET_DIMS + 1 : SWMRBUS_MAX_DIMS + 1;
+    int ax = f->n_chan ? 2 : 1; /* the first frame axis (after row and channel) */
+    if (f->n_chan && rank != 4) {
+        swmrbus__errf(err, errlen, "%s of %u channels has rank %d (4 needed)", f->dspath,
+                      f->n_chan, rank);
+        goto out;
+    }
     if (rank < (f->named ? 1 : 2) || rank > max_rank) {
         swmrbus__errf(err, errlen, "%s has rank %d (frames need %d..%d)", f->dspath, rank,
                       f->named ? 1 : 2, max_rank);
@@ -125,14 +136,19 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
     }
     f->rank = rank;
     f->rows = dims[0];
+    if (f->n_chan && dims[1] != f->n_chan) {
+        swmrbus__errf(err, errlen, "%s has %llu channels, /entry/data/channel names %u",
+                      f->dspath, (unsigned long long)dims[1], f->n_chan);
+        goto out;
+    }
     swmrbus_format *fmt = &f->info.fmt;
-    fmt->ndim = (uint32_t)(rank - 1);
-    for (int i = 1; i < rank; i++) {
+    fmt->ndim = (uint32_t)(rank - ax);
+    for (int i = ax; i < rank; i++) {
         if (dims[i] == 0) {
             swmrbus__errf(err, errlen, SWMRBUS_DATASET_PATH " has an empty frame dimension");
             goto out;
         }
-        fmt->shape[i - 1] = dims[i];
+        fmt->shape[i - ax] = dims[i];
     }
     fmt->dtype = dtype_of(type, &f->memtype);
     if (fmt->dtype == SWMRBUS_DTYPE_NONE) {
@@ -154,9 +170,9 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
      * the same downstream: raw little-endian, or one bslz4 / lz4 filter. */
     bool one_frame = false;
     if (H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, rank, cdims) == rank) {
-        one_frame = cdims[0] == 1;
-        f->gap_check = cdims[0] == 1;
-        for (int i = 1; i < rank; i++) one_frame = one_frame && cdims[i] == dims[i];
+        one_frame = cdims[0] == 1 && (!f->n_chan || cdims[1] == 1);
+        f->gap_check = one_frame;
+        for (int i = ax; i < rank; i++) one_frame = one_frame && cdims[i] == dims[i];
     }
     int nf = H5Pget_nfilters(dcpl);
     bool little = H5Tget_order(type) == H5T_ORDER_LE || H5Tget_size(type) == 1;
@@ -272,8 +288,8 @@ fail:
 
 /* Opens dataset dspath (named: one of a series' named datasets) of path. */
 static swmrbus_err open_ds(const char *path, const char *dspath, bool named,
-                           const swmrbus_limits *lim, swmrbus__sfile **out, char *err,
-                           size_t errlen)
+                           uint32_t n_chan, const swmrbus_limits *lim, swmrbus__sfile **out,
+                           char *err, size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fapl = H5I_INVALID_HID;
@@ -288,6 +304,7 @@ static swmrbus_err open_ds(const char *path, const char *dspath, bool named,
     f->file = f->data = f->ts = H5I_INVALID_HID;
     snprintf(f->dspath, sizeof f->dspath, "%s", dspath);
     f->named = named;
+    f->n_chan = n_chan;
     if ((fapl = H5Pcreate(H5P_FILE_ACCESS)) < 0 ||
         H5Pset_metadata_read_attempts(fapl, READ_ATTEMPTS) < 0) {
         swmrbus__h5_err(err, errlen, "file access properties");
@@ -319,7 +336,27 @@ out:
 swmrbus_err swmrbus__sfile_open(const char *path, const swmrbus_limits *lim,
                                 swmrbus__sfile **out, char *err, size_t errlen)
 {
-    return open_ds(path, SWMRBUS_DATASET_PATH, false, lim, out, err, errlen);
+    return open_ds(path, SWMRBUS_DATASET_PATH, false, 0, lim, out, err, errlen);
+}
+
+/* A multi-channel series (README "Channels"): *out (open as named) is
+ * replaced by channel 0 of /entry/data/data, its kids the other channels,
+ * each read as a part of the row; info says the channels' names. */
+static swmrbus_err open_channels(const char *path, char **names, size_t n,
+                                 const swmrbus_limits *lim, swmrbus__sfile **out, char *err,
+                                 size_t errlen)
+{
+    swmrbus_err rc;
+    swmrbus__sfile_close(out);
+    if ((rc = open_ds(path, SWMRBUS_DATASET_PATH, false, (uint32_t)n, lim, out, err, errlen)))
+        return rc;
+    swmrbus__sfile *f = *out;
+    f->info.n_datasets = n;
+    f->info.n_channels = n;
+    for (size_t k = 0; k < n; k++)
+        snprintf(f->info.channel[k], sizeof f->info.channel[k], "%s", names[k]);
+    if (!(f->part_sizes = calloc(n, sizeof *f->part_sizes))) return SWMRBUS_ENOMEM;
+    return SWMRBUS_OK;
 }
 
 swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
@@ -329,11 +366,17 @@ swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
     size_t n = 0;
     /* /entry/data/data may link to a named dataset of any rank: opened as
      * named first, held to the one-dataset rules when the file has no list. */
-    swmrbus_err rc = open_ds(path, SWMRBUS_DATASET_PATH, true, lim, out, err, errlen);
+    swmrbus_err rc = open_ds(path, SWMRBUS_DATASET_PATH, true, 0, lim, out, err, errlen);
     if (rc != SWMRBUS_OK) return rc;
     rc = swmrbus__sfile_names_read((*out)->file, &names, &n, err, errlen);
     if (rc != SWMRBUS_OK) goto out;
-    if (n == 0) { /* one unnamed dataset */
+    if (n == 0) { /* one unnamed dataset, of one or several channels */
+        if ((rc = swmrbus__sfile_channels_read((*out)->file, &names, &n, err, errlen)))
+            goto out;
+        if (n >= 2) { /* README "Channels": a part a channel */
+            rc = open_channels(path, names, n, lim, out, err, errlen);
+            goto out;
+        }
         (*out)->named = false;
         if ((*out)->rank < 2 || (*out)->rank > SWMRBUS_MAX_DIMS + 1) {
             swmrbus__errf(err, errlen, "%s has rank %d (frames need 2..%d)",
@@ -346,7 +389,7 @@ swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
     swmrbus__sfile_close(out);
     char p[SWMRBUS_PATH_MAX + 2];
     snprintf(p, sizeof p, "/%s", names[0]);
-    if ((rc = open_ds(path, p, true, lim, out, err, errlen))) goto out;
+    if ((rc = open_ds(path, p, true, 0, lim, out, err, errlen))) goto out;
     swmrbus__sfile *f = *out;
     f->info.n_datasets = n;
     if (!(f->kids = calloc(n, sizeof *f->kids)) ||
@@ -356,7 +399,7 @@ swmrbus_err swmrbus__sfile_open_all(const char *path, const swmrbus_limits *lim,
     }
     for (size_t k = 1; k < n; k++) {
         snprintf(p, sizeof p, "/%s", names[k]);
-        if ((rc = open_ds(path, p, true, lim, &f->kids[k - 1], err, errlen))) goto out;
+        if ((rc = open_ds(path, p, true, 0, lim, &f->kids[k - 1], err, errlen))) goto out;
         f->n_kids = k;
     }
 out:
@@ -367,7 +410,7 @@ out:
 
 const swmrbus__sfile *swmrbus__sfile_part(const swmrbus__sfile *f, size_t k)
 {
-    if (k == 0) return f;
+    if (k == 0 || (f->n_chan && k < f->n_chan)) return f; /* channels: one format */
     return k - 1 < f->n_kids ? f->kids[k - 1] : NULL;
 }
 
@@ -426,8 +469,8 @@ out:
     return rc;
 }
 
-static swmrbus_err one_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, bool *gap,
-                                char *err, size_t errlen)
+static swmrbus_err one_row_size(swmrbus__sfile *f, uint64_t row, uint32_t chan, size_t *size,
+                                bool *gap, char *err, size_t errlen)
 {
     hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
     hsize_t n = 0;
@@ -438,6 +481,7 @@ static swmrbus_err one_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, b
         return SWMRBUS_EIO;
     }
     off[0] = row;
+    if (f->n_chan) off[1] = chan;
     if (f->gap_check) {
         /* On 1.10.8 this fails ("chunk storage is not allocated") for a row
          * with no stored chunk: a gap, not an error. */
@@ -470,14 +514,25 @@ static swmrbus_err one_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, b
 swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *size, bool *gap,
                                     char *err, size_t errlen)
 {
-    swmrbus_err rc = one_row_size(f, row, size, gap, err, errlen);
+    swmrbus_err rc = one_row_size(f, row, 0, size, gap, err, errlen);
     if (rc != SWMRBUS_OK || *gap || !f->part_sizes) return rc;
+    /* Channels: the row is every channel's chunk, one after another. */
+    f->part_sizes[0] = *size;
+    for (uint32_t c = 1; c < f->n_chan; c++) {
+        size_t n = 0;
+        rc = one_row_size(f, row, c, &n, gap, err, errlen);
+        if (rc != SWMRBUS_OK || *gap) return rc;
+        if (n > SIZE_MAX - *size) return SWMRBUS_ELIMIT;
+        f->part_sizes[c] = n;
+        *size += n;
+    }
+    if (f->n_chan) return SWMRBUS_OK;
     /* Named datasets: the row is every dataset's part, one after another;
      * a gap in any (a row is written in all or none) is a gap. */
     f->part_sizes[0] = *size;
     for (size_t k = 0; k < f->n_kids; k++) {
         size_t n = 0;
-        rc = one_row_size(f->kids[k], row, &n, gap, err, errlen);
+        rc = one_row_size(f->kids[k], row, 0, &n, gap, err, errlen);
         if (rc != SWMRBUS_OK || *gap) return rc;
         if (n > SIZE_MAX - *size) return SWMRBUS_ELIMIT;
         f->part_sizes[k + 1] = n;
@@ -486,8 +541,19 @@ swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *siz
     return SWMRBUS_OK;
 }
 
+static swmrbus_err read_rows_chan(swmrbus__sfile *f, uint64_t first, uint64_t count,
+                                  uint32_t chan, void *buf, size_t buflen, char *err,
+                                  size_t errlen);
+
 swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t count,
                                      void *buf, size_t buflen, char *err, size_t errlen)
+{
+    return read_rows_chan(f, first, count, 0, buf, buflen, err, errlen);
+}
+
+static swmrbus_err read_rows_chan(swmrbus__sfile *f, uint64_t first, uint64_t count,
+                                  uint32_t chan, void *buf, size_t buflen, char *err,
+                                  size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
@@ -507,7 +573,13 @@ swmrbus_err swmrbus__sfile_read_rows(swmrbus__sfile *f, uint64_t first, uint64_t
     }
     start[0] = first;
     cnt[0] = count;
-    for (int i = 1; i < f->rank; i++) cnt[i] = f->info.fmt.shape[i - 1];
+    int ax = 1;
+    if (f->n_chan) { /* one channel of the rows */
+        start[1] = chan;
+        cnt[1] = 1;
+        ax = 2;
+    }
+    for (int i = ax; i < f->rank; i++) cnt[i] = f->info.fmt.shape[i - ax];
     if ((fs = H5Dget_space(f->data)) < 0 ||
         H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, cnt, NULL) < 0 ||
         (ms = H5Screate_simple(f->rank, cnt, NULL)) < 0 ||
@@ -523,38 +595,43 @@ out:
     return rc;
 }
 
-static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
-                                char *err, size_t errlen);
+static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, uint32_t chan, void *buf,
+                                size_t size, char *err, size_t errlen);
 
 swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
                                     char *err, size_t errlen)
 {
-    if (!f->part_sizes) return one_read_row(f, row, buf, size, err, errlen);
-    /* Named datasets: the parts as swmrbus__sfile_row_size sized them. */
+    if (!f->part_sizes) return one_read_row(f, row, 0, buf, size, err, errlen);
+    /* Named datasets (or channels): the parts as swmrbus__sfile_row_size
+     * sized them. */
     size_t off = 0;
-    for (size_t k = 0; k <= f->n_kids; k++) {
+    size_t parts = f->n_chan ? f->n_chan : f->n_kids + 1;
+    for (size_t k = 0; k < parts; k++) {
         size_t n = f->part_sizes[k];
         if (n > size - off) {
             swmrbus__errf(err, errlen, "row %llu: %zu bytes asked, the parts take more",
                           (unsigned long long)row, size);
             return SWMRBUS_EINVAL;
         }
-        swmrbus_err rc = one_read_row(k ? f->kids[k - 1] : f, row, (char *)buf + off, n, err,
-                                      errlen);
+        swmrbus_err rc = f->n_chan ? one_read_row(f, row, (uint32_t)k, (char *)buf + off, n, err,
+                                                  errlen)
+                                   : one_read_row(k ? f->kids[k - 1] : f, row, 0,
+                                                  (char *)buf + off, n, err, errlen);
         if (rc != SWMRBUS_OK) return rc;
         off += n;
     }
     return SWMRBUS_OK;
 }
 
-static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
-                                char *err, size_t errlen)
+static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, uint32_t chan, void *buf,
+                                size_t size, char *err, size_t errlen)
 {
-    if (!f->info.direct) return swmrbus__sfile_read_rows(f, row, 1, buf, size, err, errlen);
+    if (!f->info.direct) return read_rows_chan(f, row, 1, chan, buf, size, err, errlen);
     hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
     uint32_t mask = 0;
     hsize_t n = 0;
     off[0] = row;
+    if (f->n_chan) off[1] = chan;
     /* H5Dread_chunk copies as many bytes as the chunk index says at the
      * read, with no buffer size: a chunk rewritten bigger since
      * swmrbus__sfile_row_size (by another writer of the file) would

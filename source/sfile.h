@@ -33,7 +33,11 @@ typedef struct swmrbus__sfile_info {
     uint64_t max_chunk;      /* largest stored chunk accepted (direct) */
     char name[SWMRBUS_NAME_MAX + 1]; /* /entry/data@name ("" when absent) */
     uint64_t frames_expected;        /* /entry/data@frames_expected, 0 = unknown */
-    size_t n_datasets;               /* sfile_open_all: named datasets (0: one unnamed) */
+    size_t n_datasets;               /* sfile_open_all: named datasets (0: one unnamed),
+                                      * or channels (a part each) */
+    size_t n_channels;               /* README "Channels": 2.. channels (fmt is one
+                                      * channel's), 0: none */
+    char channel[SWMRBUS_MAX_CHANNELS][SWMRBUS_CHANNEL_NAME_MAX + 1];
 } swmrbus__sfile_info;
 
 /* Opens path read-only with SWMR read and its /entry/data/data (and, when

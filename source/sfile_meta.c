@@ -299,3 +299,59 @@ out:
     if (a >= 0) H5Aclose(a);
     return rc;
 }
+
+/* ---- a multi-channel series' channel names (README "Channels") ------------ */
+
+swmrbus_err swmrbus__sfile_channels_read(hid_t file, char ***names, size_t *n, char *err,
+                                         size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_EINVAL;
+    hid_t d = H5I_INVALID_HID, t = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    char **raw = NULL, **out = NULL;
+    hssize_t count = 0;
+    *names = NULL;
+    *n = 0;
+    if (H5Lexists(file, "/entry/data/channel", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return SWMRBUS_OK;
+    }
+    if ((d = H5Dopen2(file, "/entry/data/channel", H5P_DEFAULT)) < 0 ||
+        (t = H5Dget_type(d)) < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0 ||
+        (sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
+        (count = H5Sget_simple_extent_npoints(sp)) < 1 || count > SWMRBUS_MAX_CHANNELS) {
+        swmrbus__errf(err, errlen, "/entry/data/channel: not a list of 1 to %d strings",
+                      SWMRBUS_MAX_CHANNELS);
+        goto out;
+    }
+    raw = calloc((size_t)count, sizeof *raw);
+    out = calloc((size_t)count, sizeof *out);
+    if (!raw || !out || (mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
+        H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
+        H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
+        swmrbus__errf(err, errlen, "/entry/data/channel: cannot be read");
+        goto out;
+    }
+    for (hssize_t k = 0; k < count; k++) {
+        size_t len = raw[k] ? strlen(raw[k]) : 0;
+        if (len == 0 || len > SWMRBUS_CHANNEL_NAME_MAX || strchr(raw[k], '/') ||
+            !(out[k] = strdup(raw[k]))) {
+            swmrbus__errf(err, errlen, "/entry/data/channel[%lld]: not a channel name",
+                          (long long)k);
+            goto out;
+        }
+    }
+    *names = out;
+    *n = (size_t)count;
+    out = NULL;
+    rc = SWMRBUS_OK;
+out:
+    if (raw && mt >= 0 && sp >= 0) (void)H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw);
+    free(raw);
+    swmrbus__sfile_names_free(out, (size_t)(count > 0 ? count : 0));
+    H5Eclear2(H5E_DEFAULT);
+    if (mt >= 0) H5Tclose(mt);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}

@@ -18,6 +18,11 @@
 swmrbus_err swmrbus__sfile_names_read(hid_t file, char ***names, size_t *n, char *err,
                                       size_t errlen);
 void swmrbus__sfile_names_free(char **names, size_t n);
+/* /entry/data/channel of a multi-channel series (README "Channels"): 1 to
+ * SWMRBUS_MAX_CHANNELS names (free with swmrbus__sfile_names_free); none
+ * (*n = 0, OK) when absent. EINVAL when it is not such a list. */
+swmrbus_err swmrbus__sfile_channels_read(hid_t file, char ***names, size_t *n, char *err,
+                                         size_t errlen);
 
 swmrbus_err swmrbus__sfile_meta_read(hid_t file, size_t max_bytes, swmrbus__meta_list *ml,
                                      char *err, size_t errlen);

@@ -16,6 +16,18 @@
 #define SWMRBUS__DX_NAME_MAX 255    /* series_unique_id bytes kept (a file name stem) */
 #define SWMRBUS__DX_CHANNEL_MAX 64  /* bytes of a channel name kept */
 
+#define SWMRBUS__DX_CHANNELS_MAX 16 /* channels (thresholds) of a series */
+#define SWMRBUS__DX_ARRAYS_MAX 48   /* 3 per channel: mask, flatfield, threshold_energy */   /* pixel_mask / flatfield arrays kept per series */
+
+/* One array of a start (a pixel mask or flatfield): written once with the
+ * swmrbus start as a start array (README "Start arrays"). */
+typedef struct swmrbus__dx_array {
+    char channel[SWMRBUS__DX_CHANNEL_MAX + 1];
+    char what[24];                           /* "pixel_mask", "flatfield", "threshold_energy" */
+    swmrbus_format f;                        /* raw, 2-D [y, x] (0-D: a scalar) */
+    zmq_msg_t *msg;                          /* its bytes (a slice), owned */
+} swmrbus__dx_array;
+
 typedef struct swmrbus__dx_series {
     bool used;
     bool started;              /* the swmrbus start went out (first image seen) */
@@ -25,8 +37,8 @@ typedef struct swmrbus__dx_series {
     bool has_frames;
     uint64_t frames;           /* images expected */
     char name[SWMRBUS__DX_NAME_MAX + 1];
-    size_t n_channels;
-    char channel[SWMRBUS__DX_CHANNEL_MAX + 1];
+    size_t n_channels;         /* 0: the stream did not say (one) */
+    char channel[SWMRBUS__DX_CHANNELS_MAX][SWMRBUS__DX_CHANNEL_MAX + 1]; /* their names */
     uint8_t *meta;             /* msgpack map entries of the NXmx fields */
     size_t meta_len;
     uint32_t meta_n;           /* their count */
@@ -35,6 +47,9 @@ typedef struct swmrbus__dx_series {
     uint64_t rows;             /* highest row + 1 */
     uint64_t epoch_ns;         /* v1: data_collection_date (0: unknown), base of the
                                 * images' start_time */
+    size_t n_arrays;           /* the start's pixel masks / flatfields, until the
+                                * swmrbus start goes out */
+    swmrbus__dx_array arrays[SWMRBUS__DX_ARRAYS_MAX];
 } swmrbus__dx_series;
 
 typedef struct swmrbus__dx {
@@ -67,6 +82,22 @@ void swmrbus__dx_meta_f64(swmrbus__dx_meta *m, const char *key, double v);
 void swmrbus__dx_meta_str(swmrbus__dx_meta *m, const char *key, const void *s, size_t n);
 void swmrbus__dx_meta_bool(swmrbus__dx_meta *m, const char *key, bool v);
 
+/* Keeps len bytes at data inside part (a zero-copy slice) as the array
+ * "<what>" of channel (single channel: named what, else
+ * "<channel>_channel/<what>", Dectris's NXmx 2024.02 layout) of dtype t
+ * and shape [y, x]. Skipped (false) when the bytes are not y * x elements,
+ * the array exceeds limits.max_frame_bytes, or SWMRBUS__DX_ARRAYS_MAX are
+ * kept. */
+bool swmrbus__dx_array_add(swmrbus__dx *d, swmrbus__dx_series *se, const char *what,
+                           const char *channel, swmrbus_dtype t, uint64_t y, uint64_t x,
+                           zmq_msg_t *part, const void *data, size_t len);
+/* Keeps a float64 scalar v as the array "<channel>_channel/<what>" (a
+ * channel's threshold_energy); false as for swmrbus__dx_array_add. */
+bool swmrbus__dx_array_f64(swmrbus__dx_series *se, const char *what, const char *channel,
+                           double v);
+/* Frees the arrays se holds. */
+void swmrbus__dx_arrays_free(swmrbus__dx_series *se);
+
 /* Opens series se (id, sizes, frames, channels set; name from unique when
  * 1..255 bytes without NUL, else series_<id>) with the meta of m. Rejects
  * (through out) a start for an open series, metadata over the header
@@ -77,15 +108,18 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
 
 /* One image of series se in format f (shape y x filled here when the start
  * gave none) with id image_id: emits the start first when it is the
- * series' first image, then the frame whose payload is *payload (taken
- * over: closed on every path). */
+ * series' first image, then the frame whose payloads are payloads[0 .. n)
+ * (one per channel, each of format f; taken over: closed on every path). */
 void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                        uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out);
 
-/* The same with the frame's ts (ns since the epoch) when ts != 0. */
+/* The same with the frame's ts (ns since the epoch) when ts != 0, and its
+ * times [start_time, stop_time, real_time] in s (NaN: not said) when times
+ * is not NULL (the frame's "times", README "Per-frame times"), and n
+ * payloads (n = the series' channels, at most SWMRBUS__DX_CHANNELS_MAX). */
 void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
-                          uint64_t image_id, uint64_t ts, zmq_msg_t *payload,
-                          const swmrbus_decode_sink *out);
+                          uint64_t image_id, uint64_t ts, const double *times,
+                          zmq_msg_t *payloads, size_t n, const swmrbus_decode_sink *out);
 
 /* An RFC 3339 date-time ("2026-11-29T22:00:00.123Z", "...+01:00"; no zone:
  * UTC) of n bytes as ns since the epoch; false when it is not one or lies

@@ -6,7 +6,8 @@
  *    (all: dflatfield-1.0, blob, dpixelmask-1.0, blob, dcountrate_table-1.0,
  *    blob), (appendix)]
  *        -> the series is remembered (NXmx fields of the config as meta);
- *           flatfield, mask, countrate table and appendix are not stored
+ *           flatfield and mask go out with the start as start arrays;
+ *           the countrate table is not stored
  *   [dimage-1.0 {series, frame}, dimage_d-1.0 {shape [x, y], type,
  *    encoding, size}, blob, (dconfig-1.0 {start_time, stop_time,
  *    real_time}), (appendix)]
@@ -24,6 +25,7 @@
  * limits.max_start_bytes); nothing is allocated from a value read off the
  * wire. */
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +212,30 @@ static void on_header(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
         free(text);
         json_decref(a);
     }
+    /* all: dflatfield-1.0 + blob, dpixelmask-1.0 + blob (shape [x, y], type):
+     * kept as slices, written as start arrays (README "Start arrays") */
+    for (int t = 0; t < 2 && strcmp(detail, "all") == 0; t++) {
+        int at = 2 + 2 * t;
+        const char *htype = t ? "dpixelmask-1.0" : "dflatfield-1.0";
+        char jwhy[200];
+        json_t *a = n > at + 1 ? load(&parts[at], s->dx.lim.max_header_bytes, htype, jwhy,
+                                      sizeof jwhy)
+                               : NULL;
+        json_t *shape = json_object_get(a, "shape");
+        const char *type = json_string_value(json_object_get(a, "type"));
+        if (a && htype_is(a, htype) && type && json_is_array(shape) &&
+            json_array_size(shape) == 2 && json_is_integer(json_array_get(shape, 0)) &&
+            json_is_integer(json_array_get(shape, 1)) &&
+            json_integer_value(json_array_get(shape, 0)) >= 1 &&
+            json_integer_value(json_array_get(shape, 1)) >= 1)
+            (void)swmrbus__dx_array_add(&s->dx, &se, t ? "pixel_mask" : "flatfield",
+                                        "threshold_1", swmrbus_dtype_parse(type, strlen(type)),
+                                        (uint64_t)json_integer_value(json_array_get(shape, 1)),
+                                        (uint64_t)json_integer_value(json_array_get(shape, 0)),
+                                        &parts[at + 1], zmq_msg_data(&parts[at + 1]),
+                                        zmq_msg_size(&parts[at + 1]));
+        json_decref(a);
+    }
     se.n_channels = 1;
     swmrbus__dx_open(&s->dx, &se, &m, NULL, 0, out);
 }
@@ -327,16 +353,23 @@ static void on_image(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
         for (int i = 0; i < 4; i++) p[12 + i] = (uint8_t)((uint64_t)len >> (24 - 8 * i));
         memcpy(p + 16, zmq_msg_data(blob), len);
     }
-    /* dconfig-1.0 start_time: ns after the series' data_collection_date */
-    uint64_t ts = 0, start_ns = 0;
-    json_t *c = n >= 4 && se->epoch_ns ? load(&parts[3], s->dx.lim.max_header_bytes,
-                                              "dconfig-1.0", jwhy, sizeof jwhy)
-                                       : NULL;
-    if (c && htype_is(c, "dconfig-1.0") && get_uint(c, "start_time", &start_ns) &&
-        start_ns <= UINT64_MAX - se->epoch_ns)
-        ts = se->epoch_ns + start_ns;
+    /* dconfig-1.0 start_time / stop_time / real_time (ns): the frame's
+     * times; start_time after the series' data_collection_date: its ts */
+    uint64_t ts = 0, v_ns = 0;
+    double times[3] = {NAN, NAN, NAN};
+    static const char *const tkeys[3] = {"start_time", "stop_time", "real_time"};
+    json_t *c = n >= 4 ? load(&parts[3], s->dx.lim.max_header_bytes, "dconfig-1.0", jwhy,
+                              sizeof jwhy)
+                       : NULL;
+    if (c && htype_is(c, "dconfig-1.0")) {
+        for (int i = 0; i < 3; i++)
+            if (get_uint(c, tkeys[i], &v_ns)) times[i] = (double)v_ns / 1e9;
+        if (se->epoch_ns && get_uint(c, "start_time", &v_ns) &&
+            v_ns <= UINT64_MAX - se->epoch_ns)
+            ts = se->epoch_ns + v_ns;
+    }
     json_decref(c);
-    swmrbus__dx_image_ts(&s->dx, se, f, frame, ts, &pl, out);
+    swmrbus__dx_image_ts(&s->dx, se, f, frame, ts, times, &pl, 1, out);
     return;
 bad:
     json_decref(d);

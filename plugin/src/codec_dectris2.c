@@ -19,6 +19,7 @@
  * items are refused, nesting is bounded (D2_MAX_DEPTH). */
 #include <cbor.h>
 #include <jansson.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -252,9 +253,17 @@ static bool start_field(rd *r, metab *m, size_t f)
     return skip_rest(r, &t, 1);
 }
 
+static bool channel_ok(const tok *t);
+
 /* threshold_energy: {channel: eV}: a float (one channel) or an array in map
- * order (several). */
-static bool start_thresholds(rd *r, metab *m)
+ * order (several); each channel's also into th. */
+typedef struct thresholds {  /* per channel, for <channel>_channel/threshold_energy */
+    char name[D2_MAX_CHANNELS][D2_CHANNEL_MAX + 1];
+    double e[D2_MAX_CHANNELS];
+    size_t n;
+} thresholds;
+
+static bool start_thresholds(rd *r, metab *m, thresholds *th)
 {
     tok t, k, v;
     double e[D2_MAX_CHANNELS];
@@ -264,8 +273,16 @@ static bool start_thresholds(rd *r, metab *m)
     for (uint64_t i = 0; i < t.u; i++) {
         if (!next(r, &k) || !skip_rest(r, &k, 2) || !next(r, &v)) return false;
         double d;
-        if (as_number(&v, &d) && n < D2_MAX_CHANNELS) e[n++] = d;
-        else if (!skip_rest(r, &v, 2)) return false;
+        if (as_number(&v, &d) && n < D2_MAX_CHANNELS) {
+            e[n++] = d;
+            if (channel_ok(&k) && th->n < D2_MAX_CHANNELS) {
+                snprintf(th->name[th->n], sizeof th->name[0], "%.*s", (int)k.n,
+                         (const char *)k.p);
+                th->e[th->n++] = d;
+            }
+        } else if (!skip_rest(r, &v, 2)) {
+            return false;
+        }
     }
     if (n == 0) return true;
     m_key(m, "threshold_energy");
@@ -411,10 +428,17 @@ static bool start_user_data(rd *r, metab *m)
     return true;
 }
 
-static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_sink *out)
+static bool start_arrays(d2_state *s, rd *r, swmrbus__dx_series *se, const char *what,
+                         zmq_msg_t *part);
+static bool channel_ok(const tok *t);
+
+static void on_start(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
+                     const swmrbus_decode_sink *out)
 {
     swmrbus__dx_series se;
     memset(&se, 0, sizeof se);
+    thresholds th;
+    th.n = 0;
     bool has_id = false;
     const uint8_t *uniq = NULL;
     size_t uniq_len = 0;
@@ -460,10 +484,16 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
                 ok = next(r, &ch);
                 if (ok && ch.k != T_TEXT)
                     ok = fail(r, "start.channels: expected an array of text strings");
-                if (ok && c == 0)
-                    snprintf(se.channel, sizeof se.channel, "%.*s",
-                             (int)(ch.n > D2_CHANNEL_MAX ? D2_CHANNEL_MAX : ch.n),
+                if (ok && !channel_ok(&ch))
+                    ok = fail(r, "start.channels: a name of 1 to %d bytes without '/' or "
+                              "control characters", D2_CHANNEL_MAX);
+                if (ok && c < SWMRBUS__DX_CHANNELS_MAX) {
+                    snprintf(se.channel[c], sizeof se.channel[c], "%.*s", (int)ch.n,
                              (const char *)ch.p);
+                    for (uint64_t o = 0; o < c; o++)
+                        if (strcmp(se.channel[o], se.channel[c]) == 0)
+                            ok = fail(r, "start.channels: a name given twice");
+                }
             }
             se.n_channels = ok ? (size_t)v.u : 0;
         } else if (text_is(&k, "arm_date")) {
@@ -477,16 +507,19 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
                 ok = skip_rest(r, &v, 1);
             }
         } else if (text_is(&k, "threshold_energy")) {
-            ok = start_thresholds(r, &m);
+            ok = start_thresholds(r, &m, &th);
         } else if (text_is(&k, "goniometer")) {
             ok = start_goniometer(r, &m);
         } else if (text_is(&k, "detector_translation")) {
             ok = start_translation(r, &m);
         } else if (text_is(&k, "user_data")) {
             ok = start_user_data(r, &m);
+        } else if (text_is(&k, "pixel_mask") || text_is(&k, "flatfield")) {
+            ok = start_arrays(s, r, &se, text_is(&k, "flatfield") ? "flatfield" : "pixel_mask",
+                              part);
         } else {
-            /* type (read before), pixel_mask, flatfield, countrate tables
-             * and unknown keys: skipped */
+            /* type (read before), countrate tables and unknown keys:
+             * skipped */
             ok = skip(r, 1);
         }
         if (!ok) goto bad;
@@ -500,13 +533,21 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, const swmrbus_decode_si
         goto bad;
     }
     if (se.size_x == 0 || se.size_y == 0) {
+        swmrbus__dx_arrays_free(&se);
         out->reject(out->user, SWMRBUS_R_BAD_HEADER, true, se.id,
                     "dectris-stream2: start without image_size_x / image_size_y >= 1");
         return;
     }
+    /* several channels: each one's threshold_energy in <channel>_channel
+     * (Dectris's NXmx 2024.02 layout), as a start array */
+    for (size_t i = 0; se.n_channels > 1 && i < th.n; i++)
+        for (size_t c = 0; c < se.n_channels && c < SWMRBUS__DX_CHANNELS_MAX; c++)
+            if (strcmp(th.name[i], se.channel[c]) == 0)
+                (void)swmrbus__dx_array_f64(&se, "threshold_energy", th.name[i], th.e[i]);
     swmrbus__dx_open(&s->dx, &se, &m, uniq, uniq_len, out);
     return;
 bad:;
+    swmrbus__dx_arrays_free(&se);
     char why[240];
     snprintf(why, sizeof why, "dectris-stream2: start: %s", r->why);
     out->reject(out->user, SWMRBUS_R_BAD_HEADER, has_id, se.id, why);
@@ -590,17 +631,52 @@ static bool read_multidim(rd *r, image *im)
     return true;
 }
 
+/* A channel name the file can hold (README "Channels"). */
+static bool channel_ok(const tok *t)
+{
+    if (t->k != T_TEXT || t->n == 0 || t->n > D2_CHANNEL_MAX) return false;
+    for (size_t i = 0; i < t->n; i++)
+        if (t->p[i] < 0x20 || t->p[i] == 0x7f || t->p[i] == '/') return false;
+    return !(t->n == 1 && t->p[0] == '.') && !(t->n == 2 && t->p[0] == '.' && t->p[1] == '.');
+}
+
+/* start.pixel_mask / start.flatfield: {channel: tag 40 [[y, x], typed
+ * array]}; each uncompressed one of y * x elements is kept as a slice of
+ * part (README "Start arrays"), others are skipped. */
+static bool start_arrays(d2_state *s, rd *r, swmrbus__dx_series *se, const char *what,
+                         zmq_msg_t *part)
+{
+    tok v, ch;
+    if (!next(r, &v)) return false;
+    if (v.k != T_MAP) return skip_rest(r, &v, 1);
+    for (uint64_t c = 0; c < v.u; c++) {
+        if (!next(r, &ch)) return false;
+        if (ch.k != T_TEXT) return fail(r, "start.%s: a channel name is not text", what);
+        char name[D2_CHANNEL_MAX + 1];
+        snprintf(name, sizeof name, "%.*s", (int)(ch.n > D2_CHANNEL_MAX ? D2_CHANNEL_MAX : ch.n),
+                 (const char *)ch.p);
+        image im;
+        memset(&im, 0, sizeof im);
+        if (!read_multidim(r, &im)) return false;
+        if (im.f.encoding == SWMRBUS_ENC_RAW && memchr(ch.p, '\0', ch.n) == NULL)
+            (void)swmrbus__dx_array_add(&s->dx, se, what, name, im.f.dtype, im.dims[0],
+                                        im.dims[1], part, im.data, im.len);
+    }
+    return true;
+}
+
 static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
                      const swmrbus_decode_sink *out)
 {
-    image im;
-    memset(&im, 0, sizeof im);
+    image ims[D2_MAX_CHANNELS];
+    char channel[D2_MAX_CHANNELS][D2_CHANNEL_MAX + 1];
+    memset(ims, 0, sizeof ims);
     uint64_t id = 0, image_id = 0;
     bool has_id = false, has_image = false, has_data = false;
-    char channel[D2_CHANNEL_MAX + 1] = "";
     size_t n_channels = 0;
     uint64_t t_num = 0, t_den = 0, date_ns = 0;
     bool has_time = false, has_date = false;
+    double times[3] = {NAN, NAN, NAN};
     char why[240];
 
     for (size_t i = 0; i < n_pairs; i++) {
@@ -623,23 +699,31 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
                 tok ch;
                 ok = next(r, &ch);
                 if (ok && ch.k != T_TEXT) ok = fail(r, "image.data: a channel name is not text");
-                if (ok && c == 0) {
-                    snprintf(channel, sizeof channel, "%.*s",
+                if (ok && c < D2_MAX_CHANNELS) {
+                    snprintf(channel[c], sizeof channel[c], "%.*s",
                              (int)(ch.n > D2_CHANNEL_MAX ? D2_CHANNEL_MAX : ch.n),
                              (const char *)ch.p);
-                    ok = read_multidim(r, &im);
+                    ok = read_multidim(r, &ims[c]);
                 } else if (ok) {
                     ok = skip(r, 2);
                 }
             }
             has_data = ok && n_channels >= 1;
-        } else if (text_is(&k, "start_time")) {
-            /* Rational [num, den] s after series_date: the frame's ts */
+        } else if (text_is(&k, "start_time") || text_is(&k, "stop_time") ||
+                   text_is(&k, "real_time")) {
+            /* Rational [num, den] s (start_time after series_date: the
+             * frame's ts); each also one of the frame's times */
+            int w = text_is(&k, "start_time") ? 0 : text_is(&k, "stop_time") ? 1 : 2;
+            uint64_t num = 0, den = 0;
             ok = next(r, &v);
             if (ok && v.k == T_ARRAY && v.u == 2) {
-                ok = want_uint(r, "image.start_time", &t_num) &&
-                     want_uint(r, "image.start_time", &t_den);
-                has_time = ok;
+                ok = want_uint(r, "image time", &num) && want_uint(r, "image time", &den);
+                if (ok && den) times[w] = (double)num / (double)den;
+                if (ok && w == 0) {
+                    t_num = num;
+                    t_den = den;
+                    has_time = true;
+                }
             } else if (ok) {
                 ok = skip_rest(r, &v, 1);
             }
@@ -651,8 +735,7 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
             else if (ok)
                 ok = skip_rest(r, &v, 1);
         } else {
-            /* type, series_unique_id, stop_time, real_time, user_data,
-             * unknown keys */
+            /* type, series_unique_id, user_data, unknown keys */
             ok = skip(r, 1);
         }
         if (!ok) goto bad;
@@ -671,36 +754,59 @@ static void on_image(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
                     "dectris-stream2: image for a series with no start (or ended)");
         return;
     }
-    if (n_channels != 1) {
-        snprintf(why, sizeof why, "dectris-stream2: image of %zu channels: only single-channel "
-                 "series are supported", n_channels);
-        out->reject(out->user, SWMRBUS_R_LIMIT, true, id, why);
-        return;
-    }
-    if (se->channel[0] && strcmp(se->channel, channel) != 0) {
-        char a[D2_CHANNEL_MAX + 1], b[D2_CHANNEL_MAX + 1];
-        snprintf(why, sizeof why, "dectris-stream2: image channel \"%s\", the start said \"%s\"",
-                 printable(a, sizeof a, (const uint8_t *)channel, strlen(channel)),
-                 printable(b, sizeof b, (const uint8_t *)se->channel, strlen(se->channel)));
+    size_t want = se->n_channels > 1 ? se->n_channels : 1;
+    if (n_channels != want) {
+        snprintf(why, sizeof why, "dectris-stream2: image of %zu channels, the start said %zu",
+                 n_channels, want);
         out->reject(out->user, SWMRBUS_R_MISMATCH, true, id, why);
         return;
     }
-    if (im.f.encoding == SWMRBUS_ENC_BSLZ4 && im.elem_size != swmrbus_dtype_size(im.f.dtype)) {
-        snprintf(why, sizeof why, "dectris-stream2: bslz4 element size %llu, the typed array "
-                 "holds %s", (unsigned long long)im.elem_size, swmrbus_dtype_name(im.f.dtype));
-        out->reject(out->user, SWMRBUS_R_BAD_PAYLOAD, true, id, why);
-        return;
+    /* the payloads in the start's channel order; each channel once, all of
+     * one format */
+    size_t at[D2_MAX_CHANNELS];
+    for (size_t c = 0; c < want; c++) {
+        size_t k = 0;
+        if (se->channel[0][0]) /* the start named them */
+            while (k < want && strcmp(channel[k], se->channel[c]) != 0) k++;
+        if (k == want) {
+            char b[D2_CHANNEL_MAX + 1];
+            snprintf(why, sizeof why, "dectris-stream2: image without channel \"%s\" of the "
+                     "start", printable(b, sizeof b, (const uint8_t *)se->channel[c],
+                                        strlen(se->channel[c])));
+            out->reject(out->user, SWMRBUS_R_MISMATCH, true, id, why);
+            return;
+        }
+        at[c] = k;
+        image *im = &ims[k];
+        if (im->f.encoding == SWMRBUS_ENC_BSLZ4 &&
+            im->elem_size != swmrbus_dtype_size(im->f.dtype)) {
+            snprintf(why, sizeof why, "dectris-stream2: bslz4 element size %llu, the typed "
+                     "array holds %s", (unsigned long long)im->elem_size,
+                     swmrbus_dtype_name(im->f.dtype));
+            out->reject(out->user, SWMRBUS_R_BAD_PAYLOAD, true, id, why);
+            return;
+        }
+        im->f.ndim = 2;
+        im->f.shape[0] = im->dims[0];
+        im->f.shape[1] = im->dims[1];
+        if (!swmrbus_format_equal(&im->f, &ims[at[0]].f)) {
+            snprintf(why, sizeof why, "dectris-stream2: the image's channels differ in dtype, "
+                     "encoding or shape");
+            out->reject(out->user, SWMRBUS_R_MISMATCH, true, id, why);
+            return;
+        }
     }
-    im.f.ndim = 2;
-    im.f.shape[0] = im.dims[0];
-    im.f.shape[1] = im.dims[1];
-    zmq_msg_t pl;
-    if (swmrbus_msg_slice(&pl, part, im.data, im.len) != SWMRBUS_OK) {
-        out->reject(out->user, SWMRBUS_R_LIMIT, true, id, "dectris-stream2: out of memory");
-        return;
+    zmq_msg_t pl[D2_MAX_CHANNELS];
+    for (size_t c = 0; c < want; c++) {
+        if (swmrbus_msg_slice(&pl[c], part, ims[at[c]].data, ims[at[c]].len) != SWMRBUS_OK) {
+            for (size_t o = 0; o < c; o++) zmq_msg_close(&pl[o]);
+            out->reject(out->user, SWMRBUS_R_LIMIT, true, id, "dectris-stream2: out of memory");
+            return;
+        }
     }
     uint64_t ts = has_time && has_date ? swmrbus__dx_add_rational(date_ns, t_num, t_den) : 0;
-    swmrbus__dx_image_ts(&s->dx, se, im.f, image_id, ts, &pl, out); /* the slice: no copy */
+    /* the slices: no copy */
+    swmrbus__dx_image_ts(&s->dx, se, ims[at[0]].f, image_id, ts, times, pl, want, out);
     return;
 bad:
     snprintf(why, sizeof why, "dectris-stream2: image: %s", r->why);
@@ -810,7 +916,7 @@ static void d2_feed(void *state, zmq_msg_t *parts, int n, const swmrbus_decode_s
             out->reject(out->user, SWMRBUS_R_LIMIT, false, 0, why);
             return;
         }
-        on_start(s, &r, n_pairs, out);
+        on_start(s, &r, n_pairs, &parts[0], out);
     } else if (type == IMAGE) {
         on_image(s, &r, n_pairs, &parts[0], out);
     } else {

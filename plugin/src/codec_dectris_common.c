@@ -1,5 +1,6 @@
 /* codec_dectris_common.c — series, start, frame and end for the Dectris
  * decoders (codec_dectris.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,82 @@ swmrbus_err swmrbus__dx_init(swmrbus__dx *d, const swmrbus_component_cfg *cfg,
     return SWMRBUS_OK;
 }
 
+void swmrbus__dx_arrays_free(swmrbus__dx_series *se)
+{
+    for (size_t k = 0; k < se->n_arrays; k++) {
+        if (se->arrays[k].msg) zmq_msg_close(se->arrays[k].msg);
+        free(se->arrays[k].msg);
+        se->arrays[k].msg = NULL;
+    }
+    se->n_arrays = 0;
+}
+
+bool swmrbus__dx_array_add(swmrbus__dx *d, swmrbus__dx_series *se, const char *what,
+                           const char *channel, swmrbus_dtype t, uint64_t y, uint64_t x,
+                           zmq_msg_t *part, const void *data, size_t len)
+{
+    size_t isz = swmrbus_dtype_size(t);
+    if (se->n_arrays >= SWMRBUS__DX_ARRAYS_MAX || isz == 0 || y == 0 || x == 0 ||
+        x > UINT64_MAX / y || x * y > UINT64_MAX / isz || x * y * isz != len ||
+        len > d->lim.max_frame_bytes)
+        return false;
+    swmrbus__dx_array *a = &se->arrays[se->n_arrays];
+    char name[SWMRBUS__DX_CHANNEL_MAX + 48];
+    memset(a, 0, sizeof *a);
+    if (strlen(what) >= sizeof a->what || strlen(channel) >= sizeof a->channel) return false;
+    snprintf(a->what, sizeof a->what, "%s", what);
+    snprintf(a->channel, sizeof a->channel, "%s", channel);
+    /* the name it may take (the channel count is known at the start) */
+    snprintf(name, sizeof name, "%s_channel/%s", channel, what);
+    if (!swmrbus_path_ok((swmrbus_str){name, strlen(name)})) return false;
+    for (size_t k = 0; k < se->n_arrays; k++) /* a channel given twice: the first */
+        if (strcmp(se->arrays[k].channel, channel) == 0 && strcmp(se->arrays[k].what, what) == 0)
+            return false;
+    a->f.dtype = t;
+    a->f.encoding = SWMRBUS_ENC_RAW;
+    a->f.ndim = 2;
+    a->f.shape[0] = y;
+    a->f.shape[1] = x;
+    if (!(a->msg = malloc(sizeof *a->msg))) return false;
+    if (swmrbus_msg_slice(a->msg, part, data, len) != SWMRBUS_OK) {
+        free(a->msg);
+        a->msg = NULL;
+        return false;
+    }
+    se->n_arrays++;
+    return true;
+}
+
+bool swmrbus__dx_array_f64(swmrbus__dx_series *se, const char *what, const char *channel,
+                           double v)
+{
+    if (se->n_arrays >= SWMRBUS__DX_ARRAYS_MAX || strlen(what) >= sizeof se->arrays[0].what ||
+        strlen(channel) >= sizeof se->arrays[0].channel)
+        return false;
+    swmrbus__dx_array *a = &se->arrays[se->n_arrays];
+    memset(a, 0, sizeof *a);
+    snprintf(a->what, sizeof a->what, "%s", what);
+    snprintf(a->channel, sizeof a->channel, "%s", channel);
+    a->f.dtype = SWMRBUS_DTYPE_FLOAT64;
+    a->f.encoding = SWMRBUS_ENC_RAW;
+    a->f.ndim = 0;
+    if (!(a->msg = malloc(sizeof *a->msg))) return false;
+    if (zmq_msg_init_size(a->msg, 8) != 0) {
+        free(a->msg);
+        a->msg = NULL;
+        return false;
+    }
+    uint64_t bits;
+    memcpy(&bits, &v, 8);
+    uint8_t *p = zmq_msg_data(a->msg);
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(bits >> (8 * i)); /* little-endian */
+    se->n_arrays++;
+    return true;
+}
+
 static void drop_series(swmrbus__dx_series *se)
 {
+    swmrbus__dx_arrays_free(se);
     free(se->meta);
     memset(se, 0, sizeof *se);
 }
@@ -120,32 +195,37 @@ static swmrbus__dx_series *new_series(swmrbus__dx *d)
 void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *m,
                       const void *unique, size_t unique_len, const swmrbus_decode_sink *out)
 {
-    if (se->n_channels > 1) {
+    if (se->n_channels > SWMRBUS__DX_CHANNELS_MAX) {
         char why[160];
-        snprintf(why, sizeof why, "start of %zu channels: only single-channel series are "
-                 "supported", se->n_channels);
+        snprintf(why, sizeof why, "start of %zu channels: at most %d are supported",
+                 se->n_channels, SWMRBUS__DX_CHANNELS_MAX);
         reject(d, out, SWMRBUS_R_LIMIT, se->id, why);
+        swmrbus__dx_arrays_free(se);
         return;
     }
     if (swmrbus__dx_find(d, se->id)) {
         reject(d, out, SWMRBUS_R_MISMATCH, se->id,
                "start for a series that is open (no end yet): ignored");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     /* the entries (the map header goes out with the start, which adds
      * first_image_id) */
     if (m->e) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     if (d->meta.len + 512 > d->lim.max_header_bytes) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id,
                "the start's metadata exceed limits.max_header_bytes");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     uint8_t *entries = malloc(d->meta.len ? d->meta.len : 1);
     if (!entries) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        swmrbus__dx_arrays_free(se);
         return;
     }
     memcpy(entries, d->meta.data, d->meta.len);
@@ -164,17 +244,38 @@ void swmrbus__dx_open(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus__dx_meta *
     slot->last_use = ++d->clock;
 }
 
-static void emit(swmrbus__dx *d, const swmrbus_decode_sink *out, zmq_msg_t *payload,
+static void emit(swmrbus__dx *d, const swmrbus_decode_sink *out, zmq_msg_t *payloads, size_t n,
                  uint64_t id)
 {
     zmq_msg_t h;
     if (zmq_msg_init_size(&h, d->hdr.len) != 0) {
-        if (payload) zmq_msg_close(payload);
+        for (size_t k = 0; k < n; k++) zmq_msg_close(&payloads[k]);
         reject(d, out, SWMRBUS_R_LIMIT, id, "out of memory");
         return;
     }
     memcpy(zmq_msg_data(&h), d->hdr.data, d->hdr.len);
-    out->emit(out->user, &h, payload, payload ? 1 : 0);
+    out->emit(out->user, &h, n ? payloads : NULL, n);
+}
+
+/* The start in d->hdr, with the series' arrays as its payload parts (moved
+ * out of se: the series holds none afterwards). */
+static void emit_start(swmrbus__dx *d, const swmrbus_decode_sink *out, swmrbus__dx_series *se)
+{
+    zmq_msg_t parts[SWMRBUS__DX_ARRAYS_MAX];
+    size_t n = se->n_arrays;
+    for (size_t k = 0; k < n; k++) {
+        zmq_msg_init(&parts[k]);
+        zmq_msg_move(&parts[k], se->arrays[k].msg);
+    }
+    swmrbus__dx_arrays_free(se);
+    zmq_msg_t h;
+    if (zmq_msg_init_size(&h, d->hdr.len) != 0) {
+        for (size_t k = 0; k < n; k++) zmq_msg_close(&parts[k]);
+        reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
+        return;
+    }
+    memcpy(zmq_msg_data(&h), d->hdr.data, d->hdr.len);
+    out->emit(out->user, &h, n ? parts : NULL, n);
 }
 
 static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
@@ -182,8 +283,16 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
     msgpack_packer pk;
     d->hdr.len = 0;
     msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, se->has_frames ? 8 : 7);
+    int e = msgpack_pack_map(&pk, (se->has_frames ? 9u : 8u) + (se->n_arrays > 0) +
+                                      (se->n_channels > 1));
+    if (se->n_channels > 1) { /* README "Channels": a payload part each */
+        e |= swmrbus_pack_cstr(&pk, "channels");
+        e |= msgpack_pack_array(&pk, se->n_channels);
+        for (size_t k = 0; k < se->n_channels; k++) e |= swmrbus_pack_cstr(&pk, se->channel[k]);
+    }
     e |= swmrbus_pack_kv_str(&pk, "type", "start");
+    e |= swmrbus_pack_cstr(&pk, "times"); /* frames carry start/stop/real_time */
+    e |= msgpack_pack_true(&pk);
     e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
     e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(se->format.dtype));
     e |= swmrbus_pack_cstr(&pk, "shape");
@@ -197,21 +306,46 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
     e |= msgpack_pack_map(&pk, se->meta_n + 1);
     e |= swmrbus_buf_write(&d->hdr, (const char *)se->meta, se->meta_len);
     e |= swmrbus_pack_kv_u64(&pk, "first_image_id", se->first_id); /* the id of row 0 */
+    if (se->n_arrays) { /* README "Start arrays": one payload part each */
+        e |= swmrbus_pack_cstr(&pk, "arrays");
+        e |= msgpack_pack_array(&pk, se->n_arrays);
+        for (size_t k = 0; k < se->n_arrays; k++) {
+            const swmrbus__dx_array *a = &se->arrays[k];
+            char name[SWMRBUS__DX_CHANNEL_MAX + 48];
+            if (se->n_channels > 1) /* Dectris's NXmx 2024.02: per channel */
+                snprintf(name, sizeof name, "%s_channel/%s", a->channel, a->what);
+            else
+                snprintf(name, sizeof name, "%s", a->what);
+            e |= msgpack_pack_map(&pk, 4);
+            e |= swmrbus_pack_kv_str(&pk, "name", name);
+            e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(a->f.dtype));
+            e |= swmrbus_pack_cstr(&pk, "shape");
+            e |= msgpack_pack_array(&pk, a->f.ndim);
+            for (uint32_t i = 0; i < a->f.ndim; i++) e |= msgpack_pack_uint64(&pk, a->f.shape[i]);
+            e |= swmrbus_pack_kv_str(&pk, "encoding", "raw");
+        }
+    }
     return e == 0;
 }
 
 void swmrbus__dx_image(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
                        uint64_t image_id, zmq_msg_t *payload, const swmrbus_decode_sink *out)
 {
-    swmrbus__dx_image_ts(d, se, f, image_id, 0, payload, out);
+    swmrbus__dx_image_ts(d, se, f, image_id, 0, NULL, payload, 1, out);
 }
 
 void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format f,
-                          uint64_t image_id, uint64_t ts, zmq_msg_t *payload,
-                          const swmrbus_decode_sink *out)
+                          uint64_t image_id, uint64_t ts, const double *times,
+                          zmq_msg_t *payloads, size_t n, const swmrbus_decode_sink *out)
 {
     char why[200];
     se->last_use = ++d->clock;
+    if (n != (se->n_channels > 1 ? se->n_channels : 1)) {
+        snprintf(why, sizeof why, "image of %zu channels, the start said %zu", n,
+                 se->n_channels > 1 ? se->n_channels : (size_t)1);
+        reject(d, out, SWMRBUS_R_MISMATCH, se->id, why);
+        goto out;
+    }
     if ((se->size_y && f.shape[0] != se->size_y) || (se->size_x && f.shape[1] != se->size_x)) {
         snprintf(why, sizeof why, "image of %llux%llu, the start said %llux%llu",
                  (unsigned long long)f.shape[0], (unsigned long long)f.shape[1],
@@ -236,7 +370,7 @@ void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format
             goto out;
         }
         se->started = true;
-        emit(d, out, NULL, se->id);
+        emit_start(d, out, se);
     }
     if (image_id < se->first_id) {
         snprintf(why, sizeof why, "image %llu before the series' first (%llu, row 0)",
@@ -248,20 +382,26 @@ void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format
     msgpack_packer pk;
     d->hdr.len = 0;
     msgpack_packer_init(&pk, &d->hdr, swmrbus_buf_write);
-    int e = msgpack_pack_map(&pk, ts ? 4 : 3);
+    int e = msgpack_pack_map(&pk, 3u + (ts != 0) + (times != NULL));
     e |= swmrbus_pack_kv_str(&pk, "type", "frame");
     e |= swmrbus_pack_kv_u64(&pk, "series", se->id);
     e |= swmrbus_pack_kv_u64(&pk, "frame", row);
     if (ts) e |= swmrbus_pack_kv_u64(&pk, "ts", ts);
+    if (times) {
+        e |= swmrbus_pack_cstr(&pk, "times");
+        e |= msgpack_pack_array(&pk, 3);
+        for (int i = 0; i < 3; i++)
+            e |= isnan(times[i]) ? msgpack_pack_nil(&pk) : msgpack_pack_double(&pk, times[i]);
+    }
     if (e) {
         reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
         goto out;
     }
     if (row + 1 > se->rows && row < d->lim.max_frames) se->rows = row + 1;
-    emit(d, out, payload, se->id);
+    emit(d, out, payloads, n, se->id);
     return;
 out:
-    zmq_msg_close(payload);
+    for (size_t k = 0; k < n; k++) zmq_msg_close(&payloads[k]);
 }
 
 void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out)
@@ -280,7 +420,7 @@ void swmrbus__dx_end(swmrbus__dx *d, uint64_t id, const swmrbus_decode_sink *out
         e |= swmrbus_pack_kv_u64(&pk, "series", id);
         e |= swmrbus_pack_kv_u64(&pk, "frames", se->rows);
         if (e) reject(d, out, SWMRBUS_R_LIMIT, id, "out of memory");
-        else emit(d, out, NULL, id);
+        else emit(d, out, NULL, 0, id);
     }
     drop_series(se);
 }

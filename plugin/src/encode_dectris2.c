@@ -24,6 +24,7 @@
 
 #define E2_SERIES 64 /* series whose first_image_id is remembered */
 #define E2_CHANNEL "threshold_1"
+#define E2_CHANNELS 16 /* channels of a series sent (README "Channels") */
 
 typedef struct e2_series {
     bool used;
@@ -186,6 +187,8 @@ typedef struct meta_walk {
     size_t n;
     bool has_thr;
     double thr;
+    size_t n_thr;          /* several channels: threshold_energy per channel */
+    double thrs[E2_CHANNELS];
 } meta_walk;
 
 static int meta_cb(const swmrbus_meta_item *it, void *user)
@@ -203,6 +206,11 @@ static int meta_cb(const swmrbus_meta_item *it, void *user)
         w->has_thr = true;
         w->thr = it->f[0];
     }
+    if (key_is(it->key, "threshold_energy") && it->is_array && it->kind == SWMRBUS_META_FLOAT &&
+        it->count <= E2_CHANNELS) {
+        w->n_thr = it->count;
+        for (size_t i = 0; i < it->count; i++) w->thrs[i] = it->f[i];
+    }
     if (key_is(it->key, "first_image_id") && !it->is_array && it->kind == SWMRBUS_META_UINT)
         w->se->first = it->u[0];
     return 0;
@@ -212,9 +220,14 @@ static void encode_start(e2_state *st, const swmrbus_header *h)
 {
     e2_series *se = series_of(st, h->series, true);
     se->last_use = ++st->clock;
-    meta_walk w = {st, se, false, 0, false, 0.0};
+    meta_walk w;
+    memset(&w, 0, sizeof w);
+    w.st = st;
+    w.se = se;
     if (h->meta.len && swmrbus_meta_foreach(h->meta, meta_cb, &w) != SWMRBUS_OK) w.n = 0;
-    size_t n = 5 + (h->has_frames ? 1 : 0) + (h->name.len ? 1 : 0) + w.n + (w.has_thr ? 1 : 0);
+    size_t nch = h->n_channels > 1 ? h->n_channels : 1;
+    bool thr = nch > 1 ? w.n_thr == nch : w.has_thr;
+    size_t n = 5 + (h->has_frames ? 1 : 0) + (h->name.len ? 1 : 0) + w.n + (thr ? 1 : 0);
     head(st, cbor_encode_map_start, n);
     ctext(st, "type");
     ctext(st, "start");
@@ -233,18 +246,26 @@ static void encode_start(e2_state *st, const swmrbus_header *h)
         uint_(st, h->frames);
     }
     ctext(st, "channels");
-    head(st, cbor_encode_array_start, 1);
-    ctext(st, E2_CHANNEL);
+    head(st, cbor_encode_array_start, nch);
+    for (size_t c = 0; c < nch; c++) {
+        swmrbus_str name = {E2_CHANNEL, strlen(E2_CHANNEL)};
+        if (nch > 1) (void)swmrbus_channel_name(h->channels, c, &name);
+        text(st, name.ptr, name.len);
+    }
     if (w.n) {
         w.write = true;
         w.n = 0;
         (void)swmrbus_meta_foreach(h->meta, meta_cb, &w);
     }
-    if (w.has_thr) {
+    if (thr) {
         ctext(st, "threshold_energy");
-        head(st, cbor_encode_map_start, 1);
-        ctext(st, E2_CHANNEL);
-        dbl(st, w.thr);
+        head(st, cbor_encode_map_start, nch);
+        for (size_t c = 0; c < nch; c++) {
+            swmrbus_str name = {E2_CHANNEL, strlen(E2_CHANNEL)};
+            if (nch > 1) (void)swmrbus_channel_name(h->channels, c, &name);
+            text(st, name.ptr, name.len);
+            dbl(st, nch > 1 ? w.thrs[c] : w.thr);
+        }
     }
 }
 
@@ -266,6 +287,53 @@ static uint64_t typed_tag(swmrbus_dtype t)
     }
 }
 
+/* The typed array of one channel's image; its len bytes follow (the caller
+ * writes them). */
+static void image_head(e2_state *st, const swmrbus_format *f, size_t len)
+{
+    tag(st, 40);
+    head(st, cbor_encode_array_start, 2);
+    head(st, cbor_encode_array_start, 2);
+    uint_(st, f->shape[0]);
+    uint_(st, f->shape[1]);
+    tag(st, typed_tag(f->dtype));
+    if (f->encoding != SWMRBUS_ENC_RAW) {
+        tag(st, 56500);
+        head(st, cbor_encode_array_start, 3);
+        ctext(st, f->encoding == SWMRBUS_ENC_BSLZ4 ? "bslz4" : "lz4");
+        uint_(st, f->encoding == SWMRBUS_ENC_BSLZ4 ? swmrbus_dtype_size(f->dtype) : 0);
+    }
+    head(st, cbor_encode_bytestring_start, len);
+}
+
+/* A frame of n_ch channels (README "Channels"): the whole message in st->b,
+ * each channel's bytes copied after its head. */
+static void encode_channels(e2_state *st, const swmrbus_header *h, const swmrbus_format *f,
+                            const char (*chs)[SWMRBUS_CHANNEL_NAME_MAX + 1], size_t n_ch,
+                            zmq_msg_t *payloads)
+{
+    e2_series *se = series_of(st, h->series, false);
+    uint64_t first = se ? se->first : 0;
+    if (se) se->last_use = ++st->clock;
+    head(st, cbor_encode_map_start, 4);
+    ctext(st, "type");
+    ctext(st, "image");
+    ctext(st, "series_id");
+    uint_(st, h->series);
+    ctext(st, "image_id");
+    uint_(st, first + h->frame);
+    ctext(st, "data");
+    head(st, cbor_encode_map_start, n_ch);
+    for (size_t c = 0; c < n_ch; c++) {
+        size_t len = zmq_msg_size(&payloads[c]);
+        ctext(st, chs[c]);
+        image_head(st, f, len);
+        if (!room(st, len)) return;
+        memcpy(st->b.data + st->b.len, zmq_msg_data(&payloads[c]), len);
+        st->b.len += len;
+    }
+}
+
 static void encode_image(e2_state *st, const swmrbus_header *h, const swmrbus_format *f,
                          size_t len)
 {
@@ -282,19 +350,7 @@ static void encode_image(e2_state *st, const swmrbus_header *h, const swmrbus_fo
     ctext(st, "data");
     head(st, cbor_encode_map_start, 1);
     ctext(st, E2_CHANNEL);
-    tag(st, 40);
-    head(st, cbor_encode_array_start, 2);
-    head(st, cbor_encode_array_start, 2);
-    uint_(st, f->shape[0]);
-    uint_(st, f->shape[1]);
-    tag(st, typed_tag(f->dtype));
-    if (f->encoding != SWMRBUS_ENC_RAW) {
-        tag(st, 56500);
-        head(st, cbor_encode_array_start, 3);
-        ctext(st, f->encoding == SWMRBUS_ENC_BSLZ4 ? "bslz4" : "lz4");
-        uint_(st, f->encoding == SWMRBUS_ENC_BSLZ4 ? swmrbus_dtype_size(f->dtype) : 0);
-    }
-    head(st, cbor_encode_bytestring_start, len);
+    image_head(st, f, len);
 }
 
 /* ---- the vtable ---------------------------------------------------------- */
@@ -308,6 +364,8 @@ typedef struct e2_full {
         bool used;
         uint64_t id;
         swmrbus_format f;
+        size_t n_ch;  /* README "Channels": 2.., 0: one */
+        char ch[E2_CHANNELS][SWMRBUS_CHANNEL_NAME_MAX + 1];
     } fmt[E2_SERIES];
 } e2_full;
 
@@ -332,10 +390,14 @@ static swmrbus_err e2_encode(void *state, const swmrbus_header *h, zmq_msg_t *pa
     size_t len = 0;
     *out = NULL;
     *n_out = 0;
+    size_t slot = E2_SERIES; /* the series' entry of fmt */
+    for (size_t i = 0; i < E2_SERIES; i++)
+        if (s->fmt[i].used && s->fmt[i].id == h->series) slot = i;
+    size_t n_ch = slot < E2_SERIES && s->fmt[slot].n_ch ? s->fmt[slot].n_ch : 1;
     if (h->type == SWMRBUS_MSG_FRAME) {
-        if (n_payloads != 1) {
-            snprintf(err, errlen, "dectris-stream2: a frame of %zu datasets (one image each)",
-                     n_payloads);
+        if (n_payloads != n_ch) {
+            snprintf(err, errlen, "dectris-stream2: a frame of %zu parts, the series has %zu "
+                     "channels", n_payloads, n_ch);
             return SWMRBUS_EINVAL;
         }
         payload = zmq_msg_data(&payloads[0]);
@@ -353,6 +415,11 @@ static swmrbus_err e2_encode(void *state, const swmrbus_header *h, zmq_msg_t *pa
                      (unsigned long long)h->series);
             return SWMRBUS_EINVAL;
         }
+        if (h->n_channels > E2_CHANNELS) {
+            snprintf(err, errlen, "dectris-stream2: series %llu: %u channels (at most %d)",
+                     (unsigned long long)h->series, h->n_channels, E2_CHANNELS);
+            return SWMRBUS_EINVAL;
+        }
         encode_start(st, h);
         {
             size_t k = 0;
@@ -364,6 +431,13 @@ static swmrbus_err e2_encode(void *state, const swmrbus_header *h, zmq_msg_t *pa
             s->fmt[k - 1].used = true;
             s->fmt[k - 1].id = h->series;
             s->fmt[k - 1].f = h->format;
+            s->fmt[k - 1].n_ch = h->n_channels > 1 ? h->n_channels : 0;
+            for (size_t c = 0; c < s->fmt[k - 1].n_ch; c++) {
+                swmrbus_str name = {"", 0};
+                (void)swmrbus_channel_name(h->channels, c, &name);
+                snprintf(s->fmt[k - 1].ch[c], sizeof s->fmt[k - 1].ch[c], "%.*s",
+                         (int)name.len, name.ptr);
+            }
         }
         break;
     case SWMRBUS_MSG_FRAME:
@@ -375,7 +449,13 @@ static swmrbus_err e2_encode(void *state, const swmrbus_header *h, zmq_msg_t *pa
                      (unsigned long long)h->series);
             return SWMRBUS_EINVAL;
         }
-        encode_image(st, h, &f, len);
+        if (n_ch > 1) {
+            encode_channels(st, h, &f, (const char (*)[SWMRBUS_CHANNEL_NAME_MAX + 1])
+                                           s->fmt[slot].ch, n_ch, payloads);
+            len = 0; /* the bytes are in st->b already */
+        } else {
+            encode_image(st, h, &f, len);
+        }
         break;
     case SWMRBUS_MSG_END:
         head(st, cbor_encode_map_start, 2);

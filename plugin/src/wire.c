@@ -4,6 +4,7 @@
  * Every decoder runs swmrbus_msgpack_scan() first, then walks the buffer in
  * place with the mpread cursor: nothing is allocated, every slice returned
  * points into the caller's buffer. */
+#include <math.h>
 #include <string.h>
 
 #include "mpread.h"
@@ -202,11 +203,11 @@ swmrbus_err swmrbus_meta_foreach(swmrbus_str meta, swmrbus_meta_fn fn, void *use
 
 enum {
     K_TYPE, K_SERIES, K_FRAME, K_TS, K_FRAMES, K_DTYPE, K_SHAPE, K_ENCODING,
-    K_NAME, K_META, K_ORIGIN, K_DATASETS, K_STATIC, K_COUNT
+    K_NAME, K_META, K_ORIGIN, K_DATASETS, K_STATIC, K_TIMES, K_ARRAYS, K_CHANNELS, K_COUNT
 };
 static const char *const header_keys[K_COUNT] = {
     "type", "series", "frame", "ts", "frames", "dtype", "shape", "encoding",
-    "name", "meta", "origin", "datasets", "static",
+    "name", "meta", "origin", "datasets", "static", "times", "arrays", "channels",
 };
 
 static int header_key(swmrbus_str key)
@@ -256,6 +257,40 @@ static swmrbus_err decode_origin(swmrbus__mp *mp, swmrbus_header *out, char *why
         if (bit == 1 && s->len > SWMRBUS_NAME_MAX)
             FAIL(rr, SWMRBUS_EINVAL, "origin.sink: longer than %d bytes", SWMRBUS_NAME_MAX);
     }
+out:
+    (void)rr;
+    return err;
+}
+
+/* "times": in a start, true or false (the file gets the per-frame time
+ * datasets); in a frame, [start_time, stop_time, real_time], numbers in
+ * seconds (nil: not known, stored as NaN). Which one the message wants is
+ * told by the value's kind; swmrbus_header_decode checks it against type. */
+static swmrbus_err decode_times(swmrbus__mp *mp, swmrbus_header *out, char *why, size_t whylen)
+{
+    swmrbus_err err = SWMRBUS_OK;
+    swmrbus_reason rr = SWMRBUS_R_BAD_HEADER;
+    swmrbus__mp_val v;
+    if (swmrbus__mp_next(mp, &v) != SWMRBUS_OK)
+        FAIL(rr, SWMRBUS_EINVAL, "times: truncated value");
+    if (v.type == SWMRBUS__MP_BOOL) {
+        out->times = v.b;
+        goto out;
+    }
+    if (v.type != SWMRBUS__MP_ARRAY || v.n != 3)
+        FAIL(rr, SWMRBUS_EINVAL, "times: must be a bool (start) or an array of 3 numbers (frame)");
+    for (size_t i = 0; i < 3; i++) {
+        if (swmrbus__mp_next(mp, &v) != SWMRBUS_OK)
+            FAIL(rr, SWMRBUS_EINVAL, "times[%zu]: truncated value", i);
+        switch (v.type) {
+        case SWMRBUS__MP_NIL: out->frame_times[i] = NAN; break;
+        case SWMRBUS__MP_FLOAT: out->frame_times[i] = v.f; break;
+        case SWMRBUS__MP_UINT: out->frame_times[i] = (double)v.u; break;
+        case SWMRBUS__MP_INT: out->frame_times[i] = (double)v.i; break;
+        default: FAIL(rr, SWMRBUS_EINVAL, "times[%zu]: must be a number or nil", i);
+        }
+    }
+    out->has_frame_times = true;
 out:
     (void)rr;
     return err;
@@ -417,6 +452,30 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
             err = swmrbus__wire_statics(&mp, out, why, whylen);
             if (err != SWMRBUS_OK) goto out;
             break;
+        case K_ARRAYS: { /* start arrays (README "Start arrays"): as datasets' items */
+            swmrbus_str ds = out->datasets;
+            uint32_t n_ds = out->n_datasets;
+            err = swmrbus__wire_datasets(&mp, lim, out, why, whylen);
+            out->arrays = out->datasets;
+            out->n_arrays = out->n_datasets;
+            out->datasets = ds;
+            out->n_datasets = n_ds;
+            if (err != SWMRBUS_OK) {
+                rr = err == SWMRBUS_ELIMIT ? SWMRBUS_R_LIMIT : SWMRBUS_R_BAD_HEADER;
+                goto out;
+            }
+            if (out->n_arrays > SWMRBUS_MAX_START_ARRAYS)
+                FAIL(rr, SWMRBUS_EINVAL, "arrays: at most %d", SWMRBUS_MAX_START_ARRAYS);
+            break;
+        }
+        case K_CHANNELS: /* several channels a frame (README "Channels") */
+            err = swmrbus__wire_channels(&mp, out, why, whylen);
+            if (err != SWMRBUS_OK) goto out;
+            break;
+        case K_TIMES: /* per-frame times (README "Per-frame times") */
+            err = decode_times(&mp, out, why, whylen);
+            if (err != SWMRBUS_OK) goto out;
+            break;
         }
     }
 
@@ -438,6 +497,13 @@ swmrbus_err swmrbus_header_decode(const void *buf, size_t len, const swmrbus_lim
     bool named = (seen & (1u << K_DATASETS)) != 0;
     if (named && (seen & fmt_bits))
         FAIL(rr, SWMRBUS_EINVAL, "with \"datasets\", dtype, shape and encoding go in them");
+    if ((seen & (1u << K_CHANNELS)) && (out->type != SWMRBUS_MSG_START || named))
+        FAIL(rr, SWMRBUS_EINVAL, "channels: only in a start, and not with datasets");
+    if ((seen & (1u << K_ARRAYS)) && out->type != SWMRBUS_MSG_START)
+        FAIL(rr, SWMRBUS_EINVAL, "arrays: only in a start");
+    if ((seen & (1u << K_TIMES)) &&
+        (out->type == SWMRBUS_MSG_FRAME) != out->has_frame_times)
+        FAIL(rr, SWMRBUS_EINVAL, "times: a bool in a start, an array of 3 in a frame");
     switch (out->type) {
     case SWMRBUS_MSG_START: need |= named ? 0u : fmt_bits; break;
     case SWMRBUS_MSG_FRAME: need |= 1u << K_FRAME; break;

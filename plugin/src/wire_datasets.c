@@ -182,6 +182,56 @@ swmrbus_err swmrbus_datasets_foreach(swmrbus_str ds, swmrbus_dataset_fn fn, void
     return SWMRBUS_OK;
 }
 
+/* ---- channels (README "Channels") --------------------------------------- */
+
+/* A channel name: 1..SWMRBUS_CHANNEL_NAME_MAX bytes, no control character,
+ * no '/' (a group <name>_channel may be made of it). */
+static bool channel_name_ok(swmrbus_str s)
+{
+    if (s.len == 0 || s.len > SWMRBUS_CHANNEL_NAME_MAX) return false;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.ptr[i];
+        if (c < 0x20 || c == 0x7f || c == '/') return false;
+    }
+    return !(s.len == 1 && s.ptr[0] == '.') && !(s.len == 2 && s.ptr[0] == '.' && s.ptr[1] == '.');
+}
+
+swmrbus_err swmrbus__wire_channels(swmrbus__mp *mp, swmrbus_header *out, char *w, size_t wl)
+{
+    size_t n;
+    const uint8_t *start = mp->p;
+    if (swmrbus__mp_array(mp, &n) != SWMRBUS_OK || n < 1 || n > SWMRBUS_MAX_CHANNELS) {
+        swmrbus__wire_why(w, wl, "channels: an array of 1 to %d strings", SWMRBUS_MAX_CHANNELS);
+        return SWMRBUS_EINVAL;
+    }
+    for (size_t k = 0; k < n; k++) {
+        swmrbus_str s;
+        if (swmrbus__mp_str(mp, &s) != SWMRBUS_OK || !channel_name_ok(s)) {
+            swmrbus__wire_why(w, wl, "channels[%zu]: a name of 1 to %d bytes, no '/' or control "
+                              "character", k, SWMRBUS_CHANNEL_NAME_MAX);
+            return SWMRBUS_EINVAL;
+        }
+    }
+    out->channels.ptr = (const char *)start;
+    out->channels.len = (size_t)(mp->p - start);
+    out->n_channels = (uint32_t)n;
+    return SWMRBUS_OK;
+}
+
+swmrbus_err swmrbus_channel_name(swmrbus_str channels, size_t k, swmrbus_str *name)
+{
+    swmrbus__mp mp;
+    size_t n;
+    if (!channels.ptr || channels.len == 0 || !name) return SWMRBUS_EINVAL;
+    if (swmrbus_msgpack_scan(channels.ptr, channels.len, channels.len, 2, NULL, 0) != SWMRBUS_OK)
+        return SWMRBUS_EINVAL;
+    swmrbus__mp_init(&mp, channels.ptr, channels.len);
+    if (swmrbus__mp_array(&mp, &n) != SWMRBUS_OK || k >= n) return SWMRBUS_EINVAL;
+    for (size_t i = 0; i <= k; i++)
+        if (swmrbus__mp_str(&mp, name) != SWMRBUS_OK) return SWMRBUS_EINVAL;
+    return SWMRBUS_OK;
+}
+
 /* ---- static ------------------------------------------------------------ */
 
 typedef struct static_scratch {

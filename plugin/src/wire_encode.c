@@ -129,6 +129,7 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     size_t entries = 2; /* type, series */
     bool with_format = false, with_name = false, with_meta = false;
     bool with_ds = false, with_static = false; /* start.datasets / start.static */
+    bool with_ch = false;                      /* start.channels (README "Channels") */
 
     if (!h || !out) goto out;
     out->len = 0;
@@ -144,6 +145,10 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
         with_static = h->statics.len > 0;
         if (with_static && swmrbus_static_foreach(h->statics, NULL, NULL) != SWMRBUS_OK)
             goto out;
+        with_ch = h->n_channels > 0 && !with_ds;
+        if (with_ch && swmrbus_channel_name(h->channels, h->n_channels - 1, &(swmrbus_str){0}) !=
+                           SWMRBUS_OK)
+            goto out;
         if (!with_ds && !format_ok(&h->format)) goto out;
         with_format = !with_ds;
         with_meta = n_meta > 0;
@@ -157,7 +162,7 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
              (str_set(h->origin_file) && (!str_ok(h->origin_file) || has_nul(h->origin_file)))))
             goto out;
         entries += (with_format ? 3 : 1) + (size_t)h->has_frames + with_name + with_meta +
-                   h->has_origin + with_static;
+                   h->has_origin + with_static + with_ch;
         break;
     case SWMRBUS_MSG_FRAME:
         /* an implicit start: the format (and name) ride along when set */
@@ -194,6 +199,9 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     if (h->type == SWMRBUS_MSG_START && h->has_origin && pack_origin(&pk, h)) goto out;
     if (with_ds && (pack_key(&pk, "datasets") ||
                     swmrbus_buf_write(out, h->datasets.ptr, h->datasets.len)))
+        goto out;
+    if (with_ch && (pack_key(&pk, "channels") ||
+                    swmrbus_buf_write(out, h->channels.ptr, h->channels.len)))
         goto out;
     if (with_static && (pack_key(&pk, "static") ||
                         swmrbus_buf_write(out, h->statics.ptr, h->statics.len)))

@@ -20,6 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_PARTS 10
 
+static int array_fits(const swmrbus_dataset *d, size_t k, void *user)
+{
+    struct { zmq_msg_t *p; size_t n; } *a = user;
+    CHECK(k < a->n && d->format.encoding == SWMRBUS_ENC_RAW &&
+          swmrbus_format_raw_bytes(&d->format) == zmq_msg_size(&a->p[k]));
+    return 0;
+}
+
 static void on_emit(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n)
 {
     (void)user;
@@ -30,12 +38,19 @@ static void on_emit(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n
     swmrbus_limits_default(&lim);
     CHECK(swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &lim, &h, &reason,
                                 why, sizeof why) == SWMRBUS_OK);
-    CHECK(n == (h.type == SWMRBUS_MSG_FRAME ? 1u : 0u));
+    if (h.type == SWMRBUS_MSG_FRAME) /* a part a channel (at most 16) */
+        CHECK(n >= 1 && n <= 16);
+    else
+        CHECK(n == (h.type == SWMRBUS_MSG_START ? h.n_arrays : 0u));
+    if (h.type == SWMRBUS_MSG_START && h.n_arrays) { /* start arrays: raw, exactly their size */
+        struct { zmq_msg_t *p; size_t n; } a = {payloads, n};
+        CHECK(swmrbus_datasets_foreach(h.arrays, array_fits, &a) == SWMRBUS_OK);
+    }
     if (h.type == SWMRBUS_MSG_START) CHECK(h.has_format && h.format.ndim == 2);
-    if (n == 1) {
-        const uint8_t *p = zmq_msg_data(&payloads[0]);
+    for (size_t k = 0; h.type == SWMRBUS_MSG_FRAME && k < n; k++) {
+        const uint8_t *p = zmq_msg_data(&payloads[k]);
         volatile uint8_t sum = 0;
-        for (size_t i = 0; i < zmq_msg_size(&payloads[0]); i++) sum = (uint8_t)(sum + p[i]);
+        for (size_t i = 0; i < zmq_msg_size(&payloads[k]); i++) sum = (uint8_t)(sum + p[i]);
         (void)sum;
     }
     zmq_msg_close(header);

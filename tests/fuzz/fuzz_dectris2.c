@@ -25,6 +25,14 @@ typedef struct ctx {
     size_t len;
 } ctx;
 
+static int array_fits(const swmrbus_dataset *d, size_t k, void *user)
+{
+    struct { zmq_msg_t *p; size_t n; } *a = user;
+    CHECK(k < a->n && d->format.encoding == SWMRBUS_ENC_RAW &&
+          swmrbus_format_raw_bytes(&d->format) == zmq_msg_size(&a->p[k]));
+    return 0;
+}
+
 static void on_emit(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n)
 {
     ctx *c = user;
@@ -35,9 +43,16 @@ static void on_emit(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n
     swmrbus_limits_default(&lim);
     CHECK(swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &lim, &h, &reason,
                                 why, sizeof why) == SWMRBUS_OK);
-    CHECK(n == (h.type == SWMRBUS_MSG_FRAME ? 1u : 0u));
+    if (h.type == SWMRBUS_MSG_FRAME) /* a part a channel (at most 16) */
+        CHECK(n >= 1 && n <= 16);
+    else
+        CHECK(n == (h.type == SWMRBUS_MSG_START ? h.n_arrays : 0u));
+    if (h.type == SWMRBUS_MSG_START && h.n_arrays) { /* start arrays: raw, exactly their size */
+        struct { zmq_msg_t *p; size_t n; } a = {payloads, n};
+        CHECK(swmrbus_datasets_foreach(h.arrays, array_fits, &a) == SWMRBUS_OK);
+    }
     if (h.type == SWMRBUS_MSG_START) CHECK(h.has_format && h.format.ndim == 2);
-    if (n == 1) {
+    if (h.type == SWMRBUS_MSG_FRAME) {
         const uint8_t *p = zmq_msg_data(&payloads[0]);
         size_t len = zmq_msg_size(&payloads[0]);
         /* a slice of the message (ZeroMQ copies a very small one) */

@@ -52,6 +52,18 @@ def frames(series, n, dtype):
                      for i in range(n)])
 
 
+def _mask():
+    m = np.zeros(SHAPE, "<u4")
+    m[:, 7] = 1      # a gap column
+    m[3, 5] = 2      # a dead pixel
+    m[10, 11] = 8    # a noisy one
+    return m
+
+
+FLATFIELD = (1.0 + np.arange(SHAPE[0] * SHAPE[1]).reshape(SHAPE) / 10000.0).astype("<f4")
+PIXEL_MASK = _mask()
+
+
 def header_parts(series, detail):
     parts = [j({"htype": "dheader-1.0", "series": series, "header_detail": detail})]
     if detail in ("basic", "all"):
@@ -59,9 +71,9 @@ def header_parts(series, detail):
     if detail == "all":
         x, y = SHAPE[1], SHAPE[0]
         parts += [j({"htype": "dflatfield-1.0", "shape": [x, y], "type": "float32"}),
-                  np.ones(SHAPE, "<f4").tobytes(),
+                  FLATFIELD.tobytes(),
                   j({"htype": "dpixelmask-1.0", "shape": [x, y], "type": "uint32"}),
-                  np.zeros(SHAPE, "<u4").tobytes(),
+                  PIXEL_MASK.tobytes(),
                   j({"htype": "dcountrate_table-1.0", "shape": [2, 1000], "type": "float32"}),
                   np.zeros((1000, 2), "<f4").tobytes()]
     parts.append(j({"user": "appendix"}))
@@ -80,6 +92,10 @@ def image_parts(series, frame, dtype, encoding, blob, **dd):
 
 def end_parts(series):
     return [j({"htype": "dseries_end-1.0", "series": series})]
+
+
+def det_arrays(f):
+    return {k for k in ("flatfield", "pixel_mask") if k in f["/entry/instrument/detector"]}
 
 
 class Dectris1(H.SinkTestCase):
@@ -181,6 +197,23 @@ class Dectris1(H.SinkTestCase):
                                                        for i in range(len(arrays))])
                 else:
                     self.assertTrue((ts == 0).all())
+                # header_detail all: flatfield and pixel mask, before SWMR started
+                if series == 1:
+                    self.assertEqual(det_arrays(f), {"flatfield", "pixel_mask"})
+                    np.testing.assert_array_equal(
+                        f["/entry/instrument/detector/flatfield"][()], FLATFIELD)
+                    np.testing.assert_array_equal(
+                        f["/entry/instrument/detector/pixel_mask"][()], PIXEL_MASK)
+                    self.assertEqual(f["/entry/instrument/detector/pixel_mask"].dtype,
+                                     np.dtype("<u4"))
+                else:
+                    self.assertEqual(det_arrays(f), set())
+                # per-image times from dconfig-1.0 (ns -> s), at every header_detail
+                det = f["/entry/instrument/detector"]
+                n = len(arrays)
+                np.testing.assert_allclose(det["start_time"][()], np.arange(n) * 0.02)
+                np.testing.assert_allclose(det["stop_time"][()], np.arange(n) * 0.02 + 0.0199)
+                np.testing.assert_allclose(det["real_time"][()], np.full(n, 0.0199))
                 if series in (1, 2):
                     self.check_nxmx(f)
                 else:

@@ -140,7 +140,15 @@ class Dectris2(H.SinkTestCase):
         tx = self.sender(sk)
         arrays = frames(5, 12, "uint32")
         chunks, _ = H.bslz4_chunks(arrays)
-        tx.send([start_msg(5, len(arrays), unique="scan_0005")])
+        pmask = np.zeros(SHAPE, "<u4")
+        pmask[:, 9] = 1
+        pmask[4, 4] = 16
+        flat = (1.0 + np.arange(SHAPE[0] * SHAPE[1]).reshape(SHAPE) / 5000.0).astype("<f4")
+        tx.send([start_msg(5, len(arrays), unique="scan_0005",
+                           pixel_mask={"threshold_1": CBORTag(40, [list(SHAPE),
+                                                                   CBORTag(70, pmask.tobytes())])},
+                           flatfield={"threshold_1": CBORTag(40, [list(SHAPE),
+                                                                  CBORTag(85, flat.tobytes())])})])
         for i, c in enumerate(chunks):
             tx.send([image_msg(5, i + 1, TYPED["uint32"], c, "bslz4", 4)])  # counts from 1
         tx.send([end_msg(5)])
@@ -163,6 +171,74 @@ class Dectris2(H.SinkTestCase):
                        .timestamp()) * 10**9
             ts = f["/entry/instrument/detector/timestamp"][()]
             np.testing.assert_array_equal(ts, [base + (i + 1) * 10**7 for i in range(12)])
+            # the start's pixel_mask / flatfield (one channel: in the detector group)
+            np.testing.assert_array_equal(f["/entry/instrument/detector/pixel_mask"][()], pmask)
+            np.testing.assert_array_equal(f["/entry/instrument/detector/flatfield"][()], flat)
+            self.assertEqual(f["/entry/instrument/detector/flatfield"].dtype, np.dtype("<f4"))
+            # per-image times: the image's Rationals in seconds (README "Per-frame times")
+            det = f["/entry/instrument/detector"]
+            ids = np.arange(1, 13)
+            np.testing.assert_allclose(det["start_time"][()], ids * 100 / 10000)
+            np.testing.assert_allclose(det["stop_time"][()], (ids * 100 + 99) / 10000)
+            np.testing.assert_allclose(det["real_time"][()], np.full(12, 99 / 10000))
+            for k in ("start_time", "stop_time", "real_time"):
+                self.assertEqual(det[k].dtype, np.dtype("<f8"))
+                self.assertEqual(det[k].attrs["units"], b"s")
+        self.assertEqual(sk.status()["rejected"], {})
+        sk.stop_ok()
+
+    def test_two_channel_series(self):
+        """Two thresholds: /entry/data/data (N, 2, y, x), chunk (1, 1, y, x), each
+        channel's chunk stored as sent at (row, c, 0, 0); the channel names and each
+        channel's threshold_energy / pixel_mask as Dectris's NXmx 2024.02 layout."""
+        sk = self.start_dectris_sink(flush_frames=3, flush_ms=100, linger_ms=500)
+        col = self.collector(sk)
+        tx = self.sender(sk)
+        names = ("threshold_1", "threshold_2")
+        sent = [frames(21, 7, "uint16"), frames(22, 7, "uint16") * 3]
+        chunks = [H.bslz4_chunks(a)[0] for a in sent]
+        masks = [np.zeros(SHAPE, "<u4"), np.zeros(SHAPE, "<u4")]
+        masks[0][2, 3] = 1
+        masks[1][:, 0] = 4
+        tx.send([start_msg(21, 7, unique="two_thresholds", channels=names,
+                           threshold_energy={"threshold_1": 6400.0, "threshold_2": 9100.0},
+                           pixel_mask={n: CBORTag(40, [list(SHAPE), CBORTag(70, m.tobytes())])
+                                       for n, m in zip(names, masks)})])
+        for i in range(7):
+            # the map in the other order: the file keeps the start's order
+            data = {n: CBORTag(40, [list(SHAPE), CBORTag(69, CBORTag(56500,
+                                                                     ["bslz4", 2, chunks[c][i]]))])
+                    for c, n in reversed(list(enumerate(names)))}
+            tx.send([cbor2.dumps({"type": "image", "series_id": 21, "image_id": i + 1,
+                                  "start_time": [i, 100], "stop_time": [i + 1, 100],
+                                  "real_time": [1, 100],
+                                  "series_date": CBORTag(0, "2026-11-29T22:00:00Z"),
+                                  "data": data})])
+        tx.send([end_msg(21)])
+        closed = col.wait_closed(21)
+        self.assertEqual(closed["frames"], 7)
+        with h5py.File(closed["file"], "r") as f:
+            d = f[H.DATASET]
+            self.assertEqual(d.shape, (7, 2) + SHAPE)
+            self.assertEqual(d.chunks, (1, 1) + SHAPE)
+            self.assertEqual(d.id.get_create_plist().get_filter(0)[0], 32008)
+            for c in range(2):
+                np.testing.assert_array_equal(d[:, c], sent[c])
+                for i in range(7):
+                    self.assertEqual(bytes(d.id.read_direct_chunk((i, c, 0, 0))[1]),
+                                     chunks[c][i], "row %d channel %d" % (i, c))
+            data = f["/entry/data"]
+            self.assertEqual([x.decode() for x in data["channel"][()]], list(names))
+            self.assertEqual([x.decode() if isinstance(x, bytes) else x
+                              for x in data.attrs["axes"]], [".", "channel", ".", "."])
+            self.assertEqual(data.attrs["channel_indices"], 1)
+            det = f["/entry/instrument/detector"]
+            for n, e, m in zip(names, (6400.0, 9100.0), masks):
+                g = det[n + "_channel"]
+                self.assertEqual(g["threshold_energy"][()], e)
+                self.assertEqual(g["threshold_energy"].attrs["units"], b"eV")
+                np.testing.assert_array_equal(g["pixel_mask"][()], m)
+            np.testing.assert_allclose(det["start_time"][()], np.arange(7) / 100)
         self.assertEqual(sk.status()["rejected"], {})
         sk.stop_ok()
 

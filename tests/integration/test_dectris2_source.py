@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import bitshuffle.h5  # noqa: E402,F401
 import cbor2  # noqa: E402
+import msgpack  # noqa: E402
 import numpy as np  # noqa: E402
 import zmq  # noqa: E402
 
@@ -44,6 +45,10 @@ class Dectris2Source(H.SinkTestCase):
         text += S.source_yaml("reader", ["inproc://n", "inproc://n2"], self.out_ep,
                               "ipc://%s/sn.sock" % t, "ipc://%s/sc.sock" % t).replace(
             "pattern: push, bind: true}", "pattern: push, bind: true, protocol: dectris-stream2}")
+        # and the same series in the swmrbus protocol (multi-channel: a part a channel)
+        self.nat_ep = "ipc://%s/outn.sock" % t
+        text += S.source_yaml("native-out", ["inproc://n"], self.nat_ep,
+                              "ipc://%s/sn2.sock" % t, "ipc://%s/sc2.sock" % t)
         self.proc = S.Proc(t, text, "dectris2-source", control_ep="ipc://%s/sc.sock" % t)
         self.addCleanup(self.proc.stop)
         self.proc.start()
@@ -51,6 +56,10 @@ class Dectris2Source(H.SinkTestCase):
         self.pull.setsockopt(zmq.LINGER, 0)
         self.pull.connect(self.out_ep)
         self.addCleanup(self.pull.close)
+        self.npull = S.CTX.socket(zmq.PULL)
+        self.npull.setsockopt(zmq.LINGER, 0)
+        self.npull.connect(self.nat_ep)
+        self.addCleanup(self.npull.close)
 
     def recv_until_end(self, series, timeout=S.TIMEOUT):
         got = []
@@ -101,6 +110,61 @@ class Dectris2Source(H.SinkTestCase):
             self.assertEqual((alg, elem), ("bslz4", 4))
             self.assertEqual(blob, chunks[i], "image %d: the bytes the detector sent" % i)
         self.assertEqual(end, {"type": "end", "series_id": 21})
+
+    def test_two_channels_served_on(self):
+        """A 2-channel series: the source sends each channel's chunk as stored, as
+        stream v2 (data: {channel: ...} per image) and in the swmrbus protocol
+        (start.channels, a payload part per channel)."""
+        tx = H.Sender(self.in_ep)
+        self.addCleanup(tx.close)
+        names = ["threshold_1", "threshold_2"]
+        sent = [frames(31, 5, "uint32"), frames(32, 5, "uint32") + 7]
+        chunks = [H.bslz4_chunks(a)[0] for a in sent]
+        tx.send([start_msg(31, 5, unique="two", channels=names,
+                           threshold_energy={"threshold_1": 6400.0, "threshold_2": 9100.0})])
+        for i in range(5):
+            tx.send([cbor2.dumps({
+                "type": "image", "series_id": 31, "image_id": i + 1,
+                "data": {n: cbor2.CBORTag(40, [list(sent[c].shape[1:]), cbor2.CBORTag(
+                    TYPED["uint32"], cbor2.CBORTag(56500, ["bslz4", 4, chunks[c][i]]))])
+                         for c, n in enumerate(names)}})])
+        tx.send([end_msg(31)])
+        mine = [m for m in self.recv_until_end(31) if m["series_id"] == 31]
+        start, images = mine[0], mine[1:-1]
+        self.assertEqual(start["channels"], names)
+        self.assertEqual(start["threshold_energy"], {"threshold_1": 6400.0, "threshold_2": 9100.0})
+        self.assertEqual(len(images), 5)
+        for i, m in enumerate(images):
+            self.assertEqual(m["image_id"], i + 1)
+            self.assertEqual(sorted(m["data"]), names)
+            for c, n in enumerate(names):
+                dims, typed = m["data"][n].value
+                alg, elem, blob = typed.value.value
+                self.assertEqual((alg, elem), ("bslz4", 4))
+                self.assertEqual(blob, chunks[c][i], "image %d channel %s" % (i, n))
+        # the swmrbus protocol
+        got, deadline = [], time.time() + S.TIMEOUT
+        while time.time() < deadline:
+            if not self.npull.poll(200):
+                continue
+            parts = self.npull.recv_multipart()
+            h = msgpack.unpackb(parts[0], raw=False)
+            if h.get("series") != 31:
+                continue
+            got.append((h, parts[1:]))
+            if h["type"] == "end":
+                break
+        self.assertEqual(got[0][0]["type"], "start")
+        self.assertEqual(got[0][0]["channels"], names)
+        self.assertEqual((got[0][0]["dtype"], got[0][0]["encoding"]), ("uint32", "bslz4"))
+        self.assertEqual(list(got[0][0]["shape"]), list(sent[0].shape[1:]))
+        frs = [(h, p) for h, p in got if h["type"] == "frame"]
+        self.assertEqual(len(frs), 5)
+        for h, p in frs:
+            self.assertEqual(len(p), 2, "a payload part per channel")
+            for c in range(2):
+                self.assertEqual(p[c], chunks[c][h["frame"]])
+        self.assertEqual(got[-1][0]["type"], "end")
 
     def test_raw_and_native_series(self):
         tx = H.Sender(self.in_ep)

@@ -89,8 +89,11 @@ static cbor_item_t *start_item(uint64_t id, size_t channels)
     kv(m, "image_size_y", cbor_build_uint32(Y));
     kv(m, "number_of_images", cbor_build_uint8(3));
     cbor_item_t *ch = cbor_new_definite_array(channels);
-    for (size_t i = 0; i < channels; i++)
-        assert_true(cbor_array_push(ch, cbor_move(cbor_build_string(i ? "t2" : "t1"))));
+    for (size_t i = 0; i < channels; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%zu", i + 1);
+        assert_true(cbor_array_push(ch, cbor_move(cbor_build_string(name))));
+    }
     kv(m, "channels", ch);
     kv(m, "beam_center_x", cbor_build_float8(1.5));
     kv(m, "beam_center_y", cbor_build_string("not a number: skipped"));
@@ -336,8 +339,8 @@ static void test_rejects(void **state)
     assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_BAD_HEADER);
     feed(f, image_item(5, 1, image_data(70, "zstd", 4, c, n, Y)));
     assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_BAD_HEADER);
-    /* two channels */
-    feed(f, start_item(6, 2));
+    /* more channels than a series holds (16) */
+    feed(f, start_item(6, 17));
     assert_int_equal(f->r.reason[f->r.n_rej - 1], SWMRBUS_R_LIMIT);
     int rej = f->r.n_rej;
     assert_int_equal(f->r.n_emit, 0);

@@ -1,6 +1,7 @@
 /* test_wire.c — wire protocol v1: the bounded scanner, the in-place reader,
  * header / notice / request decoders, the payload check and the encoders. */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -442,6 +443,72 @@ static void test_header_unknown_keys(void **state)
     msgpack_pack_nil(&m.pk);
     assert_int_equal(dec(&m, &h, &r), SWMRBUS_OK);
     assert_int_equal(h.frame, 3);
+    mb_done(&m);
+}
+
+/* "times" (README "Per-frame times"): a bool in a start, [start, stop,
+ * real] numbers or nil in a frame; anything else is a bad header. */
+static void test_header_times(void **state)
+{
+    (void)state;
+    mb m;
+    swmrbus_header h;
+    swmrbus_reason r;
+    mb_init(&m);
+    start_msg(&m, 1);
+    s_(&m, "times");
+    msgpack_pack_true(&m.pk);
+    assert_int_equal(dec(&m, &h, &r), SWMRBUS_OK);
+    assert_true(h.times);
+    assert_false(h.has_frame_times);
+    mb_done(&m);
+
+    mb_init(&m);
+    frame_msg(&m, 1);
+    s_(&m, "times");
+    arr_(&m, 3);
+    msgpack_pack_double(&m.pk, 0.25);
+    msgpack_pack_nil(&m.pk);
+    u_(&m, 2);
+    assert_int_equal(dec(&m, &h, &r), SWMRBUS_OK);
+    assert_true(h.has_frame_times);
+    assert_true(h.frame_times[0] == 0.25);
+    assert_true(isnan(h.frame_times[1]));
+    assert_true(h.frame_times[2] == 2.0);
+    mb_done(&m);
+
+    mb_init(&m); /* an array in a start */
+    start_msg(&m, 1);
+    s_(&m, "times");
+    arr_(&m, 3);
+    for (int i = 0; i < 3; i++) u_(&m, 1);
+    expect_reject(&m, SWMRBUS_EINVAL, SWMRBUS_R_BAD_HEADER);
+    mb_done(&m);
+
+    mb_init(&m); /* a bool in a frame */
+    frame_msg(&m, 1);
+    s_(&m, "times");
+    msgpack_pack_true(&m.pk);
+    expect_reject(&m, SWMRBUS_EINVAL, SWMRBUS_R_BAD_HEADER);
+    mb_done(&m);
+
+    mb_init(&m); /* two values, then a string value */
+    frame_msg(&m, 1);
+    s_(&m, "times");
+    arr_(&m, 2);
+    u_(&m, 1);
+    u_(&m, 2);
+    expect_reject(&m, SWMRBUS_EINVAL, SWMRBUS_R_BAD_HEADER);
+    mb_done(&m);
+
+    mb_init(&m);
+    frame_msg(&m, 1);
+    s_(&m, "times");
+    arr_(&m, 3);
+    u_(&m, 1);
+    s_(&m, "x");
+    u_(&m, 1);
+    expect_reject(&m, SWMRBUS_EINVAL, SWMRBUS_R_BAD_HEADER);
     mb_done(&m);
 }
 
@@ -1632,6 +1699,7 @@ int main(void)
         cmocka_unit_test(test_header_start_frame_end),
         cmocka_unit_test(test_header_implicit_start),
         cmocka_unit_test(test_header_unknown_keys),
+        cmocka_unit_test(test_header_times),
         cmocka_unit_test(test_header_wrong_types),
         cmocka_unit_test(test_header_dtype_encoding_shape),
         cmocka_unit_test(test_header_limits),

@@ -24,6 +24,9 @@ extern "C" {
 #define SWMRBUS_MAX_DIMS 3         /* a series' one unnamed dataset: 1..3 dims */
 #define SWMRBUS_MAX_DATASET_DIMS 8 /* a named dataset (start.datasets): 0..8 dims */
 #define SWMRBUS_MAX_DATASETS 1024  /* named datasets of one series */
+#define SWMRBUS_MAX_CHANNELS 64      /* start.channels (README "Channels") */
+#define SWMRBUS_CHANNEL_NAME_MAX 64
+#define SWMRBUS_MAX_START_ARRAYS 64 /* start.arrays (README "Start arrays") */
 #define SWMRBUS_PATH_MAX 1024      /* longest dataset / static path in a file */
 #define SWMRBUS_STATIC_MAX 4096    /* elements of one start.static array */
 #define SWMRBUS_MAX_SHARDS 64 /* scale-out (issue 12): sinks writing one series */
@@ -143,6 +146,23 @@ typedef struct swmrbus_header {
     /* start: "static", the raw msgpack map {path: value} of datasets written
      * once when the file opens (swmrbus_static_foreach walks it). */
     swmrbus_str statics;
+    /* Per-frame times (README "Per-frame times"). start: "times": true, the
+     * file gets start_time / stop_time / real_time datasets. frame:
+     * "times" [start, stop, real] in seconds (NaN: not known). */
+    bool times;
+    bool has_frame_times;
+    double frame_times[3];
+    /* start: "arrays", the raw msgpack array of the arrays written once when
+     * the file opens, under /entry/instrument/detector (README "Start
+     * arrays"; items as in datasets, walked by swmrbus_datasets_foreach);
+     * the start then has one payload part per array. */
+    swmrbus_str arrays;
+    uint32_t n_arrays;
+    /* start: "channels", the raw msgpack array of the channel names of a
+     * multi-channel series (README "Channels"): its frames hold one payload
+     * part per channel, each of the start's format; n_channels 0: absent. */
+    swmrbus_str channels;
+    uint32_t n_channels;
 } swmrbus_header;
 
 /* One named per-row dataset of a series (an element of start.datasets). */
@@ -156,6 +176,11 @@ typedef struct swmrbus_dataset {
  * "." or "..", no NUL or control character (< 0x20, 0x7f), and a first
  * segment other than "entry" (the NeXus default and timestamps live there). */
 SWMRBUS_API bool swmrbus_path_ok(swmrbus_str p);
+
+/* Name k (from 0) of a channels array that swmrbus_header_decode accepted
+ * (header.channels), a slice into it. EINVAL when k is out of range or the
+ * bytes are not such an array. Thread-safe. */
+SWMRBUS_API swmrbus_err swmrbus_channel_name(swmrbus_str channels, size_t k, swmrbus_str *name);
 
 /* Calls fn for each dataset of a datasets array that swmrbus_header_decode
  * accepted (header.datasets), in order, index from 0; fn returns non-zero to
