@@ -43,7 +43,7 @@ typedef struct ramp {
     atomic_uint_fast64_t refs;
     uint64_t base; /* the frame index whose slice starts at data[0] */
     bool filled;
-    uint8_t data[];
+    _Alignas(8) uint8_t data[]; /* pixels of every width start aligned */
 } ramp;
 
 typedef struct sim {
