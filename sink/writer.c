@@ -77,7 +77,7 @@ struct swmrbus__writer {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static hid_t le_type(swmrbus_dtype t)
+hid_t swmrbus__writer_le_type(swmrbus_dtype t)
 {
     switch (t) {
     case SWMRBUS_DTYPE_UINT8: return H5T_STD_U8LE;
@@ -525,7 +525,7 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
     for (size_t k = 0; k < w->n_ds; k++) {
         wds *d = &w->ds[k];
         d->raw_bytes = swmrbus_format_raw_bytes(&d->fmt);
-        d->ftype = le_type(d->fmt.dtype);
+        d->ftype = swmrbus__writer_le_type(d->fmt.dtype);
         d->chunk_rows = 1;
         if (d->raw_bytes == 0 || d->raw_bytes > UINT32_MAX || d->ftype < 0) {
             swmrbus__errf(err, errlen, "writer: bad format of dataset %zu", k);

@@ -10,24 +10,6 @@
 #include "writer.h"
 #include "writer_priv.h"
 
-static hid_t le(swmrbus_dtype t)
-{
-    switch (t) {
-    case SWMRBUS_DTYPE_UINT8: return H5T_STD_U8LE;
-    case SWMRBUS_DTYPE_UINT16: return H5T_STD_U16LE;
-    case SWMRBUS_DTYPE_UINT32: return H5T_STD_U32LE;
-    case SWMRBUS_DTYPE_UINT64: return H5T_STD_U64LE;
-    case SWMRBUS_DTYPE_INT8: return H5T_STD_I8LE;
-    case SWMRBUS_DTYPE_INT16: return H5T_STD_I16LE;
-    case SWMRBUS_DTYPE_INT32: return H5T_STD_I32LE;
-    case SWMRBUS_DTYPE_INT64: return H5T_STD_I64LE;
-    case SWMRBUS_DTYPE_FLOAT32: return H5T_IEEE_F32LE;
-    case SWMRBUS_DTYPE_FLOAT64: return H5T_IEEE_F64LE;
-    case SWMRBUS_DTYPE_NONE: break;
-    }
-    return H5I_INVALID_HID;
-}
-
 typedef struct arr_ctx {
     hid_t det;
     const swmrbus__part *parts;
@@ -58,13 +40,13 @@ static int write_array(const swmrbus_dataset *a, size_t k, void *user)
     }
     for (uint32_t i = 0; i < a->format.ndim; i++) dims[i] = a->format.shape[i];
     c->rc = SWMRBUS_EIO;
+    hid_t type = swmrbus__writer_le_type(a->format.dtype);
     if ((sp = a->format.ndim ? H5Screate_simple((int)a->format.ndim, dims, NULL)
                              : H5Screate(H5S_SCALAR)) < 0 ||
         (lcpl = H5Pcreate(H5P_LINK_CREATE)) < 0 ||
         H5Pset_create_intermediate_group(lcpl, 1) < 0 ||
-        (d = H5Dcreate2(c->det, name, le(a->format.dtype), sp, lcpl, H5P_DEFAULT,
-                        H5P_DEFAULT)) < 0 ||
-        H5Dwrite(d, le(a->format.dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, c->parts[k].p) < 0)
+        (d = H5Dcreate2(c->det, name, type, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->parts[k].p) < 0)
         swmrbus__h5_err(c->err, c->errlen, "write start array %s", name);
     else
         c->rc = SWMRBUS_OK;

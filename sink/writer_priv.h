@@ -30,6 +30,9 @@ swmrbus_err swmrbus__writer_meta(hid_t g, swmrbus_str meta, char *err, size_t er
  * becomes "timestamp_"; at most cap-1 bytes, NUL-terminated. */
 void swmrbus__meta_name(const char *key, size_t len, char *out, size_t cap);
 
+/* The little-endian HDF5 file type of a dtype (H5I_INVALID_HID for NONE). */
+hid_t swmrbus__writer_le_type(swmrbus_dtype t);
+
 /* NXmx (writer_nxmx.c, issue 11): when meta holds definition: "NXmx",
  * moves the meta datasets NXmx places outside the detector group (entry's
  * definition and start_time, instrument/beam) and adds their units. A no-op
