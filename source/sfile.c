@@ -37,6 +37,12 @@ struct swmrbus__sfile {
     size_t n_kids;
     size_t *part_sizes;
     hid_t file, data, ts;
+    /* The file is the writer's own (a sink in this process: HDF5 hands a
+     * second H5Fopen the writer's file, DESIGN "One process, two
+     * components"): its objects are always current, and H5Drefresh on them
+     * evicts metadata the writer's (and other readers') handles still use —
+     * seen as another channel's chunk read back under load. Never refreshed. */
+    bool own_writer;
     hid_t memtype;           /* decoded rows: the dtype, little-endian */
     int rank;                /* 2..4 */
     bool gap_check;          /* a row's first chunk tells whether it is stored */
@@ -316,6 +322,8 @@ static swmrbus_err open_ds(const char *path, const char *dspath, bool named,
         swmrbus__h5_err(err, errlen, "open %s (SWMR read)", path);
         goto out;
     }
+    unsigned intent = 0;
+    f->own_writer = H5Fget_intent(f->file, &intent) >= 0 && (intent & H5F_ACC_RDWR);
     if ((f->data = H5Dopen2(f->file, f->dspath, H5P_DEFAULT)) < 0) {
         swmrbus__h5_err(err, errlen, "open %s in %s", f->dspath, path);
         goto out;
@@ -442,7 +450,7 @@ swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
 {
     swmrbus_err rc = SWMRBUS_OK;
     swmrbus__h5_init();
-    if (f->data < 0 || H5Drefresh(f->data) < 0) {
+    if (f->data < 0 || (!f->own_writer && H5Drefresh(f->data) < 0)) {
         char first[512];
         swmrbus__h5_err(first, sizeof first, "refresh");
         f->data = reopen(f->file, f->data, f->dspath);
@@ -453,7 +461,7 @@ swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
         }
     }
     f->rows = extent0(f->data);
-    if (f->ts >= 0 && H5Drefresh(f->ts) < 0) {
+    if (f->ts >= 0 && !f->own_writer && H5Drefresh(f->ts) < 0) {
         f->ts = reopen(f->file, f->ts, TS_PATH);
         H5Eclear2(H5E_DEFAULT);
     }
