@@ -1,6 +1,7 @@
 /* codec.c — the registry of built-in decoders and zero-copy slices
  * (swmrbus/codec.h). Each codec lives in a file of its own (codec_*.c) and
  * is listed here. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +36,36 @@ const swmrbus_encoder_vtable *swmrbus_encoder_find(const char *protocol)
     return NULL;
 }
 
+/* "swmrbus, a, b, ...": the native protocol, then every vtable's name. The
+ * lists are constant: built once (pthread_once), so config loading from
+ * several threads at once stays race-free. */
+static void list_names(char *out, size_t cap, const char *const *names)
+{
+    size_t n = (size_t)snprintf(out, cap, "%s", SWMRBUS_PROTOCOL_NATIVE);
+    for (size_t i = 0; names[i] && n < cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, ", %s", names[i]);
+}
+
+static pthread_once_t names_once = PTHREAD_ONCE_INIT;
+static char encoder_names[512], decoder_names[512];
+
+static void build_names(void)
+{
+    const char *names[64];
+    size_t k = 0;
+    for (size_t i = 0; encoders[i] && k + 1 < 64; i++) names[k++] = encoders[i]->protocol;
+    names[k] = NULL;
+    list_names(encoder_names, sizeof encoder_names, names);
+    k = 0;
+    for (size_t i = 0; decoders[i] && k + 1 < 64; i++) names[k++] = decoders[i]->protocol;
+    names[k] = NULL;
+    list_names(decoder_names, sizeof decoder_names, names);
+}
+
 const char *swmrbus_encoder_names(void)
 {
-    static char names[512];
-    static int done;
-    if (!done) {
-        size_t n = (size_t)snprintf(names, sizeof names, "%s", SWMRBUS_PROTOCOL_NATIVE);
-        for (size_t i = 0; encoders[i] && n < sizeof names; i++)
-            n += (size_t)snprintf(names + n, sizeof names - n, ", %s", encoders[i]->protocol);
-        done = 1;
-    }
-    return names;
+    pthread_once(&names_once, build_names);
+    return encoder_names;
 }
 
 const swmrbus_decoder_vtable *swmrbus_decoder_find(const char *protocol)
@@ -57,15 +77,8 @@ const swmrbus_decoder_vtable *swmrbus_decoder_find(const char *protocol)
 
 const char *swmrbus_decoder_names(void)
 {
-    static char names[512];
-    static int done;
-    if (!done) {
-        size_t n = (size_t)snprintf(names, sizeof names, "%s", SWMRBUS_PROTOCOL_NATIVE);
-        for (size_t i = 0; decoders[i] && n < sizeof names; i++)
-            n += (size_t)snprintf(names + n, sizeof names - n, ", %s", decoders[i]->protocol);
-        done = 1;
-    }
-    return names;
+    pthread_once(&names_once, build_names);
+    return decoder_names;
 }
 
 /* The reference a slice holds: a copy of the source message. */
