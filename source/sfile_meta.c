@@ -248,95 +248,37 @@ void swmrbus__sfile_names_free(char **names, size_t n)
     free(names);
 }
 
-swmrbus_err swmrbus__sfile_names_read(hid_t file, char ***names, size_t *n, char *err,
-                                      size_t errlen)
+/* Reads what (an attribute of obj when is_attr, else the dataset obj): a 1-D
+ * list of 1 to max variable-length strings, each accepted by ok, into
+ * *names (strdup'ed, *n of them; free with swmrbus__sfile_names_free). */
+static swmrbus_err read_str_list(hid_t obj, bool is_attr, const char *what, hssize_t max,
+                                 bool (*ok)(const char *s), const char *bad,
+                                 char ***names, size_t *n, char *err, size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EINVAL;
-    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    hid_t t = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
     char **raw = NULL, **out = NULL;
     hssize_t count = 0;
-    *names = NULL;
-    *n = 0;
-    if (H5Aexists_by_name(file, "/entry/data", "datasets", H5P_DEFAULT) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return SWMRBUS_OK;
-    }
-    if ((a = H5Aopen_by_name(file, "/entry/data", "datasets", H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0 ||
-        (sp = H5Aget_space(a)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
-        (count = H5Sget_simple_extent_npoints(sp)) < 1 || count > SWMRBUS_MAX_DATASETS) {
-        swmrbus__errf(err, errlen, "/entry/data@datasets: not a list of 1 to %d strings",
-                      SWMRBUS_MAX_DATASETS);
-        goto out;
-    }
-    raw = calloc((size_t)count, sizeof *raw);
-    out = calloc((size_t)count, sizeof *out);
-    if (!raw || !out || (mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(mt, H5Tget_cset(t)) < 0 || H5Aread(a, mt, raw) < 0) {
-        swmrbus__errf(err, errlen, "/entry/data@datasets: cannot be read");
-        goto out;
-    }
-    for (hssize_t k = 0; k < count; k++) {
-        swmrbus_str s = {raw[k], raw[k] ? strlen(raw[k]) : 0};
-        if (!swmrbus_path_ok(s) || !(out[k] = strdup(raw[k]))) {
-            swmrbus__errf(err, errlen, "/entry/data@datasets[%lld]: not a usable path",
-                          (long long)k);
-            goto out;
-        }
-    }
-    *names = out;
-    *n = (size_t)count;
-    out = NULL;
-    rc = SWMRBUS_OK;
-out:
-    if (raw && mt >= 0 && sp >= 0) (void)H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw);
-    free(raw);
-    swmrbus__sfile_names_free(out, (size_t)(count > 0 ? count : 0));
-    H5Eclear2(H5E_DEFAULT);
-    if (mt >= 0) H5Tclose(mt);
-    if (sp >= 0) H5Sclose(sp);
-    if (t >= 0) H5Tclose(t);
-    if (a >= 0) H5Aclose(a);
-    return rc;
-}
-
-/* ---- a multi-channel series' channel names (README "Channels") ------------ */
-
-swmrbus_err swmrbus__sfile_channels_read(hid_t file, char ***names, size_t *n, char *err,
-                                         size_t errlen)
-{
-    swmrbus_err rc = SWMRBUS_EINVAL;
-    hid_t d = H5I_INVALID_HID, t = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
-    char **raw = NULL, **out = NULL;
-    hssize_t count = 0;
-    *names = NULL;
-    *n = 0;
-    if (H5Lexists(file, "/entry/data/channel", H5P_DEFAULT) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return SWMRBUS_OK;
-    }
-    if ((d = H5Dopen2(file, "/entry/data/channel", H5P_DEFAULT)) < 0 ||
-        (t = H5Dget_type(d)) < 0 || H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0 ||
-        (sp = H5Dget_space(d)) < 0 || H5Sget_simple_extent_ndims(sp) != 1 ||
-        (count = H5Sget_simple_extent_npoints(sp)) < 1 || count > SWMRBUS_MAX_CHANNELS) {
-        swmrbus__errf(err, errlen, "/entry/data/channel: not a list of 1 to %d strings",
-                      SWMRBUS_MAX_CHANNELS);
+    if ((t = is_attr ? H5Aget_type(obj) : H5Dget_type(obj)) < 0 ||
+        H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) <= 0 ||
+        (sp = is_attr ? H5Aget_space(obj) : H5Dget_space(obj)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 ||
+        (count = H5Sget_simple_extent_npoints(sp)) < 1 || count > max) {
+        swmrbus__errf(err, errlen, "%s: not a list of 1 to %lld strings", what, (long long)max);
         goto out;
     }
     raw = calloc((size_t)count, sizeof *raw);
     out = calloc((size_t)count, sizeof *out);
     if (!raw || !out || (mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
         H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
-        H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0) {
-        swmrbus__errf(err, errlen, "/entry/data/channel: cannot be read");
+        (is_attr ? H5Aread(obj, mt, raw) : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw)) <
+            0) {
+        swmrbus__errf(err, errlen, "%s: cannot be read", what);
         goto out;
     }
     for (hssize_t k = 0; k < count; k++) {
-        size_t len = raw[k] ? strlen(raw[k]) : 0;
-        if (len == 0 || len > SWMRBUS_CHANNEL_NAME_MAX || strchr(raw[k], '/') ||
-            !(out[k] = strdup(raw[k]))) {
-            swmrbus__errf(err, errlen, "/entry/data/channel[%lld]: not a channel name",
-                          (long long)k);
+        if (!raw[k] || !ok(raw[k]) || !(out[k] = strdup(raw[k]))) {
+            swmrbus__errf(err, errlen, "%s[%lld]: %s", what, (long long)k, bad);
             goto out;
         }
     }
@@ -352,6 +294,61 @@ out:
     if (mt >= 0) H5Tclose(mt);
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+static bool usable_path(const char *s)
+{
+    swmrbus_str p = {s, strlen(s)};
+    return swmrbus_path_ok(p);
+}
+
+swmrbus_err swmrbus__sfile_names_read(hid_t file, char ***names, size_t *n, char *err,
+                                      size_t errlen)
+{
+    *names = NULL;
+    *n = 0;
+    if (H5Aexists_by_name(file, "/entry/data", "datasets", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return SWMRBUS_OK;
+    }
+    hid_t a = H5Aopen_by_name(file, "/entry/data", "datasets", H5P_DEFAULT, H5P_DEFAULT);
+    swmrbus_err rc = a < 0 ? (swmrbus__errf(err, errlen, "/entry/data@datasets: not a list of "
+                                            "1 to %d strings", SWMRBUS_MAX_DATASETS),
+                              SWMRBUS_EINVAL)
+                           : read_str_list(a, true, "/entry/data@datasets",
+                                           SWMRBUS_MAX_DATASETS, usable_path,
+                                           "not a usable path", names, n, err, errlen);
+    if (a >= 0) H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
+
+/* ---- a multi-channel series' channel names (README "Channels") ------------ */
+
+static bool channel_name(const char *s)
+{
+    size_t len = strlen(s);
+    return len > 0 && len <= SWMRBUS_CHANNEL_NAME_MAX && !strchr(s, '/');
+}
+
+swmrbus_err swmrbus__sfile_channels_read(hid_t file, char ***names, size_t *n, char *err,
+                                         size_t errlen)
+{
+    *names = NULL;
+    *n = 0;
+    if (H5Lexists(file, "/entry/data/channel", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return SWMRBUS_OK;
+    }
+    hid_t d = H5Dopen2(file, "/entry/data/channel", H5P_DEFAULT);
+    swmrbus_err rc = d < 0 ? (swmrbus__errf(err, errlen, "/entry/data/channel: not a list of "
+                                            "1 to %d strings", SWMRBUS_MAX_CHANNELS),
+                              SWMRBUS_EINVAL)
+                           : read_str_list(d, false, "/entry/data/channel",
+                                           SWMRBUS_MAX_CHANNELS, channel_name,
+                                           "not a channel name", names, n, err, errlen);
     if (d >= 0) H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
     return rc;
 }
