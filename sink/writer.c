@@ -5,6 +5,7 @@
  * a crashed writer's file. Attributes and meta datasets: writer_meta.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,12 +483,47 @@ static swmrbus_err open_dir(const char *path, int *fd, char *err, size_t errlen)
     return rc;
 }
 
+/* ---- create under a hidden name ---------------------------------------- */
+
+/* A file appears under its own name only once SWMR writing has started:
+ * until then its layout is half made and no reader or recover could use
+ * it. So the sink creates `.NAME.PID.part` beside it and gives it its name
+ * afterwards, never replacing a file that took the name meanwhile. A sink
+ * killed in between leaves only the hidden part file (no frame was ever in
+ * it); README "Crashes". */
+static bool part_path(const char *path, char *out, size_t outlen)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    int n = snprintf(out, outlen, "%.*s.%s.%ld.part", (int)(base - path), path, base,
+                     (long)getpid());
+    return n > 0 && (size_t)n < outlen;
+}
+
+static swmrbus_err name_file(int dirfd, const char *part, const char *path, char *err,
+                             size_t errlen)
+{
+    const char *pb = strrchr(part, '/'), *fb = strrchr(path, '/');
+    pb = pb ? pb + 1 : part;
+    fb = fb ? fb + 1 : path;
+    if (renameat2(dirfd, pb, dirfd, fb, RENAME_NOREPLACE) == 0) return SWMRBUS_OK;
+    /* A file system without RENAME_NOREPLACE: a hard link never replaces
+     * either. */
+    if ((errno == EINVAL || errno == ENOSYS) && linkat(dirfd, pb, dirfd, fb, 0) == 0) {
+        (void)unlinkat(dirfd, pb, 0);
+        return SWMRBUS_OK;
+    }
+    swmrbus__errf(err, errlen, "name %s: %s", path, strerror(errno));
+    return SWMRBUS_EIO;
+}
+
 swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__writer **out,
                                    char *err, size_t errlen)
 {
     swmrbus_err rc;
     hid_t fapl = H5I_INVALID_HID;
     bool created = false;
+    char part[PATH_MAX];
     swmrbus__writer *w = NULL;
 
     swmrbus__h5_init();
@@ -572,19 +608,25 @@ swmrbus_err swmrbus__writer_create(const swmrbus__writer_opts *o, swmrbus__write
         swmrbus__h5_err(err, errlen, "file access properties");
         goto out;
     }
+    if (!part_path(o->path, part, sizeof part)) {
+        swmrbus__errf(err, errlen, "path too long: %s", o->path);
+        goto out;
+    }
     /* H5F_ACC_EXCL: O_CREAT|O_EXCL, so an existing file is never touched. */
-    if ((w->file = H5Fcreate(o->path, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0) {
-        swmrbus__h5_err(err, errlen, "create %s", o->path);
+    if ((w->file = H5Fcreate(part, H5F_ACC_EXCL, H5P_DEFAULT, fapl)) < 0) {
+        swmrbus__h5_err(err, errlen, "create %s", part);
         goto out;
     }
     created = true;
     if ((rc = set_mode(w, o, err, errlen))) goto out;
     if ((rc = create_layout(w, o, err, errlen))) goto out;
     if (H5Fstart_swmr_write(w->file) < 0) {
-        swmrbus__h5_err(err, errlen, "start SWMR write on %s", o->path);
+        swmrbus__h5_err(err, errlen, "start SWMR write on %s", part);
         rc = SWMRBUS_EIO;
         goto out;
     }
+    if ((rc = name_file(w->dirfd, part, o->path, err, errlen))) goto out;
+    created = false; /* it has its name now: a failure below keeps it */
     w->lockfd = live_lock(o->path);
     rc = SWMRBUS_OK;
 out:
@@ -599,7 +641,7 @@ out:
         if (w->file >= 0) H5Fclose(w->file);
         /* A half-made file of ours is removed; a file we did not create
          * (H5Fcreate failed) is left alone. */
-        if (created) unlink(o->path);
+        if (created) unlink(part);
         if (w->dirfd >= 0) close(w->dirfd);
         free(w->ds);
         free(w);
