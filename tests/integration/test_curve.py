@@ -11,6 +11,7 @@ Also: keygen's files (modes, no overwrite, pyzmq reads them) and the config
 errors that `swmrbus run` refuses to start with.
 """
 import glob
+import json
 import os
 import stat
 import subprocess
@@ -200,6 +201,7 @@ class Curve(H.SinkTestCase):
         self.assertTrue(st["ok"])
         self.assertEqual(st["auth_denied"], 0)
         self.assertTrue(bob.request(control_ep, {"cmd": "status"}, H.TIMEOUT)["ok"])
+        self.check_cli_ctl(control_ep)
 
         # notifications: one SUB per client; the allowed one is connected
         # once its handshake succeeded
@@ -275,6 +277,8 @@ class Curve(H.SinkTestCase):
         st = H.wait_until(denied, what="auth_denied >= 6", interval=0.5)
         self.assertEqual(sorted(s["series"] for s in st["series"]), [1, 2])
 
+        self.check_cli_tail(notify_ep, probe)
+
         # the files: exactly series 1 and 2, every frame right
         sk.stop_ok()
         files = sorted(glob.glob(os.path.join(data, "*.h5")))
@@ -292,6 +296,62 @@ class Curve(H.SinkTestCase):
         log = sk.log_text(400)
         self.assertIn("CURVE denied", log)
         self.assertIn("not in allow", log)
+
+    def cli(self, *args, timeout=None):
+        return subprocess.run([H.BIN] + list(args), capture_output=True, text=True,
+                              timeout=timeout or H.TIMEOUT)
+
+    def check_cli_ctl(self, control_ep):
+        """swmrbus ctl with --secret-key/--server-key: keygen's and pyzmq's
+        certificates get status; no keys or a key not allowed get no reply
+        (exit 2); half the options, or a public file as the secret one, are
+        usage errors naming the problem."""
+        k = lambda n: os.path.join(self.keys, n)
+        for who in ("alice", "bob"):
+            r = self.cli("ctl", control_ep, "status", "--secret-key", k(who + ".key_secret"),
+                         "--server-key", k("sink.key"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIs(json.loads(r.stdout)["ok"], True)
+        zmq.auth.create_certificates(self.keys, "eve")  # a valid pair, not allowed
+        for extra in ([], ["--secret-key", k("eve.key_secret"), "--server-key", k("sink.key")]):
+            r = self.cli("ctl", control_ep, "status", "--timeout", "1", *extra)
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+            self.assertIn("no reply", r.stderr)
+        r = self.cli("ctl", control_ep, "status", "--secret-key", k("alice.key_secret"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("both --secret-key and --server-key", r.stderr)
+        r = self.cli("ctl", control_ep, "status", "--secret-key", k("alice.key"),
+                     "--server-key", k("sink.key"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no secret key", r.stderr)
+        r = self.cli("ctl", control_ep, "status", "--secret-key", k("nope.key_secret"),
+                     "--server-key", k("sink.key"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("nope.key_secret", r.stderr)
+
+    def check_cli_tail(self, notify_ep, probe):
+        """swmrbus tail with CURVE keys hears the sink's error notices (made by
+        bad messages on the allowed probe); with a key not allowed it hears
+        nothing and its --timeout expires (exit 2)."""
+        k = lambda n: os.path.join(self.keys, n)
+        keys = lambda who: ["--secret-key", k(who + ".key_secret"), "--server-key",
+                            k("sink.key")]
+        good = subprocess.Popen([H.BIN, "tail", notify_ep, "--json", "--topic", "error",
+                                 "--count", "1", "--timeout", str(H.TIMEOUT)] + keys("alice"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        bad = subprocess.Popen([H.BIN, "tail", notify_ep, "--topic", "error", "--timeout",
+                                "4"] + keys("eve"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + H.TIMEOUT
+        while good.poll() is None and time.monotonic() < deadline:
+            probe.send(b"\xc1", zmq.NOBLOCK)  # never valid msgpack: an error notice
+            time.sleep(0.3)
+        out, err = good.communicate(timeout=H.TIMEOUT)
+        self.assertEqual(good.returncode, 0, err)
+        self.assertEqual(json.loads(out.splitlines()[0])["topic"], "swmrbus.error")
+        out, err = bad.communicate(timeout=H.TIMEOUT)
+        self.assertEqual(bad.returncode, 2, err)
+        self.assertEqual(out, "")
 
     def test_sink_and_source_with_curve(self):
         """One process, a sink and a source: the source's in connects to the

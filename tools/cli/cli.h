@@ -70,6 +70,26 @@ bool swmrbus_cli_parse_seconds(const char *s, int *ms);
 /* Parses a decimal unsigned integer (digits only, no sign, fits in 64 bits). */
 bool swmrbus_cli_parse_u64(const char *s, unsigned long long *out);
 
+/* CURVE for a client command's socket (ctl, tail): this side's secret
+ * certificate (--secret-key FILE) and the server's public certificate
+ * (--server-key FILE), as a component's `curve: {secret_key, server_key}`. */
+typedef struct swmrbus_cli_curve {
+    const char *secret_key;
+    const char *server_key;
+} swmrbus_cli_curve;
+
+/* Takes argv[*i] when it is --secret-key or --server-key (and its value,
+ * advancing *i): 1 taken, 0 not a CURVE option, -1 the value is missing
+ * (a message on stderr, prefixed by cmd). */
+int swmrbus_cli_curve_arg(swmrbus_cli_curve *c, int argc, char **argv, int *i,
+                          const char *cmd);
+
+/* Applies c to sock before it connects: nothing when neither file was given;
+ * both files are needed otherwise. Returns false with a one-line message on
+ * stderr (prefixed by cmd, naming the file) when a file is missing,
+ * unreadable, malformed or the secret one lacks its secret key. */
+bool swmrbus_cli_curve_apply(const swmrbus_cli_curve *c, void *sock, const char *cmd);
+
 /* True when argv[1..argc-1] holds --help or -h. */
 bool swmrbus_cli_wants_help(int argc, char **argv);
 

@@ -1,5 +1,5 @@
 /* cli_util.c — helpers the subcommands share: JSON output of msgpack
- * objects, strict number arguments, --help detection. */
+ * objects, strict number arguments, CURVE client options, --help detection. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -8,8 +8,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "cli.h"
+#include "swmrbus/curve.h"
 
 /* Length of the valid UTF-8 sequence at s (max n bytes), 0 when invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n)
@@ -190,4 +192,52 @@ bool swmrbus_cli_wants_help(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return true;
     }
     return false;
+}
+
+int swmrbus_cli_curve_arg(swmrbus_cli_curve *c, int argc, char **argv, int *i,
+                          const char *cmd)
+{
+    const char *a = argv[*i];
+    const char **to = strcmp(a, "--secret-key") == 0   ? &c->secret_key
+                      : strcmp(a, "--server-key") == 0 ? &c->server_key
+                                                       : NULL;
+    if (!to) return 0;
+    if (*i + 1 >= argc || argv[*i + 1][0] == '\0') {
+        fprintf(stderr, "swmrbus %s: %s takes a certificate file\n", cmd, a);
+        return -1;
+    }
+    *to = argv[++*i];
+    return 1;
+}
+
+bool swmrbus_cli_curve_apply(const swmrbus_cli_curve *c, void *sock, const char *cmd)
+{
+    swmrbus_cert mine, server;
+    char err[512];
+    bool ok = false;
+    if (!c->secret_key && !c->server_key) return true;
+    if (!c->secret_key || !c->server_key) {
+        fprintf(stderr, "swmrbus %s: CURVE needs both --secret-key and --server-key\n", cmd);
+        return false;
+    }
+    if (swmrbus_cert_load(c->secret_key, &mine, err, sizeof err) != SWMRBUS_OK ||
+        swmrbus_cert_load(c->server_key, &server, err, sizeof err) != SWMRBUS_OK) {
+        fprintf(stderr, "swmrbus %s: %s\n", cmd, err);
+        goto out;
+    }
+    if (!mine.has_secret) {
+        fprintf(stderr, "swmrbus %s: %s: no secret key (give the .key_secret file)\n", cmd,
+                c->secret_key);
+        goto out;
+    }
+    if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server.public_key, sizeof server.public_key) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, mine.public_key, sizeof mine.public_key) ||
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, mine.secret_key, sizeof mine.secret_key)) {
+        fprintf(stderr, "swmrbus %s: CURVE: %s\n", cmd, zmq_strerror(zmq_errno()));
+        goto out;
+    }
+    ok = true;
+out:
+    memset(&mine, 0, sizeof mine); /* no secret left on the stack */
+    return ok;
 }

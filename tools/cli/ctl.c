@@ -15,7 +15,8 @@
 #define CTL_MAX_REPLY (64u << 20) /* a status of many series stays far below */
 
 static const char ctl_usage[] =
-    "usage: swmrbus ctl ENDPOINT status|flush|close [SERIES] [--timeout S]\n";
+    "usage: swmrbus ctl ENDPOINT status|flush|close [SERIES] [--timeout S]\n"
+    "                   [--secret-key FILE --server-key FILE]\n";
 
 void swmrbus_cli_ctl_help(FILE *to)
 {
@@ -25,6 +26,7 @@ void swmrbus_cli_ctl_help(FILE *to)
             "\n"
             "SYNOPSIS\n"
             "    swmrbus ctl ENDPOINT status|flush|close [SERIES] [--timeout S]\n"
+            "                [--secret-key FILE --server-key FILE]\n"
             "\n"
             "DESCRIPTION\n"
             "    Sends {cmd, series?} to the component's control (REP) endpoint, e.g.\n"
@@ -37,6 +39,9 @@ void swmrbus_cli_ctl_help(FILE *to)
             "OPTIONS\n"
             "    SERIES        a series id, a decimal number\n"
             "    --timeout S   seconds to wait for the reply (5; fractions allowed)\n"
+            "    --secret-key FILE   CURVE: this client's secret certificate (keygen's\n"
+            "                  NAME.key_secret; its public key must be in the socket's allow)\n"
+            "    --server-key FILE   CURVE: the control socket's public certificate\n"
             "    --help        this text\n"
             "\n"
             "EXIT STATUS\n"
@@ -74,10 +79,17 @@ int swmrbus_cli_ctl(int argc, char **argv)
     zmq_msg_t rep;
     msgpack_unpacked up;
     char why[256];
+    swmrbus_cli_curve curve = {0};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--timeout") == 0) {
+        int cv = swmrbus_cli_curve_arg(&curve, argc, argv, &i, "ctl");
+        if (cv < 0) {
+            fputs(ctl_usage, stderr);
+            return 2;
+        } else if (cv > 0) {
+            continue;
+        } else if (strcmp(a, "--timeout") == 0) {
             if (i + 1 >= argc || !swmrbus_cli_parse_seconds(argv[i + 1], &timeout_ms)) {
                 fprintf(stderr, "swmrbus ctl: --timeout takes seconds > 0, e.g. 5 or 0.5\n%s",
                         ctl_usage);
@@ -137,6 +149,7 @@ int swmrbus_cli_ctl(int argc, char **argv)
     }
     zmq_setsockopt(req, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(req, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (!swmrbus_cli_curve_apply(&curve, req, "ctl")) goto out; /* 2: a usage error */
     if (zmq_connect(req, endpoint) != 0) {
         fprintf(stderr, "swmrbus ctl: %s: %s\n%s", endpoint, zmq_strerror(zmq_errno()),
                 ctl_usage);

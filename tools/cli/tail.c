@@ -25,7 +25,8 @@
 #define TAIL_TOPIC_MAX 64
 
 static const char tail_usage[] =
-    "usage: swmrbus tail ENDPOINT... [--json] [--topic T] [--count N] [--timeout S]\n";
+    "usage: swmrbus tail ENDPOINT... [--json] [--topic T] [--count N] [--timeout S]\n"
+    "                    [--secret-key FILE --server-key FILE]\n";
 
 void swmrbus_cli_tail_help(FILE *to)
 {
@@ -35,6 +36,7 @@ void swmrbus_cli_tail_help(FILE *to)
             "\n"
             "SYNOPSIS\n"
             "    swmrbus tail ENDPOINT... [--json] [--topic T]... [--count N] [--timeout S]\n"
+            "                 [--secret-key FILE --server-key FILE]\n"
             "\n"
             "DESCRIPTION\n"
             "    Connects a SUB socket to every ENDPOINT (a sink's or a source's notify\n"
@@ -54,6 +56,10 @@ void swmrbus_cli_tail_help(FILE *to)
             "                  may be repeated (default: every swmrbus.* topic)\n"
             "    --count N     exit after N notifications\n"
             "    --timeout S   exit 2 when nothing arrived for S seconds (fractions allowed)\n"
+            "    --secret-key FILE   CURVE: this client's secret certificate (keygen's\n"
+            "                  NAME.key_secret; its public key must be in the notify allow)\n"
+            "    --server-key FILE   CURVE: the notify socket's public certificate (the\n"
+            "                  same for every ENDPOINT)\n"
             "    --help        this text\n"
             "\n"
             "EXIT STATUS\n"
@@ -259,12 +265,19 @@ int swmrbus_cli_tail(int argc, char **argv)
     int status = 2, sfd = -1;
     void *ctx = NULL, *sub = NULL;
     sigset_t set;
+    swmrbus_cli_curve curve = {0};
 
     memset(&t, 0, sizeof t);
     t.timeout_ms = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--json") == 0) {
+        int cv = swmrbus_cli_curve_arg(&curve, argc, argv, &i, "tail");
+        if (cv < 0) {
+            fputs(tail_usage, stderr);
+            return 2;
+        } else if (cv > 0) {
+            continue;
+        } else if (strcmp(a, "--json") == 0) {
             t.json = true;
         } else if (strcmp(a, "--topic") == 0) {
             if (i + 1 >= argc || !add_topic(&t, argv[i + 1])) {
@@ -324,6 +337,7 @@ int swmrbus_cli_tail(int argc, char **argv)
     zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sub, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sub, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (!swmrbus_cli_curve_apply(&curve, sub, "tail")) goto out; /* 2 */
     if (t.n_topics == 0) {
         zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "swmrbus.", 8);
     } else {
