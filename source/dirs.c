@@ -21,6 +21,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "dirs.h"
 #include "source_internal.h"
 #include "swmrbus/log.h"
 
@@ -41,7 +42,7 @@ static bool append(char *path, size_t cap, const char *name, size_t n)
 
 /* realpath of dir, or of its longest existing prefix with the rest appended
  * ("." dropped, ".." taking back a part appended). */
-static bool canonical_dir(const char *dir, char *out)
+bool swmrbus__dirs_canonical(const char *dir, char *out)
 {
     char buf[PATH_MAX];
     if (realpath(dir, out)) return true;
@@ -96,7 +97,7 @@ swmrbus_err swmrbus__src_dirs_init(swmrbus__source *s, char *err, size_t errlen)
     if (!(s->dirs = calloc(cfg->n_dirs, sizeof *s->dirs))) return SWMRBUS_ENOMEM;
     for (size_t i = 0; i < cfg->n_dirs; i++) {
         char real[PATH_MAX];
-        if (!canonical_dir(cfg->dirs[i], real)) {
+        if (!swmrbus__dirs_canonical(cfg->dirs[i], real)) {
             char eb[128];
             snprintf(err, errlen, "dirs[%zu]: cannot resolve %s: %s", i, cfg->dirs[i],
                      strerror_r(errno ? errno : EINVAL, eb, sizeof eb));
@@ -119,10 +120,10 @@ void swmrbus__src_dirs_free(swmrbus__source *s)
     s->n_dirs = 0;
 }
 
-static bool inside(const swmrbus__source *s, const char *real)
+static bool inside(char *const *dirs, size_t n_dirs, const char *real)
 {
-    for (size_t i = 0; i < s->n_dirs; i++) {
-        const char *d = s->dirs[i];
+    for (size_t i = 0; i < n_dirs; i++) {
+        const char *d = dirs[i];
         size_t n = strlen(d);
         if (n == 1 && d[0] == '/') return real[0] == '/' && real[1] != '\0';
         if (strncmp(real, d, n) == 0 && real[n] == '/' && real[n + 1] != '\0') return true;
@@ -130,11 +131,11 @@ static bool inside(const swmrbus__source *s, const char *real)
     return false;
 }
 
-swmrbus_err swmrbus__src_dirs_check(const swmrbus__source *s, const char *file, bool must_exist,
-                                    char *real, char *why, size_t whylen)
+swmrbus_err swmrbus__dirs_check(char *const *dirs, size_t n_dirs, const char *file,
+                                bool must_exist, char *real, char *why, size_t whylen)
 {
     if (realpath(file, real)) {
-        if (inside(s, real)) return SWMRBUS_OK;
+        if (inside(dirs, n_dirs, real)) return SWMRBUS_OK;
         snprintf(why, whylen, "%s resolves to %s, outside dirs", file, real);
         return SWMRBUS_EINVAL;
     }
@@ -150,7 +151,7 @@ swmrbus_err swmrbus__src_dirs_check(const swmrbus__source *s, const char *file, 
             dir[slash - file] = '\0';
             if (realpath(dir[0] ? dir : "/", real) && append(real, PATH_MAX, slash + 1,
                                                              strlen(slash + 1)) &&
-                inside(s, real))
+                inside(dirs, n_dirs, real))
                 return SWMRBUS_OK;
         }
         snprintf(why, whylen, "%s is not under dirs", file);
@@ -159,6 +160,12 @@ swmrbus_err swmrbus__src_dirs_check(const swmrbus__source *s, const char *file, 
     char eb[128];
     snprintf(why, whylen, "%s: %s", file, strerror_r(e, eb, sizeof eb));
     return e == ENOENT ? SWMRBUS_EIO : SWMRBUS_EINVAL;
+}
+
+swmrbus_err swmrbus__src_dirs_check(const swmrbus__source *s, const char *file, bool must_exist,
+                                    char *real, char *why, size_t whylen)
+{
+    return swmrbus__dirs_check(s->dirs, s->n_dirs, file, must_exist, real, why, whylen);
 }
 
 /* One swmrbus.error notification for the refusals not reported yet. */

@@ -3,6 +3,7 @@
  * It keeps the figures of the last 64 series heard of and at most 8 files
  * open; memory does not grow with the run. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "dirs.h"
 #include "sfile.h"
 #include "swmrbus/clock.h"
 #include "swmrbus/source.h"
@@ -17,6 +19,7 @@
 #define READER_SERIES 64
 #define READER_FILES 8
 #define READER_PUBS 16
+#define READER_DIRS 16
 
 typedef struct rseries {
     bool used;
@@ -41,6 +44,8 @@ struct swmrbus_reader {
     swmrbus_limits lim;
     uint64_t clock;
     uint64_t rejected;
+    char *dirs[READER_DIRS]; /* canonical; none: any file */
+    size_t n_dirs;
     rseries s[READER_SERIES];
     rpub pubs[READER_PUBS];
 };
@@ -101,6 +106,7 @@ void swmrbus_reader_destroy(swmrbus_reader **pr)
     swmrbus_reader *r = pr ? *pr : NULL;
     if (!r) return;
     for (size_t i = 0; i < READER_SERIES; i++) swmrbus__sfile_close(&r->s[i].f);
+    for (size_t i = 0; i < r->n_dirs; i++) free(r->dirs[i]);
     if (r->sub) zmq_close(r->sub);
     if (r->own_ctx) zmq_ctx_term(r->ctx);
     free(r);
@@ -332,11 +338,48 @@ static swmrbus_err open_entry(swmrbus_reader *r, const char *file, rseries **out
             open_n++;
             if (!lru || c->seen < lru->seen) lru = c;
         }
+        const char *path = file;
+        char real[PATH_MAX];
+        if (r->n_dirs) {
+            char why[PATH_MAX + 64];
+            swmrbus_err rc = swmrbus__dirs_check(r->dirs, r->n_dirs, file, true, real, why,
+                                                 sizeof why);
+            if (rc != SWMRBUS_OK) {
+                set_err(err, errlen, "%s%s", why,
+                        rc == SWMRBUS_EINVAL ? " (outside the reader's dirs)" : "");
+                return rc;
+            }
+            path = real;
+        }
         if (open_n >= READER_FILES && lru) swmrbus__sfile_close(&lru->f);
-        swmrbus_err rc = swmrbus__sfile_open(file, &r->lim, &e->f, err, errlen);
+        swmrbus_err rc = swmrbus__sfile_open(path, &r->lim, &e->f, err, errlen);
         if (rc != SWMRBUS_OK) return rc;
     }
     *out = e;
+    return SWMRBUS_OK;
+}
+
+swmrbus_err swmrbus_reader_allow_dir(swmrbus_reader *r, const char *dir, char *err,
+                                     size_t errlen)
+{
+    char real[PATH_MAX];
+    if (!r || !dir || !*dir) {
+        set_err(err, errlen, "%s", "reader: missing directory");
+        return SWMRBUS_EINVAL;
+    }
+    if (r->n_dirs >= READER_DIRS) {
+        set_err(err, errlen, "reader: at most %d dirs", READER_DIRS);
+        return SWMRBUS_ELIMIT;
+    }
+    if (!swmrbus__dirs_canonical(dir, real)) {
+        set_err(err, errlen, "reader: cannot resolve %s: %s", dir, strerror(errno ? errno : EINVAL));
+        return SWMRBUS_EINVAL;
+    }
+    if (!(r->dirs[r->n_dirs] = strdup(real))) {
+        set_err(err, errlen, "%s", "reader: out of memory");
+        return SWMRBUS_ENOMEM;
+    }
+    r->n_dirs++;
     return SWMRBUS_OK;
 }
 

@@ -626,6 +626,63 @@ static void test_reader_api(void **state)
     unlink(path);
 }
 
+/* swmrbus_reader_allow_dir: a file inside opens; one outside, or a symlink
+ * inside that leads outside, is refused without being opened. */
+static void test_reader_dirs(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], inner[PATH_MAX + 32], link[PATH_MAX + 48], err[PATH_MAX + 128] = "";
+    path_for(path, sizeof path, "dirs");
+    swmrbus__writer *w = make_writer(path, SWMRBUS_ENC_NONE, (swmrbus_str){NULL, 0});
+    write_row(w, 0, 0);
+    flush_writer(w);
+    snprintf(inner, sizeof inner, "%s/reader_dirs_%d", g_tmp, (int)getpid());
+    assert_int_equal(mkdir(inner, 0700), 0);
+    snprintf(link, sizeof link, "%s/escape.h5", inner);
+    assert_int_equal(symlink(path, link), 0);
+
+    void *ctx = zmq_ctx_new();
+    swmrbus_reader *r = NULL;
+    assert_int_equal(swmrbus_reader_create(ctx, "inproc://unit-dirs", &r, err, sizeof err),
+                     SWMRBUS_OK);
+    swmrbus_format fmt;
+    size_t row_bytes = 0;
+    /* no dirs: any file (as before) */
+    assert_int_equal(swmrbus_reader_format(r, path, &fmt, &row_bytes, err, sizeof err),
+                     SWMRBUS_OK);
+    swmrbus_reader_destroy(&r);
+
+    assert_int_equal(swmrbus_reader_create(ctx, "inproc://unit-dirs", &r, err, sizeof err),
+                     SWMRBUS_OK);
+    assert_int_equal(swmrbus_reader_allow_dir(r, inner, err, sizeof err), SWMRBUS_OK);
+    assert_int_equal(swmrbus_reader_format(r, path, &fmt, &row_bytes, err, sizeof err),
+                     SWMRBUS_EINVAL);
+    assert_non_null(strstr(err, "outside the reader's dirs"));
+    assert_int_equal(swmrbus_reader_format(r, link, &fmt, &row_bytes, err, sizeof err),
+                     SWMRBUS_EINVAL);
+    assert_non_null(strstr(err, path)); /* says where it leads */
+    uint16_t buf[NPIX];
+    assert_int_equal(swmrbus_reader_read(r, link, 0, 1, buf, sizeof buf, err, sizeof err),
+                     SWMRBUS_EINVAL);
+    /* the file's own directory allowed too: both names open */
+    assert_int_equal(swmrbus_reader_allow_dir(r, g_tmp, err, sizeof err), SWMRBUS_OK);
+    assert_int_equal(swmrbus_reader_read(r, link, 0, 1, buf, sizeof buf, err, sizeof err),
+                     SWMRBUS_OK);
+    uint16_t want[NPIX];
+    fill(want, 0);
+    assert_memory_equal(buf, want, sizeof want);
+    assert_int_equal(swmrbus_reader_allow_dir(r, NULL, err, sizeof err), SWMRBUS_EINVAL);
+    for (int k = 2; k < 16; k++)
+        assert_int_equal(swmrbus_reader_allow_dir(r, g_tmp, err, sizeof err), SWMRBUS_OK);
+    assert_int_equal(swmrbus_reader_allow_dir(r, g_tmp, err, sizeof err), SWMRBUS_ELIMIT);
+    swmrbus_reader_destroy(&r);
+    zmq_ctx_term(ctx);
+    close_writer(&w);
+    unlink(link);
+    rmdir(inner);
+    unlink(path);
+}
+
 static void test_reader_misses_counted(void **state)
 {
     (void)state;
@@ -670,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_sfile_open_errors),
         cmocka_unit_test(test_sfile_refresh_failure_is_survived),
         cmocka_unit_test(test_reader_api),
+        cmocka_unit_test(test_reader_dirs),
         cmocka_unit_test(test_reader_misses_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,18 @@ SWMRBUS_API swmrbus_err swmrbus_reader_create(void *zmq_ctx, const char *endpoin
                                               swmrbus_reader **out, char *err,
                                               size_t errlen);
 
+/* Restricts the files the reader opens to those below dir (call it once per
+ * directory, up to 16). Without any, the reader opens whatever file a
+ * notification names, as it always did; with some, swmrbus_reader_format and
+ * swmrbus_reader_read resolve the file (symlinks and `..`) first and refuse
+ * one outside every dir with EINVAL ("... outside the reader's dirs") without
+ * opening it, and open the resolved path. Use it whenever the notify
+ * endpoint is reachable by others. dir is resolved now (as far as it
+ * exists). Errors: EINVAL (NULL, unresolvable dir), ELIMIT (more than 16),
+ * ENOMEM. */
+SWMRBUS_API swmrbus_err swmrbus_reader_allow_dir(swmrbus_reader *r, const char *dir, char *err,
+                                                 size_t errlen);
+
 /* Waits up to timeout_ms (-1: forever, 0: poll) for the next notification
  * and fills *ev. Malformed notifications are skipped and counted (see
  * swmrbus_reader_rejected). Returns OK, ETIMEDOUT, or EZMQ. A `closed`
