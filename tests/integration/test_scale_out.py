@@ -249,8 +249,7 @@ class ScaleOut(SinkTestCase):
                          "closed")
         self.assertFalse(request(co.control_ep, {"cmd": "close", "series": 99})["ok"])
 
-    def test_splitter_loses_and_duplicates_nothing(self):
-        sinks = self.start_shards(slow=0, linger_ms=500)
+    def start_splitter(self, sinks):
         tmp = make_tempdir()
         in_ep = "ipc://%s/split-in.sock" % tmp
         control = "ipc://%s/split-control.sock" % tmp
@@ -268,6 +267,53 @@ class ScaleOut(SinkTestCase):
         sp = RunProcess(path, os.path.join(tmp, "split.log"), control, label="splitter")
         self.addCleanup(sp.cleanup)
         sp.start()
+        return sp, in_ep, control
+
+    def test_splitter_passes_every_part(self):
+        """A 2-channel series (a payload part per channel) through the
+        splitter: every shard writes (rows, 2, y, x) with both channels right;
+        a frame without its payload is dropped and counted."""
+        import msgpack
+        import zmq
+        sinks = self.start_shards(linger_ms=500)
+        sp, in_ep, control = self.start_splitter(sinks)
+        cols = [self.collector(sk) for sk in sinks]
+        ctx = zmq.Context()
+        push = ctx.socket(zmq.PUSH)
+        push.setsockopt(zmq.LINGER, 5000)
+        push.connect(in_ep)
+        self.addCleanup(ctx.term)
+        self.addCleanup(push.close)
+        pk = msgpack.packb
+        total = 30
+        push.send_multipart([pk({"type": "start", "series": SERIES, "dtype": "uint16",
+                                 "shape": list(SHAPE), "encoding": "raw",
+                                 "channels": ["low", "high"]})])
+        push.send_multipart([pk({"type": "frame", "series": SERIES, "frame": 0})])  # no payload
+        for f in range(total):
+            push.send_multipart([pk({"type": "frame", "series": SERIES, "frame": f}),
+                                 frame_data(SERIES, f, SHAPE).tobytes(),
+                                 frame_data(SERIES + 1, f, SHAPE).tobytes()])
+        push.send_multipart([pk({"type": "end", "series": SERIES, "frames": total})])
+        for k, col in enumerate(cols):
+            m = col.wait_closed(SERIES, timeout=3 * TIMEOUT)
+            rows = len(range(k, total, S))
+            self.assertEqual((m["frames"], m["complete"]), (rows, rows))
+            with h5py.File(m["file"], "r") as f:
+                ds = f[DATASET]
+                self.assertEqual(ds.shape, (rows, 2) + SHAPE)
+                for r in range(rows):
+                    g = r * S + k
+                    self.assertTrue(np.array_equal(ds[r, 0], frame_data(SERIES, g, SHAPE)))
+                    self.assertTrue(np.array_equal(ds[r, 1], frame_data(SERIES + 1, g, SHAPE)))
+        st = request(control, {"cmd": "status"})
+        self.assertEqual((st["frames"], st["starts"], st["ends"], st["rejected"]),
+                         (total, 1, 1, 1))
+        sp.stop_ok()
+
+    def test_splitter_loses_and_duplicates_nothing(self):
+        sinks = self.start_shards(slow=0, linger_ms=500)
+        sp, in_ep, control = self.start_splitter(sinks)
         cols = [self.collector(sk) for sk in sinks]
         snd = Sender(in_ep)
         self.addCleanup(snd.close)

@@ -1,6 +1,8 @@
 /* split.c — the splitter (kind "shard", README "Scale-out"): one frame
  * stream in, S PUSH outputs (out.endpoints, one socket each); frame f goes
- * to output f % S, `start` and `end` to every output, zero-copy.
+ * to output f % S, `start` and `end` to every output, zero-copy. A message
+ * keeps all its parts (frames of several datasets or channels, a start with
+ * arrays): the sinks check them against the series.
  *
  *   detector ──▶ SPLITTER ──frame f % 3 == 0──▶ sink shard 0
  *                        ├─frame f % 3 == 1──▶ sink shard 1
@@ -24,13 +26,18 @@
 #include "swmrbus/loop.h"
 #include "swmrbus/pack.h"
 #include "swmrbus/socket.h"
-#include "swmrbus/stream.h"
+#include "swmrbus/wire.h"
 
 #define QUEUE_MSGS 16
+/* A message's parts: the header and one per dataset, channel or start array,
+ * whichever is most. */
+#define MAX_PARTS (1 + SWMRBUS_MAX_DATASETS)
+#define INLINE_PARTS 2
 
 typedef struct qmsg {
-    zmq_msg_t header, payload;
-    bool has_payload;
+    zmq_msg_t inl[INLINE_PARTS];
+    zmq_msg_t *parts; /* inl, or allocated for a message of more parts */
+    size_t n;
 } qmsg;
 
 typedef struct output {
@@ -46,22 +53,35 @@ typedef struct splitter {
     swmrbus_loop *loop;
     output *out;
     size_t n_out;
+    zmq_msg_t *rx; /* MAX_PARTS: the message being received */
     uint64_t received, rejected, frames, starts, ends;
 } splitter;
+
+static void qmsg_close(qmsg *m)
+{
+    for (size_t k = 0; k < m->n; k++) zmq_msg_close(&m->parts[k]);
+    if (m->parts != m->inl) free(m->parts);
+    m->parts = NULL;
+    m->n = 0;
+}
 
 /* Sends what output o has queued, as far as ZeroMQ takes it. */
 static void drain(splitter *sp, output *o)
 {
     while (o->len) {
         qmsg *m = &o->q[o->head];
-        if (zmq_msg_send(&m->header, o->sock, ZMQ_DONTWAIT | (m->has_payload ? ZMQ_SNDMORE : 0)) < 0)
+        if (zmq_msg_send(&m->parts[0], o->sock, ZMQ_DONTWAIT | (m->n > 1 ? ZMQ_SNDMORE : 0)) < 0)
             break; /* EAGAIN: no room; the loop polls POLLOUT */
-        if (m->has_payload && zmq_msg_send(&m->payload, o->sock, 0) < 0) {
-            /* the first part is queued; the second always follows it */
-            swmrbus_log(SWMRBUS_LOG_ERROR, sp->cfg->name, "out: send failed: %s",
-                        zmq_strerror(zmq_errno()));
-            zmq_msg_close(&m->payload);
+        /* the first part is queued; the others always follow it */
+        for (size_t k = 1; k < m->n; k++) {
+            if (zmq_msg_send(&m->parts[k], o->sock, k + 1 < m->n ? ZMQ_SNDMORE : 0) < 0) {
+                swmrbus_log(SWMRBUS_LOG_ERROR, sp->cfg->name, "out: send failed: %s",
+                            zmq_strerror(zmq_errno()));
+                zmq_msg_close(&m->parts[k]);
+            }
         }
+        m->n = 0; /* sent parts need no closing */
+        qmsg_close(m);
         o->sent++;
         o->head = (o->head + 1) % QUEUE_MSGS;
         o->len--;
@@ -78,48 +98,78 @@ static bool all_have_room(const splitter *sp)
 
 static qmsg *slot(output *o) { return &o->q[(o->head + o->len++) % QUEUE_MSGS]; }
 
-/* Queues m on output i (moving its parts), or a copy of them (copy true). */
-static void enqueue(output *o, swmrbus_frame_msg *m, bool copy)
+/* Queues the n received parts on output o, moved, or copies of them (copy
+ * true). False when out of memory (nothing queued). */
+static bool enqueue(output *o, zmq_msg_t *rx, size_t n, bool copy)
 {
+    zmq_msg_t *parts = n <= INLINE_PARTS ? NULL : malloc(n * sizeof *parts);
+    if (n > INLINE_PARTS && !parts) return false;
     qmsg *q = slot(o);
-    zmq_msg_init(&q->header);
-    q->has_payload = m->has_payload;
-    if (copy) zmq_msg_copy(&q->header, &m->header);
-    else zmq_msg_move(&q->header, &m->header);
-    if (m->has_payload) {
-        zmq_msg_init(&q->payload);
-        if (copy) zmq_msg_copy(&q->payload, &m->payload);
-        else zmq_msg_move(&q->payload, &m->payload);
+    q->parts = parts ? parts : q->inl;
+    q->n = n;
+    for (size_t k = 0; k < n; k++) {
+        zmq_msg_init(&q->parts[k]);
+        if (copy) zmq_msg_copy(&q->parts[k], &rx[k]);
+        else zmq_msg_move(&q->parts[k], &rx[k]);
     }
+    return true;
+}
+
+static void drop(splitter *sp, swmrbus_reason reason, const char *why)
+{
+    sp->rejected++;
+    swmrbus_log(SWMRBUS_LOG_WARN, sp->cfg->name, "dropped (%s): %s",
+                swmrbus_reason_name(reason), why);
 }
 
 /* Takes one input message while every queue has room; false when none. */
 static bool take_one(splitter *sp)
 {
-    swmrbus_frame_msg m;
-    swmrbus_reason reason;
+    swmrbus_header h;
+    swmrbus_reason reason = SWMRBUS_R_BAD_HEADER;
     char why[240];
-    swmrbus_err rc = swmrbus_frame_recv(sp->in, ZMQ_DONTWAIT, &sp->cfg->limits, &m, &reason,
-                                        why, sizeof why);
-    if (rc == SWMRBUS_EAGAIN) return false;
+    int got = swmrbus_socket_recv(sp->in, sp->rx, MAX_PARTS, ZMQ_DONTWAIT);
+    if (got < 0) return false;
     sp->received++;
-    if (rc != SWMRBUS_OK) {
-        sp->rejected++;
-        swmrbus_log(SWMRBUS_LOG_WARN, sp->cfg->name, "dropped (%s): %s",
-                    swmrbus_reason_name(reason), why);
-        return true;
+    size_t n = (size_t)got < MAX_PARTS ? (size_t)got : MAX_PARTS;
+    if ((size_t)got > MAX_PARTS) {
+        snprintf(why, sizeof why, "%d parts (at most %d)", got, MAX_PARTS);
+        drop(sp, SWMRBUS_R_BAD_PAYLOAD, why);
+        goto out;
     }
-    if (m.h.type == SWMRBUS_MSG_FRAME) {
-        output *o = &sp->out[m.h.frame % sp->n_out];
-        enqueue(o, &m, false);
+    if (swmrbus_header_decode(zmq_msg_data(&sp->rx[0]), zmq_msg_size(&sp->rx[0]),
+                              &sp->cfg->limits, &h, &reason, why, sizeof why) != SWMRBUS_OK) {
+        drop(sp, reason, why);
+        goto out;
+    }
+    /* a frame: header + a payload per dataset or channel; an end: header
+     * alone; a start: header + its arrays (the sinks check the counts) */
+    if ((h.type == SWMRBUS_MSG_FRAME && n < 2) || (h.type == SWMRBUS_MSG_END && n != 1)) {
+        snprintf(why, sizeof why, "%s of %zu parts",
+                 h.type == SWMRBUS_MSG_FRAME ? "a frame" : "an end", n);
+        drop(sp, SWMRBUS_R_BAD_PAYLOAD, why);
+        goto out;
+    }
+    if (h.type == SWMRBUS_MSG_FRAME) {
+        output *o = &sp->out[h.frame % sp->n_out];
+        if (!enqueue(o, sp->rx, n, false)) {
+            drop(sp, SWMRBUS_R_LIMIT, "out of memory");
+            goto out;
+        }
+        n = 0; /* moved */
         o->frames++;
         sp->frames++;
     } else { /* start, end: every output */
-        for (size_t i = 0; i < sp->n_out; i++) enqueue(&sp->out[i], &m, true);
-        if (m.h.type == SWMRBUS_MSG_START) sp->starts++;
+        for (size_t i = 0; i < sp->n_out; i++)
+            if (!enqueue(&sp->out[i], sp->rx, n, true))
+                swmrbus_log(SWMRBUS_LOG_ERROR, sp->cfg->name,
+                            "out of memory: a start or end not sent to %s",
+                            sp->cfg->out.endpoints[i]);
+        if (h.type == SWMRBUS_MSG_START) sp->starts++;
         else sp->ends++;
     }
-    swmrbus_frame_msg_close(&m);
+out:
+    for (size_t k = 0; k < n; k++) zmq_msg_close(&sp->rx[k]);
     return true;
 }
 
@@ -209,13 +259,12 @@ static void split_destroy(void **self)
     if (!sp) return;
     for (size_t i = 0; sp->out && i < sp->n_out; i++) {
         output *o = &sp->out[i];
-        for (; o->len; o->len--, o->head = (o->head + 1) % QUEUE_MSGS) {
-            zmq_msg_close(&o->q[o->head].header);
-            if (o->q[o->head].has_payload) zmq_msg_close(&o->q[o->head].payload);
-        }
+        for (; o->len; o->len--, o->head = (o->head + 1) % QUEUE_MSGS)
+            qmsg_close(&o->q[o->head]);
         if (o->sock) zmq_close(o->sock);
     }
     free(sp->out);
+    free(sp->rx);
     if (sp->in) zmq_close(sp->in);
     if (sp->control) zmq_close(sp->control);
     swmrbus_loop_destroy(&sp->loop);
@@ -243,7 +292,9 @@ static swmrbus_err split_create(const swmrbus_component_args *args, void **self,
     if (rc == SWMRBUS_OK) {
         sp->cfg = cfg;
         sp->n_out = cfg->out.n_endpoints;
-        if (!(sp->out = calloc(sp->n_out, sizeof *sp->out))) rc = SWMRBUS_ENOMEM;
+        if (!(sp->out = calloc(sp->n_out, sizeof *sp->out)) ||
+            !(sp->rx = calloc(MAX_PARTS, sizeof *sp->rx)))
+            rc = SWMRBUS_ENOMEM;
     }
     const swmrbus_socket_opts in_o = {.name = "in", .hwm_opt = ZMQ_RCVHWM,
                                       .max_msg_bytes = swmrbus_limits_frame_msg_max(&cfg->limits)};
