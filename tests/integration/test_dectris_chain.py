@@ -9,7 +9,9 @@ the times and thresholds.
   stop_time / real_time (NaN at the gap), timestamp, each channel's
   pixel_mask / flatfield / threshold_energy, the countrate lookup table,
   first_image_id and the NXmx fields NXmx moves out of the detector group
-  (/entry/definition, /entry/start_time, /entry@user_data, beam).
+  (/entry/definition, /entry/start_time, /entry@user_data, beam); and a
+  stream v1 series (one channel: mask, flatfield, the legacy countrate
+  table, threshold_energy in the detector group).
 * the same series through a source with out.protocol: dectris-stream2 -> a
   cbor2 client: the start's threshold_energy by channel name (the detector
   sent the map in another order than its channels), pixel_mask, flatfield
@@ -29,6 +31,7 @@ from cbor2 import CBORTag  # noqa: E402
 
 import source_harness as S  # noqa: E402
 import swmrbus_harness as H  # noqa: E402
+import test_dectris1 as D1  # noqa: E402
 import test_dectris2 as D2  # noqa: E402
 
 NAMES = ("threshold_1", "threshold_2")
@@ -49,8 +52,14 @@ class DectrisChain(H.SinkTestCase):
             "eiger", self.in_ep, ["inproc://n", self.eiger_notify], "ipc://%s/c1.sock" % t,
             os.path.join(t, "data"), flush_frames=2, flush_ms=50, linger_ms=300).replace(
             "pattern: pull, bind: true}", "pattern: pull, bind: true, protocol: dectris-stream2}")
-        text += S.source_yaml("relay", ["inproc://n"], self.nat_ep, "ipc://%s/rn.sock" % t,
-                              "ipc://%s/rc.sock" % t)
+        self.in1_ep = "ipc://%s/in1.sock" % t
+        text += S.sink_yaml(
+            "eiger1", self.in1_ep, ["inproc://n1", self.eiger_notify + "1"],
+            "ipc://%s/c3.sock" % t, os.path.join(t, "data1"), flush_frames=2, flush_ms=50,
+            linger_ms=300).replace(
+            "pattern: pull, bind: true}", "pattern: pull, bind: true, protocol: dectris-stream1}")
+        text += S.source_yaml("relay", ["inproc://n", "inproc://n1"], self.nat_ep,
+                              "ipc://%s/rn.sock" % t, "ipc://%s/rc.sock" % t)
         text += S.sink_yaml("copy", self.nat_ep, [self.copy_notify], "ipc://%s/c2.sock" % t,
                             os.path.join(t, "copy"), flush_frames=2, flush_ms=50,
                             linger_ms=300, in_bind=False)
@@ -68,6 +77,8 @@ class DectrisChain(H.SinkTestCase):
         self.addCleanup(self.copy_n.close)
         self.eiger_n = S.NoticeCollector(self.eiger_notify)
         self.addCleanup(self.eiger_n.close)
+        self.eiger1_n = S.NoticeCollector(self.eiger_notify + "1")
+        self.addCleanup(self.eiger1_n.close)
 
     def send_series(self, sid):
         """A 2-channel bslz4 series with masks, flatfields, thresholds (the
@@ -153,6 +164,42 @@ class DectrisChain(H.SinkTestCase):
                 np.testing.assert_array_equal(g["flatfield"][()], f)
                 self.assertEqual(g["flatfield"].dtype, np.dtype("<f4"))
                 self.assertEqual(g["threshold_energy"][()], e)
+        self.proc.stop()
+
+    def test_stream1_single_channel(self):
+        """A legacy stream v1 series (header_detail all: flatfield, mask,
+        countrate table; dconfig times) through the same chain: one
+        channel, its arrays in the detector group."""
+        tx = H.Sender(self.in1_ep)
+        self.addCleanup(tx.close)
+        table = np.stack([np.arange(1000, dtype="<f4"),
+                          np.arange(1000, dtype="<f4") * 2], axis=1)
+        parts = D1.header_parts(91, "all")
+        parts[7] = table.tobytes()
+        tx.send(parts)
+        arrays = D1.frames(91, 3, "uint16")
+        for i, a in enumerate(arrays):
+            tx.send(D1.image_parts(91, i, "uint16", "<", a.tobytes()))
+        tx.send(D1.end_parts(91))
+        first = self.eiger1_n.wait_topic("swmrbus.closed", lambda m: m["series"] == 91)
+        copy = self.copy_n.wait_topic("swmrbus.closed")
+        det = "/entry/instrument/detector/"
+        with h5py.File(first["file"], "r") as a, h5py.File(copy["file"], "r") as b:
+            np.testing.assert_array_equal(b[H.DATASET][()], arrays)
+            for p in ("/entry/data/image_id", det + "pixel_mask", det + "flatfield",
+                      det + "detectorSpecific/countrate_correction_table",
+                      det + "threshold_energy", det + "start_time", det + "stop_time",
+                      det + "real_time", det + "timestamp", "/entry/definition",
+                      "/entry/start_time", "/entry/instrument/beam/incident_wavelength"):
+                self.assertIn(p, b, p)
+                np.testing.assert_array_equal(b[p][()], a[p][()], p)
+                self.assertEqual(b[p].dtype, a[p].dtype, p)
+            self.assertEqual(list(b["/entry/data/image_id"][()]), [0, 1, 2])
+            np.testing.assert_array_equal(b[det + "pixel_mask"][()], D1.PIXEL_MASK)
+            np.testing.assert_array_equal(
+                b[det + "detectorSpecific/countrate_correction_table"][()], table)
+            self.assertEqual(b[det + "threshold_energy"].attrs["units"], b"eV")
+            np.testing.assert_allclose(b[det + "start_time"][()], np.arange(3) * 0.02)
         self.proc.stop()
 
     def test_stream2_client_gets_times_and_thresholds(self):
