@@ -5,8 +5,11 @@
  *   start -> {type: start, series_id, series_unique_id (the series' name),
  *             image_size_x/y, number_of_images (frames, when known),
  *             channels: ["threshold_1"], and the NXmx detector fields of
- *             start.meta under their stream v2 names}
- *   frame -> {type: image, series_id, image_id, data: {threshold_1:
+ *             start.meta under their stream v2 names; from start.arrays:
+ *             threshold_energy by channel name, pixel_mask / flatfield
+ *             maps, countrate_correction_lookup_table}
+ *   frame -> {type: image, series_id, image_id, start/stop/real_time (the
+ *             frame's times as Rationals of ns), data: {threshold_1:
  *             tag 40 [[y, x], typed array tag (tag 56500 [bslz4, itemsize,
  *             chunk] | [lz4, 0, chunk] | raw bytes)]}}; image_id = the
  *             series' meta first_image_id (what a Dectris decoder kept) +
