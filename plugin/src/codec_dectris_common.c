@@ -346,7 +346,7 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
         e |= msgpack_pack_array(&pk, se->n_arrays);
         for (size_t k = 0; k < se->n_arrays; k++) {
             const swmrbus__dx_array *a = &se->arrays[k];
-            char name[SWMRBUS__DX_CHANNEL_MAX + 48];
+            char name[SWMRBUS__DX_CHANNEL_MAX + 64]; /* "<channel>_channel/<what>" */
             if (se->n_channels > 1 && a->channel[0]) /* NXmx 2024.02: per channel */
                 snprintf(name, sizeof name, "%s_channel/%s", a->channel, a->what);
             else
