@@ -61,6 +61,7 @@ struct swmrbus__writer {
     uint64_t written, complete, bytes, unflushed;
 
     swmrbus__times *times;    /* start.times (writer_times.c), or NULL */
+    swmrbus__ids *ids;        /* /entry/data/image_id (writer_axes.c), or NULL */
     hsize_t *p_idx;           /* pending timestamps (rows and values) */
     uint64_t *p_ts;
     size_t p_n, p_cap;
@@ -424,6 +425,13 @@ static swmrbus_err create_layout(swmrbus__writer *w, const swmrbus__writer_opts 
         goto out;
     rc = swmrbus__writer_meta(det, o->meta, err, errlen);
     if (rc == SWMRBUS_OK) rc = swmrbus__writer_nxmx(entry, inst, det, o->meta, err, errlen);
+    /* Dectris's NXdata axes: image_id (a start with first_image_id), channel */
+    uint64_t first_id = 0;
+    bool ids = !w->named && swmrbus__ids_wanted(o->meta, &first_id);
+    if (rc == SWMRBUS_OK && ids) rc = swmrbus__ids_create(data, first_id, &w->ids, err, errlen);
+    if (rc == SWMRBUS_OK && !w->named)
+        rc = swmrbus__writer_axes(data, ids, w->ds[0].n_chan != 0, ids && o->times,
+                                  o->format.ndim + 1 + (w->ds[0].n_chan != 0), err, errlen);
 out:
     if (det >= 0) H5Gclose(det);
     if (inst >= 0) H5Gclose(inst);
@@ -638,6 +646,7 @@ out:
         }
         if (w->ts >= 0) H5Dclose(w->ts);
         swmrbus__times_close(&w->times, NULL, 0);
+        swmrbus__ids_close(&w->ids, NULL, 0);
         if (w->file >= 0) H5Fclose(w->file);
         /* A half-made file of ours is removed; a file we did not create
          * (H5Fcreate failed) is left alone. */
@@ -841,6 +850,7 @@ static swmrbus_err do_flush(swmrbus__writer *w, char *err, size_t errlen)
     if (w->unflushed == 0 && w->p_n == 0 && w->ts_extent == w->extent) return SWMRBUS_OK;
     if ((rc = write_pending_ts(w, err, errlen))) goto fail;
     if (w->times && (rc = swmrbus__times_flush(w->times, w->extent, err, errlen))) goto fail;
+    if (w->ids && (rc = swmrbus__ids_flush(w->ids, w->extent, err, errlen))) goto fail;
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0) {
         swmrbus__h5_err(err, errlen, "flush");
         rc = SWMRBUS_EIO;
@@ -929,7 +939,11 @@ swmrbus_err swmrbus__writer_close(swmrbus__writer **pw, swmrbus__flush_info *inf
             (void)H5Dset_extent(w->ts, dims);
         }
         if (w->times) swmrbus__times_shrink(w->times, w->durable.frames);
+        if (w->ids) swmrbus__ids_shrink(w->ids, w->durable.frames);
     }
+    if (swmrbus__ids_close(&w->ids, err, errlen) != SWMRBUS_OK && !w->broken &&
+        rc == SWMRBUS_OK)
+        rc = SWMRBUS_EIO;
     if (swmrbus__times_close(&w->times, err, errlen) != SWMRBUS_OK && !w->broken &&
         rc == SWMRBUS_OK)
         rc = SWMRBUS_EIO;

@@ -87,8 +87,8 @@ swmrbus_err swmrbus__writer_default_link(hid_t file, swmrbus_str datasets, char 
 }
 
 /* A 1-D dataset (or attribute when attr) of n variable-length strings. */
-static swmrbus_err write_strs(hid_t loc, const char *name, const swmrbus_str *v, size_t n,
-                              bool attr, char *err, size_t errlen)
+swmrbus_err swmrbus__h5_strs(hid_t loc, const char *name, const swmrbus_str *v, size_t n,
+                             bool attr, char *err, size_t errlen)
 {
     swmrbus_err rc = SWMRBUS_EIO;
     hid_t t = H5I_INVALID_HID, sp = H5I_INVALID_HID, obj = H5I_INVALID_HID;
@@ -162,8 +162,8 @@ static int write_static(const swmrbus_static_item *it, void *user)
     char path[SWMRBUS_PATH_MAX + 1];
     snprintf(path, sizeof path, "%.*s", (int)it->path.len, it->path.ptr);
     if (it->kind == SWMRBUS_META_STR) {
-        c->rc = write_strs(c->file, path, it->is_array ? it->ss : &it->s, it->count, false,
-                           c->err, c->errlen);
+        c->rc = swmrbus__h5_strs(c->file, path, it->is_array ? it->ss : &it->s, it->count,
+                                 false, c->err, c->errlen);
         return c->rc != SWMRBUS_OK;
     }
     hid_t t = it->kind == SWMRBUS_META_FLOAT  ? H5T_IEEE_F64LE
@@ -203,7 +203,7 @@ swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
     /* /entry/data@datasets: the per-row datasets in their wire order, so a
      * reader (a source) finds them all and sends them in that order. */
     (void)swmrbus_datasets_foreach(datasets, collect, &lc);
-    rc = write_strs(data, "datasets", lc.names, lc.n, true, err, errlen);
+    rc = swmrbus__h5_strs(data, "datasets", lc.names, lc.n, true, err, errlen);
     free(lc.names);
     if (rc != SWMRBUS_OK || statics.len == 0) return rc;
     static_ctx sc = {file, err, errlen, SWMRBUS_OK};
@@ -220,7 +220,7 @@ swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
 swmrbus_err swmrbus__writer_channels(hid_t data, swmrbus_str channels, uint32_t n,
                                      uint32_t frame_ndim, char *err, size_t errlen)
 {
-    swmrbus_str names[SWMRBUS_MAX_CHANNELS], axes[SWMRBUS_MAX_DATASET_DIMS + 2];
+    swmrbus_str names[SWMRBUS_MAX_CHANNELS];
     if (n > SWMRBUS_MAX_CHANNELS || frame_ndim > SWMRBUS_MAX_DATASET_DIMS) {
         swmrbus__errf(err, errlen, "writer: %u channels", n);
         return SWMRBUS_EINVAL;
@@ -232,10 +232,6 @@ swmrbus_err swmrbus__writer_channels(hid_t data, swmrbus_str channels, uint32_t 
         }
     /* NXdata as Dectris's file writer (NXmx 2024.02) has it: the channel
      * axis of /entry/data/data is dimension 1, named by /entry/data/channel */
-    swmrbus_err rc = write_strs(data, "channel", names, n, false, err, errlen);
-    if (rc != SWMRBUS_OK) return rc;
-    for (uint32_t i = 0; i < frame_ndim + 2; i++) axes[i] = (swmrbus_str){i == 1 ? "channel" : ".",
-                                                                          i == 1 ? 7u : 1u};
-    if ((rc = write_strs(data, "axes", axes, frame_ndim + 2, true, err, errlen))) return rc;
-    return swmrbus__h5_attr_u64(data, "channel_indices", 1, err, errlen);
+    /* (@axes and @channel_indices: writer_axes.c) */
+    return swmrbus__h5_strs(data, "channel", names, n, false, err, errlen);
 }

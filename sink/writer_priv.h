@@ -59,10 +59,15 @@ swmrbus_err swmrbus__writer_named(hid_t file, hid_t data, swmrbus_str datasets,
                                   swmrbus_str statics, char *err, size_t errlen);
 
 /* A multi-channel series' NXdata (README "Channels"): /entry/data/channel
- * (the n names of the accepted start.channels), @axes [".", "channel", ".",
- * ...] for data of frame_ndim + 2 dims, @channel_indices = 1. */
+ * (the n names of the accepted start.channels); its @axes are
+ * swmrbus__writer_axes'. */
 swmrbus_err swmrbus__writer_channels(hid_t data, swmrbus_str channels, uint32_t n,
                                      uint32_t frame_ndim, char *err, size_t errlen);
+
+/* n strings v as a 1-D variable-length UTF-8 string attribute (attr) or
+ * dataset (groups made as needed) name of loc. */
+swmrbus_err swmrbus__h5_strs(hid_t loc, const char *name, const swmrbus_str *v, size_t n,
+                             bool attr, char *err, size_t errlen);
 
 /* ---- start arrays (writer_arrays.c) ---- */
 
@@ -90,5 +95,28 @@ swmrbus_err swmrbus__times_flush(swmrbus__times *t, uint64_t extent, char *err, 
 void swmrbus__times_shrink(swmrbus__times *t, uint64_t rows);
 /* Closes the datasets, frees *t, sets it NULL; err may be NULL. */
 swmrbus_err swmrbus__times_close(swmrbus__times **t, char *err, size_t errlen);
+
+/* ---- NXdata axes and image_id (writer_axes.c) ---- */
+
+typedef struct swmrbus__ids swmrbus__ids;
+/* True (and *first set) when meta has first_image_id, an unsigned integer:
+ * the series gets /entry/data/image_id. */
+bool swmrbus__ids_wanted(swmrbus_str meta, uint64_t *first);
+/* /entry/data/image_id (uint64, shape (0,), unlimited), before SWMR starts. */
+swmrbus_err swmrbus__ids_create(hid_t data, uint64_t first, swmrbus__ids **out, char *err,
+                                size_t errlen);
+/* Extends image_id to extent rows, the new ones holding first + row. */
+swmrbus_err swmrbus__ids_flush(swmrbus__ids *t, uint64_t extent, char *err, size_t errlen);
+/* Takes the extent back to rows (a broken writer's close; errors ignored). */
+void swmrbus__ids_shrink(swmrbus__ids *t, uint64_t rows);
+/* Closes the dataset, frees *t, sets it NULL; err may be NULL. */
+swmrbus_err swmrbus__ids_close(swmrbus__ids **t, char *err, size_t errlen);
+/* @axes of /entry/data for data of data_ndim dims: "image_id" at 0 (with
+ * @image_id_indices = 0; and, with start_time, the soft link start_time to
+ * the detector's per-frame start_time and @start_time_indices = 0),
+ * "channel" at 1 (@channel_indices = 1), "." elsewhere. Nothing when
+ * neither image_id nor channel. Before SWMR starts. */
+swmrbus_err swmrbus__writer_axes(hid_t data, bool image_id, bool channel, bool start_time,
+                                 uint32_t data_ndim, char *err, size_t errlen);
 
 #endif

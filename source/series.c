@@ -340,6 +340,25 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         swmrbus_buf_free(&ds);
         return erc;
     }
+    /* What a second sink needs for the same NXmx file (sfile_nx.c, issue
+     * 11): start.times when the file has per-frame times, and the
+     * detector's arrays (masks, flatfields, thresholds, countrate tables)
+     * as start.arrays with a part each. */
+    swmrbus__start_arrays sa;
+    h.times = swmrbus__sfile_has_times(se->f);
+    if (swmrbus__sfile_arrays(se->f, s->cfg->limits.max_frame_bytes, s->cfg->max_start_bytes,
+                              &sa, why, sizeof why) != SWMRBUS_OK) {
+        swmrbus_log(SWMRBUS_LOG_WARN, s->name, "series %" PRIu64 ": start arrays not read: %s",
+                    se->out_id, why);
+        memset(&sa, 0, sizeof sa);
+    }
+    if (sa.skipped)
+        swmrbus_log(SWMRBUS_LOG_WARN, s->name, "series %" PRIu64 ": %zu start array(s) of %s "
+                    "not carried (type, rank or limits)", se->out_id, sa.skipped, se->file);
+    if (sa.n) {
+        h.arrays = (swmrbus_str){(const char *)sa.arrays.data, sa.arrays.len};
+        h.n_arrays = (uint32_t)sa.n;
+    }
     if (in->frames_expected) {
         h.frames = in->frames_expected;
         h.has_frames = true;
@@ -375,10 +394,13 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
         swmrbus_buf_free(&ds);
         if (swmrbus_header_decode(s->hbuf.data, s->hbuf.len, &lim, &h2, &reason, dwhy,
                                   sizeof dwhy) != SWMRBUS_OK) {
+            swmrbus__start_arrays_free(&sa);
             snprintf(se->why, sizeof se->why, "start: %s", dwhy);
             return SWMRBUS_EINVAL;
         }
-        return send_encoded(s, se, &h2, NULL, 0);
+        rc = send_encoded(s, se, &h2, sa.n ? sa.parts : NULL, sa.n);
+        swmrbus__start_arrays_free(&sa);
+        return rc;
     }
     if (rc == SWMRBUS_OK && s->hbuf.len > s->cfg->limits.max_header_bytes && ml.n) {
         swmrbus_log(SWMRBUS_LOG_WARN, s->name, "series %" PRIu64 ": start without meta (over "
@@ -388,10 +410,13 @@ static swmrbus_err send_start(swmrbus__source *s, swmrbus__series *se)
     swmrbus__meta_list_free(&ml);
     swmrbus_buf_free(&ds);
     if (rc != SWMRBUS_OK) {
+        swmrbus__start_arrays_free(&sa);
         snprintf(se->why, sizeof se->why, "cannot encode start: %s", swmrbus_strerror(rc));
         return SWMRBUS_EINVAL;
     }
-    return send_msg(s, se, &s->hbuf, NULL, 0);
+    rc = send_msg(s, se, &s->hbuf, sa.n ? sa.parts : NULL, sa.n);
+    swmrbus__start_arrays_free(&sa);
+    return rc;
 }
 
 static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
@@ -621,6 +646,12 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
     h.frame = o->row;
     h.ts = o->ts;
     h.has_ts = o->ts != 0;
+    if (swmrbus__sfile_has_times(se->f)) { /* per-frame times (sfile_nx.c, issue 11) */
+        h.has_frame_times = true;
+        if (swmrbus__sfile_times(se->f, o->row, target_of(se), h.frame_times, s->err,
+                                 sizeof s->err) != SWMRBUS_OK)
+            swmrbus_log(SWMRBUS_LOG_WARN, s->name, "series %" PRIu64 ": %s", se->out_id, s->err);
+    }
     const swmrbus__sfile_info *info = swmrbus__sfile_get_info(se->f);
     if (s->out_pub && !info->n_datasets) {
         /* A subscriber that joins late missed the start: every frame

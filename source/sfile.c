@@ -52,6 +52,7 @@ struct swmrbus__sfile {
     uint64_t ts_lo, ts_n;    /* cached block: rows [ts_lo, ts_lo + ts_n) */
     uint64_t ts_buf[TS_BLOCK];
     uint8_t *scratch;        /* direct reads land here first (max_chunk bytes) */
+    swmrbus__stimes *nx;     /* per-frame times (sfile_nx.c), opened on first use */
 };
 
 /* ---- the layout ---------------------------------------------------------- */
@@ -428,6 +429,9 @@ const size_t *swmrbus__sfile_part_sizes(const swmrbus__sfile *f)
 }
 
 const char *swmrbus__sfile_dspath(const swmrbus__sfile *f) { return f->dspath; }
+swmrbus__stimes **swmrbus__sfile_nx(swmrbus__sfile *f) { return &f->nx; }
+hid_t swmrbus__sfile_h5file(const swmrbus__sfile *f) { return f->file; }
+bool swmrbus__sfile_own_writer(const swmrbus__sfile *f) { return f->own_writer; }
 
 const swmrbus__sfile_info *swmrbus__sfile_get_info(const swmrbus__sfile *f)
 {
@@ -731,6 +735,7 @@ void swmrbus__sfile_close(swmrbus__sfile **pf)
     swmrbus__sfile *f = pf ? *pf : NULL;
     if (!f) return;
     swmrbus__h5_init();
+    swmrbus__stimes_free(&f->nx);
     if (f->ts >= 0 && H5Iis_valid(f->ts) > 0) H5Dclose(f->ts);
     if (f->data >= 0 && H5Iis_valid(f->data) > 0) H5Dclose(f->data);
     if (f->file >= 0) H5Fclose(f->file);

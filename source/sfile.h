@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "swmrbus/err.h"
 #include "swmrbus/wire.h"
 
@@ -124,6 +126,37 @@ typedef struct swmrbus__meta_list {
 swmrbus_err swmrbus__sfile_meta(swmrbus__sfile *f, size_t max_bytes, swmrbus__meta_list *ml,
                                 char *err, size_t errlen);
 void swmrbus__meta_list_free(swmrbus__meta_list *ml);
+
+/* ---- what a second sink needs for the same NXmx file (sfile_nx.c) ---- */
+
+/* True when the file has per-frame times (README "Per-frame times"):
+ * /entry/instrument/detector/start_time, stop_time and real_time. */
+bool swmrbus__sfile_has_times(swmrbus__sfile *f);
+
+/* The times [start, stop, real] (s) of row, NaN where not known (no times,
+ * a row not written yet). Reads blocks of up to 1024 rows, never at or
+ * beyond limit (the rows notified), and caches one block; refreshes the
+ * datasets when row is past what they showed. EIO when a read fails. */
+swmrbus_err swmrbus__sfile_times(swmrbus__sfile *f, uint64_t row, uint64_t limit, double v[3],
+                                 char *err, size_t errlen);
+
+/* A start's arrays (README "Start arrays") read back from the file. */
+typedef struct swmrbus__start_arrays {
+    swmrbus_buf arrays;                        /* start.arrays (msgpack), empty: none */
+    zmq_msg_t parts[SWMRBUS_MAX_START_ARRAYS]; /* one raw part each */
+    size_t n;
+    size_t skipped;                            /* over the limits, unknown type */
+} swmrbus__start_arrays;
+
+/* The detector's pixel_mask and flatfield (one channel) or each channel's
+ * <channel>_channel/{pixel_mask, flatfield, threshold_energy}, and
+ * countrate_correction_lookup_table, detectorSpecific/
+ * countrate_correction_table, when present: each of at most max_each bytes,
+ * all together at most max_total (others skipped). ENOMEM; out is then
+ * empty. Free with swmrbus__start_arrays_free. */
+swmrbus_err swmrbus__sfile_arrays(swmrbus__sfile *f, uint64_t max_each, uint64_t max_total,
+                                  swmrbus__start_arrays *out, char *err, size_t errlen);
+void swmrbus__start_arrays_free(swmrbus__start_arrays *sa);
 
 /* Closes every handle, frees *f and sets it NULL. Safe with NULL. */
 void swmrbus__sfile_close(swmrbus__sfile **f);

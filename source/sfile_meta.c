@@ -6,7 +6,10 @@
  *   float                                      -> float
  *   enum over a 1-byte integer {FALSE, TRUE}   -> bool (h5py's booleans)
  * Other datasets (other types, rank > 1, arrays over 4096 elements) are
- * skipped and counted. Sizes come from the file, so each is checked against
+ * skipped and counted; the per-frame times and the countrate table are not
+ * meta (they go out with frames / as start arrays). In an NXmx file the
+ * fields sink/writer_nxmx.c moved (/entry/definition, /entry/start_time as
+ * arm_date, /entry@user_data, beam/incident_*) come back as meta. Sizes come from the file, so each is checked against
  * the bounds before anything is allocated. */
 #include <stdlib.h>
 #include <string.h>
@@ -121,16 +124,15 @@ out:
     return r;
 }
 
-static herr_t on_link(hid_t g, const char *name, const H5L_info_t *info, void *user)
+/* Dataset name of g as the meta item key (skipped and counted when it
+ * cannot be carried). */
+static void read_item(meta_ctx *c, hid_t g, const char *name, const char *key)
 {
-    meta_ctx *c = user;
     hid_t d = H5I_INVALID_HID, t = H5I_INVALID_HID, s = H5I_INVALID_HID;
     hid_t mt = H5I_INVALID_HID;
     int8_t *raw8 = NULL;
     bool added = false;
-    (void)info;
-    if (!strcmp(name, "timestamp")) return 0; /* per row, not meta */
-    if (strlen(name) > SWMRBUS_NAME_MAX) goto skip;
+    if (strlen(key) > SWMRBUS_NAME_MAX) goto skip;
     if ((d = H5Dopen2(g, name, H5P_DEFAULT)) < 0) goto skip; /* a group, a broken link */
     if ((t = H5Dget_type(d)) < 0 || (s = H5Dget_space(d)) < 0) goto skip;
     int rank = H5Sget_simple_extent_ndims(s);
@@ -143,7 +145,7 @@ static herr_t on_link(hid_t g, const char *name, const H5L_info_t *info, void *u
     H5T_class_t cls = H5Tget_class(t);
     if (cls == H5T_STRING) {
         if (rank != 0) goto skip;
-        int r = read_string(c, name, d, t);
+        int r = read_string(c, key, d, t);
         if (r <= 0) goto skip;
         added = true;
         goto done;
@@ -165,7 +167,7 @@ static herr_t on_link(hid_t g, const char *name, const H5L_info_t *info, void *u
         goto skip;
     }
     void *vals;
-    swmrbus_meta_item *it = add_item(c, name, (size_t)n * esize, &vals);
+    swmrbus_meta_item *it = add_item(c, key, (size_t)n * esize, &vals);
     if (!it) goto skip;
     added = true;
     it->kind = kind;
@@ -202,7 +204,78 @@ done:
     if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
     if (d >= 0) H5Dclose(d);
+}
+
+static herr_t on_link(hid_t g, const char *name, const H5L_info_t *info, void *user)
+{
+    /* per row, not meta: timestamp and the per-frame times (sent with each
+     * frame); the countrate table goes out as a start array (sfile_nx.c) */
+    static const char *const not_meta[] = {"timestamp", "start_time", "stop_time", "real_time",
+                                           "countrate_correction_lookup_table"};
+    (void)info;
+    for (size_t i = 0; i < sizeof not_meta / sizeof not_meta[0]; i++)
+        if (!strcmp(name, not_meta[i])) return 0;
+    /* a group (<channel>_channel, detectorSpecific) holds start arrays */
+    H5O_info_t oi;
+    if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 &&
+        oi.type == H5O_TYPE_GROUP)
+        return 0;
+    H5Eclear2(H5E_DEFAULT);
+    read_item(user, g, name, name);
     return 0;
+}
+
+/* A string attribute name of obj as the meta item key (an NXmx file's
+ * /entry@user_data). */
+static void read_str_attr(meta_ctx *c, hid_t obj, const char *name, const char *key)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    void *vals;
+    swmrbus_meta_item *it;
+    if (H5Aexists(obj, name) <= 0 || (a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
+        (t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING ||
+        H5Tis_variable_str(t) != 0)
+        goto out;
+    size_t n = H5Tget_size(t);
+    if (n == 0 || n >= c->max_bytes || !(it = add_item(c, key, n + 1, &vals))) goto out;
+    if (H5Aread(a, t, vals) < 0) {
+        drop_last(c->ml);
+        goto out;
+    }
+    while (n > 0 && ((char *)vals)[n - 1] == '\0') n--;
+    ((char *)vals)[n] = '\0';
+    it->kind = SWMRBUS_META_STR;
+    it->count = 1;
+    it->s.ptr = vals;
+    it->s.len = n;
+out:
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* An NXmx file (/entry/definition, sink/writer_nxmx.c): the fields that
+ * writer moved out of the detector group go back under their meta names,
+ * so that a sink taking the start writes the same NXmx file. */
+static void read_nxmx(meta_ctx *c, hid_t file)
+{
+    hid_t entry = H5Gopen2(file, "/entry", H5P_DEFAULT);
+    if (entry < 0 || H5Lexists(entry, "definition", H5P_DEFAULT) <= 0) goto out;
+    read_item(c, entry, "definition", "definition");
+    if (H5Lexists(entry, "start_time", H5P_DEFAULT) > 0)
+        read_item(c, entry, "start_time", "arm_date");
+    read_str_attr(c, entry, "user_data", "user_data");
+    if (H5Lexists(file, "/entry/instrument/beam", H5P_DEFAULT) > 0) {
+        hid_t beam = H5Gopen2(file, "/entry/instrument/beam", H5P_DEFAULT);
+        for (int k = 0; k < 2 && beam >= 0; k++) {
+            const char *n = k ? "incident_energy" : "incident_wavelength";
+            if (H5Lexists(beam, n, H5P_DEFAULT) > 0) read_item(c, beam, n, n);
+        }
+        if (beam >= 0) H5Gclose(beam);
+    }
+out:
+    if (entry >= 0) H5Gclose(entry);
+    H5Eclear2(H5E_DEFAULT);
 }
 
 swmrbus_err swmrbus__sfile_meta_read(hid_t file, size_t max_bytes, swmrbus__meta_list *ml,
@@ -227,6 +300,7 @@ swmrbus_err swmrbus__sfile_meta_read(hid_t file, size_t max_bytes, swmrbus__meta
         swmrbus__h5_err(err, errlen, "list " DETECTOR);
         rc = SWMRBUS_EIO;
     }
+    if (rc == SWMRBUS_OK) read_nxmx(&c, file);
     H5Gclose(g);
     if (rc != SWMRBUS_OK) swmrbus__meta_list_free(ml);
     return rc;

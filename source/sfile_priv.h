@@ -24,6 +24,14 @@ void swmrbus__sfile_names_free(char **names, size_t n);
 swmrbus_err swmrbus__sfile_channels_read(hid_t file, char ***names, size_t *n, char *err,
                                          size_t errlen);
 
+/* sfile_nx.c's per-frame times reader, kept with (and freed by) the sfile. */
+typedef struct swmrbus__stimes swmrbus__stimes;
+swmrbus__stimes **swmrbus__sfile_nx(swmrbus__sfile *f);
+void swmrbus__stimes_free(swmrbus__stimes **t);
+hid_t swmrbus__sfile_h5file(const swmrbus__sfile *f);
+/* The file is the writer's own (never refreshed: see sfile.c). */
+bool swmrbus__sfile_own_writer(const swmrbus__sfile *f);
+
 swmrbus_err swmrbus__sfile_meta_read(hid_t file, size_t max_bytes, swmrbus__meta_list *ml,
                                      char *err, size_t errlen);
 

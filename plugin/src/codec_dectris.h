@@ -17,14 +17,17 @@
 #define SWMRBUS__DX_CHANNEL_MAX 64  /* bytes of a channel name kept */
 
 #define SWMRBUS__DX_CHANNELS_MAX 16 /* channels (thresholds) of a series */
-#define SWMRBUS__DX_ARRAYS_MAX 48   /* 3 per channel: mask, flatfield, threshold_energy */   /* pixel_mask / flatfield arrays kept per series */
+#define SWMRBUS__DX_ARRAYS_MAX 49   /* 3 per channel (mask, flatfield, threshold_energy)
+                                     * and the countrate table: kept per series */
 
 /* One array of a start (a pixel mask or flatfield): written once with the
  * swmrbus start as a start array (README "Start arrays"). */
 typedef struct swmrbus__dx_array {
-    char channel[SWMRBUS__DX_CHANNEL_MAX + 1];
-    char what[24];                           /* "pixel_mask", "flatfield", "threshold_energy" */
-    swmrbus_format f;                        /* raw, 2-D [y, x] (0-D: a scalar) */
+    char channel[SWMRBUS__DX_CHANNEL_MAX + 1]; /* "": the detector's, not a channel's */
+    char what[48];                           /* "pixel_mask", "flatfield", "threshold_energy",
+                                              * a countrate table's path */
+    swmrbus_format f;                        /* raw, 2-D [y, x] (0-D: a scalar; a countrate
+                                              * table: 1-D or 2-D) */
     zmq_msg_t *msg;                          /* its bytes (a slice), owned */
 } swmrbus__dx_array;
 
@@ -90,6 +93,13 @@ void swmrbus__dx_meta_bool(swmrbus__dx_meta *m, const char *key, bool v);
  * kept. */
 bool swmrbus__dx_array_add(swmrbus__dx *d, swmrbus__dx_series *se, const char *what,
                            const char *channel, swmrbus_dtype t, uint64_t y, uint64_t x,
+                           zmq_msg_t *part, const void *data, size_t len);
+/* Keeps len bytes at data inside part (a zero-copy slice) as the detector's
+ * array path (below /entry/instrument/detector, whatever the channels: a
+ * countrate correction table) of dtype t and shape[0 .. ndim) (1 or 2
+ * dims). Skipped (false) as for swmrbus__dx_array_add. */
+bool swmrbus__dx_array_det(swmrbus__dx *d, swmrbus__dx_series *se, const char *path,
+                           swmrbus_dtype t, uint32_t ndim, const uint64_t *shape,
                            zmq_msg_t *part, const void *data, size_t len);
 /* Keeps a float64 scalar v as the array "<channel>_channel/<what>" (a
  * channel's threshold_energy); false as for swmrbus__dx_array_add. */

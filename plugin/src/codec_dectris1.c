@@ -6,8 +6,10 @@
  *    (all: dflatfield-1.0, blob, dpixelmask-1.0, blob, dcountrate_table-1.0,
  *    blob), (appendix)]
  *        -> the series is remembered (NXmx fields of the config as meta);
- *           flatfield and mask go out with the start as start arrays;
- *           the countrate table is not stored
+ *           flatfield, mask and the countrate table (shape [w, h] -> [h,
+ *           w], as the legacy file writer's detectorSpecific/
+ *           countrate_correction_table) go out with the start as start
+ *           arrays
  *   [dimage-1.0 {series, frame}, dimage_d-1.0 {shape [x, y], type,
  *    encoding, size}, blob, (dconfig-1.0 {start_time, stop_time,
  *    real_time}), (appendix)]
@@ -234,6 +236,28 @@ static void on_header(d1_state *s, json_t *h, zmq_msg_t *parts, int n,
                                         (uint64_t)json_integer_value(json_array_get(shape, 0)),
                                         &parts[at + 1], zmq_msg_data(&parts[at + 1]),
                                         zmq_msg_size(&parts[at + 1]));
+        json_decref(a);
+    }
+    /* all: dcountrate_table-1.0 + blob (shape [w, h], type): where the
+     * legacy Dectris file writer keeps it */
+    if (strcmp(detail, "all") == 0 && n > 7) {
+        char jwhy[200];
+        json_t *a = load(&parts[6], s->dx.lim.max_header_bytes, "dcountrate_table-1.0", jwhy,
+                         sizeof jwhy);
+        json_t *shape = json_object_get(a, "shape");
+        const char *type = json_string_value(json_object_get(a, "type"));
+        if (a && htype_is(a, "dcountrate_table-1.0") && type && json_is_array(shape) &&
+            json_array_size(shape) == 2 && json_is_integer(json_array_get(shape, 0)) &&
+            json_is_integer(json_array_get(shape, 1)) &&
+            json_integer_value(json_array_get(shape, 0)) >= 1 &&
+            json_integer_value(json_array_get(shape, 1)) >= 1) {
+            uint64_t dims[2] = {(uint64_t)json_integer_value(json_array_get(shape, 1)),
+                                (uint64_t)json_integer_value(json_array_get(shape, 0))};
+            (void)swmrbus__dx_array_det(&s->dx, &se, "detectorSpecific/countrate_correction_table",
+                                        swmrbus_dtype_parse(type, strlen(type)), 2, dims,
+                                        &parts[7], zmq_msg_data(&parts[7]),
+                                        zmq_msg_size(&parts[7]));
+        }
         json_decref(a);
     }
     se.n_channels = 1;

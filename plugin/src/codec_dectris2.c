@@ -13,6 +13,10 @@
  *             payload is a zero-copy slice of the compressed bytes
  *   end    -> end with frames = highest row + 1
  *
+ * The start's pixel_mask / flatfield (per channel) and
+ * countrate_correction_lookup_table go out with the swmrbus start as start
+ * arrays (README "Start arrays"), zero-copy slices of the start message.
+ *
  * CBOR is read with libcbor's streaming decoder (cbor_stream_decode), one
  * item head at a time: nothing is allocated from a length read off the wire,
  * every array/map count is checked against the bytes left, indefinite-length
@@ -430,6 +434,7 @@ static bool start_user_data(rd *r, metab *m)
 
 static bool start_arrays(d2_state *s, rd *r, swmrbus__dx_series *se, const char *what,
                          zmq_msg_t *part);
+static bool start_countrate(d2_state *s, rd *r, swmrbus__dx_series *se, zmq_msg_t *part);
 static bool channel_ok(const tok *t);
 
 static void on_start(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
@@ -517,9 +522,10 @@ static void on_start(d2_state *s, rd *r, size_t n_pairs, zmq_msg_t *part,
         } else if (text_is(&k, "pixel_mask") || text_is(&k, "flatfield")) {
             ok = start_arrays(s, r, &se, text_is(&k, "flatfield") ? "flatfield" : "pixel_mask",
                               part);
+        } else if (text_is(&k, "countrate_correction_lookup_table")) {
+            ok = start_countrate(s, r, &se, part);
         } else {
-            /* type (read before), countrate tables and unknown keys:
-             * skipped */
+            /* type (read before) and unknown keys: skipped */
             ok = skip(r, 1);
         }
         if (!ok) goto bad;
@@ -661,6 +667,28 @@ static bool start_arrays(d2_state *s, rd *r, swmrbus__dx_series *se, const char 
         if (im.f.encoding == SWMRBUS_ENC_RAW && memchr(ch.p, '\0', ch.n) == NULL)
             (void)swmrbus__dx_array_add(&s->dx, se, what, name, im.f.dtype, im.dims[0],
                                         im.dims[1], part, im.data, im.len);
+    }
+    return true;
+}
+
+/* start.countrate_correction_lookup_table: a TypedArray (RFC 8746 tag +
+ * byte string), kept as a slice of part and written where Dectris's NXmx
+ * 2024.02 file writer has it, /entry/instrument/detector/
+ * countrate_correction_lookup_table (1-D, its dtype); a compressed or
+ * big-endian one, or one over limits.max_frame_bytes, is skipped. */
+static bool start_countrate(d2_state *s, rd *r, swmrbus__dx_series *se, zmq_msg_t *part)
+{
+    tok t, b;
+    if (!next(r, &t)) return false;
+    if (t.k != T_TAG) return skip_rest(r, &t, 1);
+    swmrbus_dtype dt = tag_dtype(t.u);
+    if (!next(r, &b)) return false;
+    if (b.k != T_BYTES) return skip_rest(r, &b, 2);
+    size_t isz = swmrbus_dtype_size(dt);
+    if (isz && b.n % isz == 0 && b.n > 0) {
+        uint64_t n = b.n / isz;
+        (void)swmrbus__dx_array_det(&s->dx, se, "countrate_correction_lookup_table", dt, 1, &n,
+                                    part, b.p, b.n);
     }
     return true;
 }

@@ -70,6 +70,41 @@ bool swmrbus__dx_array_add(swmrbus__dx *d, swmrbus__dx_series *se, const char *w
     return true;
 }
 
+bool swmrbus__dx_array_det(swmrbus__dx *d, swmrbus__dx_series *se, const char *path,
+                           swmrbus_dtype t, uint32_t ndim, const uint64_t *shape,
+                           zmq_msg_t *part, const void *data, size_t len)
+{
+    size_t isz = swmrbus_dtype_size(t);
+    uint64_t n = 1;
+    if (se->n_arrays >= SWMRBUS__DX_ARRAYS_MAX || isz == 0 || ndim < 1 || ndim > 2 ||
+        strlen(path) >= sizeof se->arrays[0].what ||
+        !swmrbus_path_ok((swmrbus_str){path, strlen(path)}))
+        return false;
+    for (uint32_t i = 0; i < ndim; i++) {
+        if (shape[i] == 0 || shape[i] > UINT64_MAX / n) return false;
+        n *= shape[i];
+    }
+    if (n > UINT64_MAX / isz || n * isz != len || len > d->lim.max_frame_bytes) return false;
+    for (size_t k = 0; k < se->n_arrays; k++) /* given twice: the first */
+        if (se->arrays[k].channel[0] == '\0' && strcmp(se->arrays[k].what, path) == 0)
+            return false;
+    swmrbus__dx_array *a = &se->arrays[se->n_arrays];
+    memset(a, 0, sizeof *a);
+    snprintf(a->what, sizeof a->what, "%s", path);
+    a->f.dtype = t;
+    a->f.encoding = SWMRBUS_ENC_RAW;
+    a->f.ndim = ndim;
+    for (uint32_t i = 0; i < ndim; i++) a->f.shape[i] = shape[i];
+    if (!(a->msg = malloc(sizeof *a->msg))) return false;
+    if (swmrbus_msg_slice(a->msg, part, data, len) != SWMRBUS_OK) {
+        free(a->msg);
+        a->msg = NULL;
+        return false;
+    }
+    se->n_arrays++;
+    return true;
+}
+
 bool swmrbus__dx_array_f64(swmrbus__dx_series *se, const char *what, const char *channel,
                            double v)
 {
@@ -311,8 +346,8 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
         e |= msgpack_pack_array(&pk, se->n_arrays);
         for (size_t k = 0; k < se->n_arrays; k++) {
             const swmrbus__dx_array *a = &se->arrays[k];
-            char name[SWMRBUS__DX_CHANNEL_MAX + 48];
-            if (se->n_channels > 1) /* Dectris's NXmx 2024.02: per channel */
+            char name[SWMRBUS__DX_CHANNEL_MAX + 64]; /* "<channel>_channel/<what>" */
+            if (se->n_channels > 1 && a->channel[0]) /* NXmx 2024.02: per channel */
                 snprintf(name, sizeof name, "%s_channel/%s", a->channel, a->what);
             else
                 snprintf(name, sizeof name, "%s", a->what);

@@ -5,8 +5,11 @@
  *   start -> {type: start, series_id, series_unique_id (the series' name),
  *             image_size_x/y, number_of_images (frames, when known),
  *             channels: ["threshold_1"], and the NXmx detector fields of
- *             start.meta under their stream v2 names}
- *   frame -> {type: image, series_id, image_id, data: {threshold_1:
+ *             start.meta under their stream v2 names; from start.arrays:
+ *             threshold_energy by channel name, pixel_mask / flatfield
+ *             maps, countrate_correction_lookup_table}
+ *   frame -> {type: image, series_id, image_id, start/stop/real_time (the
+ *             frame's times as Rationals of ns), data: {threshold_1:
  *             tag 40 [[y, x], typed array tag (tag 56500 [bslz4, itemsize,
  *             chunk] | [lz4, 0, chunk] | raw bytes)]}}; image_id = the
  *             series' meta first_image_id (what a Dectris decoder kept) +
@@ -16,6 +19,7 @@
  * Item heads are written by libcbor's encoders (cbor_encode_*); the payload
  * is copied once after them (stream v2 messages are single-part). */
 #include <cbor.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +183,9 @@ static e2_series *series_of(e2_state *st, uint64_t id, bool make)
     return old;
 }
 
+static uint64_t typed_tag(swmrbus_dtype t);
+static void image_head(e2_state *st, const swmrbus_format *f, size_t len);
+
 /* Walks start.meta twice: counting (write false), then writing. */
 typedef struct meta_walk {
     e2_state *st;
@@ -216,7 +223,85 @@ static int meta_cb(const swmrbus_meta_item *it, void *user)
     return 0;
 }
 
-static void encode_start(e2_state *st, const swmrbus_header *h)
+/* The start's arrays (README "Start arrays", e.g. from a source reading an
+ * NXmx file): each one's name, format and bytes (its payload part). */
+typedef struct arr_list {
+    size_t n;
+    swmrbus_str name[SWMRBUS_MAX_START_ARRAYS];
+    swmrbus_format f[SWMRBUS_MAX_START_ARRAYS];
+    const uint8_t *p[SWMRBUS_MAX_START_ARRAYS];
+    size_t len[SWMRBUS_MAX_START_ARRAYS];
+    zmq_msg_t *parts;
+    size_t n_parts;
+} arr_list;
+
+static int arr_cb(const swmrbus_dataset *d, size_t k, void *user)
+{
+    arr_list *a = user;
+    if (k >= a->n_parts || a->n >= SWMRBUS_MAX_START_ARRAYS) return 1;
+    a->name[a->n] = d->name;
+    a->f[a->n] = d->format;
+    a->p[a->n] = zmq_msg_data(&a->parts[k]);
+    a->len[a->n] = zmq_msg_size(&a->parts[k]);
+    a->n++;
+    return 0;
+}
+
+/* The array "<channel>_channel/<what>" (several channels) or "<what>", of
+ * ndim dims, raw and of its full size; -1: none. */
+static int arr_find(const arr_list *a, swmrbus_str channel, bool per_channel, const char *what,
+                    uint32_t ndim)
+{
+    char name[SWMRBUS_CHANNEL_NAME_MAX + 48];
+    if (per_channel)
+        snprintf(name, sizeof name, "%.*s_channel/%s", (int)channel.len, channel.ptr, what);
+    else
+        snprintf(name, sizeof name, "%s", what);
+    for (size_t k = 0; k < a->n; k++)
+        if (key_is(a->name[k], name) && a->f[k].ndim == ndim &&
+            a->f[k].encoding == SWMRBUS_ENC_RAW && typed_tag(a->f[k].dtype) &&
+            swmrbus_format_raw_bytes(&a->f[k]) == a->len[k])
+            return (int)k;
+    return -1;
+}
+
+static swmrbus_str channel_of(const swmrbus_header *h, size_t nch, size_t c)
+{
+    swmrbus_str name = {E2_CHANNEL, strlen(E2_CHANNEL)};
+    if (nch > 1) (void)swmrbus_channel_name(h->channels, c, &name);
+    return name;
+}
+
+/* A start map {channel: tag 40 [[y, x], typed array]} of the channels'
+ * <what> arrays (pixel_mask, flatfield), those the start has. */
+static void arr_map(e2_state *st, const swmrbus_header *h, size_t nch, const arr_list *a,
+                    const char *what, size_t count)
+{
+    ctext(st, what);
+    head(st, cbor_encode_map_start, count);
+    for (size_t c = 0; c < nch; c++) {
+        swmrbus_str ch = channel_of(h, nch, c);
+        int k = arr_find(a, ch, nch > 1, what, 2);
+        if (k < 0) continue;
+        text(st, ch.ptr, ch.len);
+        image_head(st, &a->f[k], a->len[k]);
+        if (!room(st, a->len[k])) return;
+        memcpy(st->b.data + st->b.len, a->p[k], a->len[k]);
+        st->b.len += a->len[k];
+    }
+}
+
+static double le_f64(const uint8_t *p)
+{
+    uint64_t bits = 0;
+    double v;
+    for (int i = 7; i >= 0; i--) bits = bits << 8 | p[i];
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+static void encode_start(e2_state *st, const swmrbus_header *h, zmq_msg_t *parts,
+                         size_t n_parts)
 {
     e2_series *se = series_of(st, h->series, true);
     se->last_use = ++st->clock;
@@ -226,8 +311,32 @@ static void encode_start(e2_state *st, const swmrbus_header *h)
     w.se = se;
     if (h->meta.len && swmrbus_meta_foreach(h->meta, meta_cb, &w) != SWMRBUS_OK) w.n = 0;
     size_t nch = h->n_channels > 1 ? h->n_channels : 1;
-    bool thr = nch > 1 ? w.n_thr == nch : w.has_thr;
-    size_t n = 5 + (h->has_frames ? 1 : 0) + (h->name.len ? 1 : 0) + w.n + (thr ? 1 : 0);
+    arr_list a;
+    a.n = 0;
+    a.parts = parts;
+    a.n_parts = n_parts;
+    if (h->n_arrays && h->n_arrays == n_parts &&
+        swmrbus_datasets_foreach(h->arrays, arr_cb, &a) != SWMRBUS_OK)
+        a.n = 0;
+    /* several channels: each one's threshold_energy by its name (a start
+     * array <channel>_channel/threshold_energy), else the meta's in order */
+    double thrs[E2_CHANNELS];
+    size_t by_name = 0, masks = 0, flats = 0;
+    for (size_t c = 0; c < nch && nch > 1; c++) {
+        int k = arr_find(&a, channel_of(h, nch, c), true, "threshold_energy", 0);
+        if (k >= 0 && a.f[k].dtype == SWMRBUS_DTYPE_FLOAT64) thrs[by_name++] = le_f64(a.p[k]);
+    }
+    for (size_t c = 0; c < nch; c++) {
+        masks += arr_find(&a, channel_of(h, nch, c), nch > 1, "pixel_mask", 2) >= 0;
+        flats += arr_find(&a, channel_of(h, nch, c), nch > 1, "flatfield", 2) >= 0;
+    }
+    swmrbus_str none = {"", 0};
+    int lut = arr_find(&a, none, false, "countrate_correction_lookup_table", 1);
+    if (nch > 1 && by_name != nch) /* none by name: the meta's, in order */
+        memcpy(thrs, w.thrs, sizeof thrs);
+    bool thr = nch > 1 ? by_name == nch || w.n_thr == nch : w.has_thr;
+    size_t n = 5 + (h->has_frames ? 1 : 0) + (h->name.len ? 1 : 0) + w.n + (thr ? 1 : 0) +
+               (masks > 0) + (flats > 0) + (lut >= 0);
     head(st, cbor_encode_map_start, n);
     ctext(st, "type");
     ctext(st, "start");
@@ -264,8 +373,42 @@ static void encode_start(e2_state *st, const swmrbus_header *h)
             swmrbus_str name = {E2_CHANNEL, strlen(E2_CHANNEL)};
             if (nch > 1) (void)swmrbus_channel_name(h->channels, c, &name);
             text(st, name.ptr, name.len);
-            dbl(st, nch > 1 ? w.thrs[c] : w.thr);
+            dbl(st, nch > 1 ? thrs[c] : w.thr);
         }
+    }
+    if (masks) arr_map(st, h, nch, &a, "pixel_mask", masks);
+    if (flats) arr_map(st, h, nch, &a, "flatfield", flats);
+    if (lut >= 0) { /* a TypedArray */
+        ctext(st, "countrate_correction_lookup_table");
+        tag(st, typed_tag(a.f[lut].dtype));
+        head(st, cbor_encode_bytestring_start, a.len[lut]);
+        if (!room(st, a.len[lut])) return;
+        memcpy(st->b.data + st->b.len, a.p[lut], a.len[lut]);
+        st->b.len += a.len[lut];
+    }
+}
+
+/* An image's start_time, stop_time, real_time (the frame's times, s) as
+ * stream v2 Rationals of ns; NaN: left out. The count of those written. */
+static size_t n_times(const swmrbus_header *h)
+{
+    size_t n = 0;
+    for (int i = 0; h->has_frame_times && i < 3; i++)
+        n += isfinite(h->frame_times[i]) && h->frame_times[i] >= 0 &&
+             h->frame_times[i] < 1.8e10;
+    return n;
+}
+
+static void image_times(e2_state *st, const swmrbus_header *h)
+{
+    static const char *const keys[3] = {"start_time", "stop_time", "real_time"};
+    for (int i = 0; h->has_frame_times && i < 3; i++) {
+        double v = h->frame_times[i];
+        if (!(isfinite(v) && v >= 0 && v < 1.8e10)) continue;
+        ctext(st, keys[i]);
+        head(st, cbor_encode_array_start, 2);
+        uint_(st, (uint64_t)(v * 1e9 + 0.5));
+        uint_(st, 1000000000u);
     }
 }
 
@@ -315,13 +458,14 @@ static void encode_channels(e2_state *st, const swmrbus_header *h, const swmrbus
     e2_series *se = series_of(st, h->series, false);
     uint64_t first = se ? se->first : 0;
     if (se) se->last_use = ++st->clock;
-    head(st, cbor_encode_map_start, 4);
+    head(st, cbor_encode_map_start, 4 + n_times(h));
     ctext(st, "type");
     ctext(st, "image");
     ctext(st, "series_id");
     uint_(st, h->series);
     ctext(st, "image_id");
     uint_(st, first + h->frame);
+    image_times(st, h);
     ctext(st, "data");
     head(st, cbor_encode_map_start, n_ch);
     for (size_t c = 0; c < n_ch; c++) {
@@ -340,13 +484,14 @@ static void encode_image(e2_state *st, const swmrbus_header *h, const swmrbus_fo
     e2_series *se = series_of(st, h->series, false);
     uint64_t first = se ? se->first : 0;
     if (se) se->last_use = ++st->clock;
-    head(st, cbor_encode_map_start, 4);
+    head(st, cbor_encode_map_start, 4 + n_times(h));
     ctext(st, "type");
     ctext(st, "image");
     ctext(st, "series_id");
     uint_(st, h->series);
     ctext(st, "image_id");
     uint_(st, first + h->frame);
+    image_times(st, h);
     ctext(st, "data");
     head(st, cbor_encode_map_start, 1);
     ctext(st, E2_CHANNEL);
@@ -420,7 +565,7 @@ static swmrbus_err e2_encode(void *state, const swmrbus_header *h, zmq_msg_t *pa
                      (unsigned long long)h->series, h->n_channels, E2_CHANNELS);
             return SWMRBUS_EINVAL;
         }
-        encode_start(st, h);
+        encode_start(st, h, payloads, n_payloads);
         {
             size_t k = 0;
             for (size_t i = 0; i < E2_SERIES; i++)

@@ -2,6 +2,7 @@
  * with msgpack-c's packer writing into a swmrbus_buf (grown by doubling).
  * Everything is validated before the first byte is packed, so an encoder
  * fails either with EINVAL and nothing packed, or with ENOMEM. */
+#include <math.h>
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,8 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     bool with_format = false, with_name = false, with_meta = false;
     bool with_ds = false, with_static = false; /* start.datasets / start.static */
     bool with_ch = false;                      /* start.channels (README "Channels") */
+    bool with_arr = false;                     /* start.arrays (README "Start arrays") */
+    bool with_times = false;                   /* start/frame times ("Per-frame times") */
 
     if (!h || !out) goto out;
     out->len = 0;
@@ -161,15 +164,21 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
               (h->origin_sink.len > SWMRBUS_NAME_MAX || has_nul(h->origin_sink))) ||
              (str_set(h->origin_file) && (!str_ok(h->origin_file) || has_nul(h->origin_file)))))
             goto out;
+        with_arr = h->n_arrays > 0;
+        if (with_arr && (h->n_arrays > SWMRBUS_MAX_START_ARRAYS ||
+                         swmrbus_datasets_foreach(h->arrays, NULL, NULL) != SWMRBUS_OK))
+            goto out;
+        with_times = h->times;
         entries += (with_format ? 3 : 1) + (size_t)h->has_frames + with_name + with_meta +
-                   h->has_origin + with_static + with_ch;
+                   h->has_origin + with_static + with_ch + with_arr + with_times;
         break;
     case SWMRBUS_MSG_FRAME:
         /* an implicit start: the format (and name) ride along when set */
         with_format = h->has_format;
         if (with_format && !format_ok(&h->format)) goto out;
         with_name = with_name && with_format;
-        entries += 1 + (size_t)h->has_ts + (with_format ? 3 : 0) + with_name;
+        with_times = h->has_frame_times;
+        entries += 1 + (size_t)h->has_ts + (with_format ? 3 : 0) + with_name + with_times;
         break;
     case SWMRBUS_MSG_END:
         with_name = false;
@@ -206,6 +215,19 @@ swmrbus_err swmrbus_header_encode(const swmrbus_header *h, const swmrbus_meta_it
     if (with_static && (pack_key(&pk, "static") ||
                         swmrbus_buf_write(out, h->statics.ptr, h->statics.len)))
         goto out;
+    if (with_arr && (pack_key(&pk, "arrays") ||
+                     swmrbus_buf_write(out, h->arrays.ptr, h->arrays.len)))
+        goto out;
+    if (with_times && h->type == SWMRBUS_MSG_START &&
+        (pack_key(&pk, "times") || msgpack_pack_true(&pk)))
+        goto out;
+    if (with_times && h->type == SWMRBUS_MSG_FRAME) { /* NaN: nil (not known) */
+        if (pack_key(&pk, "times") || msgpack_pack_array(&pk, 3)) goto out;
+        for (int i = 0; i < 3; i++)
+            if (isnan(h->frame_times[i]) ? msgpack_pack_nil(&pk)
+                                         : msgpack_pack_double(&pk, h->frame_times[i]))
+                goto out;
+    }
     err = SWMRBUS_OK;
 out:
     if (err != SWMRBUS_OK && out) out->len = 0;

@@ -96,6 +96,16 @@ SEEDS = {
                                      ("1969-01-01T00:00:00Z", [1, 0]),
                                      ("2026-02-30T99:00:00Z", [1, 2, 3]),
                                      ("x", "y")])]),
+    # countrate_correction_lookup_table: a TypedArray kept as a 1-D start array;
+    # odd lengths, compressed, big-endian or not typed: skipped, never fatal
+    "ok_countrate_lut": seq(start(26, countrate_correction_lookup_table=CBORTag(
+        70, bytes(range(64)))), image(26, 1), end(26)),
+    "edge_countrate_odd": seq(start(27, countrate_correction_lookup_table=CBORTag(70, bytes(7))),
+                              start(28, countrate_correction_lookup_table=CBORTag(
+                                  70, CBORTag(56500, ["bslz4", 4, chunk(64)]))),
+                              start(29, countrate_correction_lookup_table=CBORTag(66, bytes(8))),
+                              start(30, countrate_correction_lookup_table=[1, 2]),
+                              image(27, 1), image(28, 1), image(29, 1), image(30, 1)),
 }
 
 
@@ -136,6 +146,10 @@ CFG = js({"beam_center_x": 1.0, "beam_center_y": 2.0, "count_time": 0.1, "frame_
 
 
 def hdr(sid, detail="basic"):
+    return msg(*hdr_parts(sid, detail))
+
+
+def hdr_parts(sid, detail="basic"):
     parts = [js({"htype": "dheader-1.0", "series": sid, "header_detail": detail})]
     if detail in ("basic", "all"):
         parts.append(CFG)
@@ -144,7 +158,7 @@ def hdr(sid, detail="basic"):
                   bytes(X * Y * 4),
                   js({"htype": "dpixelmask-1.0", "shape": [X, Y], "type": "uint32"}),
                   bytes(X * Y * 4)]
-    return msg(*parts)
+    return parts
 
 
 def img(sid, frame, typ="uint32", enc="bs32-lz4<", blob=None, **kw):
@@ -188,6 +202,15 @@ SEEDS1 = {
     "edge_frame_below": hdr(18) + img(18, 5) + img(18, 4) + fin(18),
     "edge_end_unknown": fin(19),
     "edge_empty_parts": msg(b"", b"", b""),
+    # dcountrate_table-1.0 + blob (shape [w, h]) after the mask: a 2-D start array
+    "ok_all_countrate": msg(*(list(hdr_parts(20, "all")) + [
+        js({"htype": "dcountrate_table-1.0", "shape": [4, 2], "type": "float32"}),
+        bytes(32)])) + img(20, 0) + fin(20),
+    "edge_countrate_bad": msg(*(list(hdr_parts(21, "all")) + [
+        js({"htype": "dcountrate_table-1.0", "shape": [4, 2], "type": "float32"}),
+        bytes(31)])) + msg(*(list(hdr_parts(22, "all")) + [
+            js({"htype": "dcountrate_table-1.0", "shape": [0], "type": "x"}), b""])) +
+    img(21, 0) + img(22, 0),
 }
 
 

@@ -230,8 +230,10 @@ class Dectris2(H.SinkTestCase):
             data = f["/entry/data"]
             self.assertEqual([x.decode() for x in data["channel"][()]], list(names))
             self.assertEqual([x.decode() if isinstance(x, bytes) else x
-                              for x in data.attrs["axes"]], [".", "channel", ".", "."])
+                              for x in data.attrs["axes"]], ["image_id", "channel", ".", "."])
             self.assertEqual(data.attrs["channel_indices"], 1)
+            self.assertEqual(data.attrs["image_id_indices"], 0)
+            self.assertEqual(list(data["image_id"][()]), list(range(1, 8)))
             det = f["/entry/instrument/detector"]
             for n, e, m in zip(names, (6400.0, 9100.0), masks):
                 g = det[n + "_channel"]

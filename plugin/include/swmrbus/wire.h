@@ -289,8 +289,10 @@ SWMRBUS_API swmrbus_err swmrbus_meta_foreach(swmrbus_str meta, swmrbus_meta_fn f
                                              void *user);
 
 /* Encodes a frame-stream header into out (replacing its content). For START:
- * series, format, and when set frames, name, meta (items, n_meta), origin.
- * FRAME: series, frame, ts when has_ts. END: series, frames. The header's
+ * series, format, and when set frames, name, meta (items, n_meta), origin,
+ * datasets, channels, static, arrays (n_arrays > 0: the payload parts are
+ * the caller's) and times (true). FRAME: series, frame, ts when has_ts,
+ * times when has_frame_times (NaN as nil). END: series, frames. The header's
  * meta slice is ignored; pass items instead. Returns ENOMEM or EINVAL. */
 SWMRBUS_API swmrbus_err swmrbus_header_encode(const swmrbus_header *h,
                                               const swmrbus_meta_item *meta,
