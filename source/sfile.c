@@ -9,6 +9,7 @@
 #include <hdf5.h>
 
 #include "sfile.h"
+#include "h5share.h"
 #include "sfile_priv.h"
 
 #define FILTER_BSLZ4 32008
@@ -29,7 +30,7 @@ struct swmrbus__sfile {
                               * (N, n_chan, y, x) dataset, each a part of the row,
                               * read through this one handle (a second handle on
                               * the same dataset would see a stale chunk index
-                              * after the other's H5Drefresh); 0: none */
+                              * after the other's H5Drefresh: h5share.h); 0: none */
     /* Opened by swmrbus__sfile_open_all on a file with named datasets: the
      * others (kids[k] is dataset k + 1), read along with this one, row by
      * row; part_sizes: each dataset's bytes of the row last sized. */
@@ -278,7 +279,7 @@ static hid_t open_ts(hid_t file)
         H5Lexists(file, "/entry/instrument/detector", H5P_DEFAULT) <= 0 ||
         H5Lexists(file, TS_PATH, H5P_DEFAULT) <= 0)
         goto fail;
-    if ((d = H5Dopen2(file, TS_PATH, H5P_DEFAULT)) < 0 || (t = H5Dget_type(d)) < 0 ||
+    if ((d = swmrbus__h5share_open(file, TS_PATH)) < 0 || (t = H5Dget_type(d)) < 0 ||
         H5Tget_class(t) != H5T_INTEGER || (s = H5Dget_space(d)) < 0 ||
         H5Sget_simple_extent_ndims(s) != 1)
         goto fail;
@@ -289,7 +290,7 @@ fail:
     H5Eclear2(H5E_DEFAULT);
     if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
-    if (d >= 0) H5Dclose(d);
+    swmrbus__h5share_close(d);
     return H5I_INVALID_HID;
 }
 
@@ -325,7 +326,7 @@ static swmrbus_err open_ds(const char *path, const char *dspath, bool named,
     }
     unsigned intent = 0;
     f->own_writer = H5Fget_intent(f->file, &intent) >= 0 && (intent & H5F_ACC_RDWR);
-    if ((f->data = H5Dopen2(f->file, f->dspath, H5P_DEFAULT)) < 0) {
+    if ((f->data = swmrbus__h5share_open(f->file, f->dspath)) < 0) {
         swmrbus__h5_err(err, errlen, "open %s in %s", f->dspath, path);
         goto out;
     }
@@ -444,9 +445,9 @@ uint64_t swmrbus__sfile_rows(const swmrbus__sfile *f) { return f ? f->rows : 0; 
  * released it) and opens the dataset again. */
 static hid_t reopen(hid_t file, hid_t old, const char *path)
 {
-    if (old >= 0 && H5Iis_valid(old) > 0) (void)H5Dclose(old);
+    swmrbus__h5share_close(old);
     H5Eclear2(H5E_DEFAULT);
-    return H5Dopen2(file, path, H5P_DEFAULT);
+    return swmrbus__h5share_open(file, path);
 }
 
 swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
@@ -454,7 +455,7 @@ swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
 {
     swmrbus_err rc = SWMRBUS_OK;
     swmrbus__h5_init();
-    if (f->data < 0 || (!f->own_writer && H5Drefresh(f->data) < 0)) {
+    if (f->data < 0 || (!f->own_writer && swmrbus__h5share_refresh(f->data) < 0)) {
         char first[512];
         swmrbus__h5_err(first, sizeof first, "refresh");
         f->data = reopen(f->file, f->data, f->dspath);
@@ -465,7 +466,7 @@ swmrbus_err swmrbus__sfile_refresh(swmrbus__sfile *f, uint64_t *rows, char *err,
         }
     }
     f->rows = extent0(f->data);
-    if (f->ts >= 0 && !f->own_writer && H5Drefresh(f->ts) < 0) {
+    if (f->ts >= 0 && !f->own_writer && swmrbus__h5share_refresh(f->ts) < 0) {
         f->ts = reopen(f->file, f->ts, TS_PATH);
         H5Eclear2(H5E_DEFAULT);
     }
@@ -736,8 +737,8 @@ void swmrbus__sfile_close(swmrbus__sfile **pf)
     if (!f) return;
     swmrbus__h5_init();
     swmrbus__stimes_free(&f->nx);
-    if (f->ts >= 0 && H5Iis_valid(f->ts) > 0) H5Dclose(f->ts);
-    if (f->data >= 0 && H5Iis_valid(f->data) > 0) H5Dclose(f->data);
+    swmrbus__h5share_close(f->ts);
+    swmrbus__h5share_close(f->data);
     if (f->file >= 0) H5Fclose(f->file);
     H5Eclear2(H5E_DEFAULT);
     for (size_t k = 0; k < f->n_kids; k++) swmrbus__sfile_close(&f->kids[k]);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5share.h"
 #include "sfile_priv.h"
 
 #define META_MAX_ITEMS 256
@@ -133,7 +134,7 @@ static void read_item(meta_ctx *c, hid_t g, const char *name, const char *key)
     int8_t *raw8 = NULL;
     bool added = false;
     if (strlen(key) > SWMRBUS_NAME_MAX) goto skip;
-    if ((d = H5Dopen2(g, name, H5P_DEFAULT)) < 0) goto skip; /* a group, a broken link */
+    if ((d = swmrbus__h5share_open(g, name)) < 0) goto skip; /* a group, a broken link */
     if ((t = H5Dget_type(d)) < 0 || (s = H5Dget_space(d)) < 0) goto skip;
     int rank = H5Sget_simple_extent_ndims(s);
     hsize_t n = 1;
@@ -203,7 +204,7 @@ done:
     if (mt >= 0) H5Tclose(mt);
     if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
-    if (d >= 0) H5Dclose(d);
+    swmrbus__h5share_close(d);
 }
 
 static herr_t on_link(hid_t g, const char *name, const H5L_info_t *info, void *user)
@@ -415,14 +416,14 @@ swmrbus_err swmrbus__sfile_channels_read(hid_t file, char ***names, size_t *n, c
         H5Eclear2(H5E_DEFAULT);
         return SWMRBUS_OK;
     }
-    hid_t d = H5Dopen2(file, "/entry/data/channel", H5P_DEFAULT);
+    hid_t d = swmrbus__h5share_open(file, "/entry/data/channel");
     swmrbus_err rc = d < 0 ? (swmrbus__errf(err, errlen, "/entry/data/channel: not a list of "
                                             "1 to %d strings", SWMRBUS_MAX_CHANNELS),
                               SWMRBUS_EINVAL)
                            : read_str_list(d, false, "/entry/data/channel",
                                            SWMRBUS_MAX_CHANNELS, channel_name,
                                            "not a channel name", names, n, err, errlen);
-    if (d >= 0) H5Dclose(d);
+    swmrbus__h5share_close(d);
     H5Eclear2(H5E_DEFAULT);
     return rc;
 }

@@ -23,6 +23,7 @@
 #include <hdf5.h>
 #include <msgpack.h>
 
+#include "h5share.h"
 #include "sfile_priv.h"
 
 #define DETECTOR "/entry/instrument/detector"
@@ -43,7 +44,7 @@ void swmrbus__stimes_free(swmrbus__stimes **pt)
     swmrbus__stimes *t = pt ? *pt : NULL;
     if (!t) return;
     for (int k = 0; k < 3; k++)
-        if (t->d[k] >= 0 && H5Iis_valid(t->d[k]) > 0) H5Dclose(t->d[k]);
+        swmrbus__h5share_close(t->d[k]);
     H5Eclear2(H5E_DEFAULT);
     free(t);
     *pt = NULL;
@@ -74,7 +75,7 @@ static swmrbus__stimes *times_of(swmrbus__sfile *f)
         snprintf(path, sizeof path, DETECTOR "/%s", time_names[k]);
         if (H5Lexists(file, DETECTOR, H5P_DEFAULT) <= 0 ||
             H5Lexists(file, path, H5P_DEFAULT) <= 0 ||
-            (t->d[k] = H5Dopen2(file, path, H5P_DEFAULT)) < 0)
+            (t->d[k] = swmrbus__h5share_open(file, path)) < 0)
             t->absent = true;
     }
     H5Eclear2(H5E_DEFAULT);
@@ -104,7 +105,7 @@ swmrbus_err swmrbus__sfile_times(swmrbus__sfile *f, uint64_t row, uint64_t limit
     if (row >= t->rows) { /* written at each flush with the data: look again */
         uint64_t rows = UINT64_MAX;
         for (int i = 0; i < 3; i++) {
-            if (!swmrbus__sfile_own_writer(f) && H5Drefresh(t->d[i]) < 0) {
+            if (!swmrbus__sfile_own_writer(f) && swmrbus__h5share_refresh(t->d[i]) < 0) {
                 H5Eclear2(H5E_DEFAULT);
                 return SWMRBUS_OK; /* not known this time: NaN */
             }
@@ -188,7 +189,7 @@ static swmrbus_err add_array(arr_out *a, hid_t det, const char *name, char *err,
     hsize_t dims[2] = {1, 1};
     bool init = false;
     if (H5Lexists(det, name, H5P_DEFAULT) <= 0) goto out; /* and "x_channel" absent */
-    if ((d = H5Dopen2(det, name, H5P_DEFAULT)) < 0 || (t = H5Dget_type(d)) < 0 ||
+    if ((d = swmrbus__h5share_open(det, name)) < 0 || (t = H5Dget_type(d)) < 0 ||
         (sp = H5Dget_space(d)) < 0)
         goto skip;
     swmrbus_dtype dt = array_dtype(t, &le);
@@ -236,7 +237,7 @@ out:
     if (init) zmq_msg_close(&a->parts[a->n]);
     if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
-    if (d >= 0) H5Dclose(d);
+    swmrbus__h5share_close(d);
     H5Eclear2(H5E_DEFAULT);
     return rc;
 }

@@ -683,6 +683,53 @@ static void test_reader_dirs(void **state)
     unlink(path);
 }
 
+/* Two readers of one file in one process (two sources following the same
+ * sink, a source and a swmrbus_reader): HDF5 1.10.8 shares one dataset's
+ * state between its ids, and an H5Drefresh on one id left every id finding
+ * the first chunk for every row (source/h5share.h). Each reader refreshes in
+ * turn and reads every row through both. */
+static void test_two_readers_one_file(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], err[512] = "";
+    path_for(path, sizeof path, "tworeaders");
+    swmrbus__writer *w = make_writer(path, SWMRBUS_ENC_NONE, (swmrbus_str){NULL, 0});
+    for (uint64_t i = 0; i < 8; i++) write_row(w, i, 0);
+    close_writer(&w); /* as when both open the file after the sink closed it */
+    swmrbus_limits lim;
+    swmrbus_limits_default(&lim);
+    swmrbus__sfile *f[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++)
+        if (swmrbus__sfile_open(path, &lim, &f[k], err, sizeof err) != SWMRBUS_OK)
+            fail_msg("open %d: %s", k, err);
+    for (int round = 0; round < 3; round++) {
+        uint64_t rows = 0;
+        assert_int_equal(swmrbus__sfile_refresh(f[round % 2], &rows, err, sizeof err),
+                         SWMRBUS_OK);
+        assert_int_equal(rows, 8);
+        for (int k = 0; k < 2; k++) {
+            for (uint64_t r = 0; r < 8; r++) {
+                uint16_t got[NPIX], want[NPIX];
+                size_t size = 0;
+                bool gap = true;
+                assert_int_equal(swmrbus__sfile_row_size(f[k], r, &size, &gap, err, sizeof err),
+                                 SWMRBUS_OK);
+                assert_false(gap);
+                assert_int_equal(size, sizeof got);
+                assert_int_equal(swmrbus__sfile_read_row(f[k], r, got, size, err, sizeof err),
+                                 SWMRBUS_OK);
+                fill(want, r);
+                if (memcmp(got, want, sizeof got))
+                    fail_msg("round %d, reader %d, row %llu: another row's bytes", round, k,
+                             (unsigned long long)r);
+            }
+        }
+    }
+    swmrbus__sfile_close(&f[0]);
+    swmrbus__sfile_close(&f[1]);
+    unlink(path);
+}
+
 static void test_reader_misses_counted(void **state)
 {
     (void)state;
@@ -728,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_sfile_refresh_failure_is_survived),
         cmocka_unit_test(test_reader_api),
         cmocka_unit_test(test_reader_dirs),
+        cmocka_unit_test(test_two_readers_one_file),
         cmocka_unit_test(test_reader_misses_counted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
