@@ -15,6 +15,7 @@
 
 #include <msgpack.h>
 
+#include "bufpool.h"
 #include "source_internal.h"
 #include "swmrbus/codec.h"
 #include "swmrbus/log.h"
@@ -560,21 +561,64 @@ static void out_row_close(out_row *o)
     o->parts = NULL;
 }
 
+/* Reads a row of a series sent as stored chunks into a pool buffer and makes
+ * o->payload a message over it (no copy; the buffer goes back to the pool
+ * when ZeroMQ is done with it). The buffer takes the largest chunk a frame
+ * may store (max_chunk, the bound H5Dread_chunk is held to); a compressed
+ * chunk under half of that is copied into a buffer of its size instead, so
+ * that messages in flight hold at most about twice their bytes. */
+static swmrbus_err read_direct(swmrbus__source *s, swmrbus__series *se, uint64_t row, out_row *o,
+                               size_t *size, bool *gap)
+{
+    size_t cap = (size_t)swmrbus__sfile_get_info(se->f)->max_chunk;
+    void *buf = swmrbus__bufpool_get(s->pool, cap);
+    swmrbus_err rc = SWMRBUS_ENOMEM;
+    if (!buf) {
+        snprintf(s->err, sizeof s->err, "out of memory for %zu bytes", cap);
+        return rc;
+    }
+    rc = swmrbus__sfile_read_direct(se->f, row, buf, cap, size, gap, s->err, sizeof s->err);
+    if (rc != SWMRBUS_OK || *gap) goto out;
+    if (*size < cap / 2) {
+        void *small = swmrbus__bufpool_get(s->pool, *size);
+        if (small) {
+            memcpy(small, buf, *size);
+            swmrbus__bufpool_put(buf);
+            buf = small;
+        }
+    }
+    if ((rc = swmrbus__bufpool_msg(&o->payload, buf, *size)) != SWMRBUS_OK) {
+        snprintf(s->err, sizeof s->err, "out of memory for a message");
+        goto out;
+    }
+    buf = NULL; /* the message's now */
+out:
+    swmrbus__bufpool_put(buf);
+    return rc;
+}
+
 /* Reads row into *o (payload, size, ts). No series state changes. *gap is
  * set when the row has no stored chunk. On error s->err says why. */
 static swmrbus_err read_row(swmrbus__source *s, swmrbus__series *se, uint64_t row, out_row *o,
                             bool *gap)
 {
     size_t size = 0;
-    swmrbus_err rc = swmrbus__sfile_row_size(se->f, row, &size, gap, s->err, sizeof s->err);
+    swmrbus_err rc;
+    o->parts = NULL;
+    if (s->pool && swmrbus__sfile_can_read_direct(se->f)) {
+        rc = read_direct(s, se, row, o, &size, gap);
+        if (rc != SWMRBUS_OK || *gap) return rc;
+        goto check;
+    }
+    rc = swmrbus__sfile_row_size(se->f, row, &size, gap, s->err, sizeof s->err);
     if (rc != SWMRBUS_OK || *gap) return rc;
     if (zmq_msg_init_size(&o->payload, size) != 0) {
         snprintf(s->err, sizeof s->err, "out of memory for %zu bytes", size);
         return SWMRBUS_ENOMEM;
     }
-    o->parts = NULL;
     rc = swmrbus__sfile_read_row(se->f, row, zmq_msg_data(&o->payload), size, s->err,
                                  sizeof s->err);
+check:;
     size_t n_parts = swmrbus__sfile_get_info(se->f)->n_datasets;
     const size_t *ps = swmrbus__sfile_part_sizes(se->f);
     if (rc == SWMRBUS_OK && n_parts && ps) {

@@ -687,6 +687,51 @@ static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, uint32_t chan, 
     return SWMRBUS_OK;
 }
 
+bool swmrbus__sfile_can_read_direct(const swmrbus__sfile *f)
+{
+    return f->info.direct && !f->part_sizes && !f->n_chan && f->n_kids == 0;
+}
+
+swmrbus_err swmrbus__sfile_read_direct(swmrbus__sfile *f, uint64_t row, void *buf, size_t cap,
+                                       size_t *size, bool *gap, char *err, size_t errlen)
+{
+    hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
+    uint32_t mask = 0;
+    hsize_t n = 0;
+    *size = 0;
+    *gap = false;
+    if (!swmrbus__sfile_can_read_direct(f) || cap < f->info.max_chunk) {
+        swmrbus__errf(err, errlen, "row %llu: not a direct read (buffer of %zu bytes, a chunk "
+                      "takes up to %llu)", (unsigned long long)row, cap,
+                      (unsigned long long)f->info.max_chunk);
+        return SWMRBUS_EINVAL;
+    }
+    /* The size asked right before the read: bounds what H5Dread_chunk
+     * writes (it takes no buffer size) by max_chunk <= cap. */
+    size_t want = 0;
+    swmrbus_err rc = one_row_size(f, row, 0, &want, gap, err, errlen);
+    if (rc != SWMRBUS_OK || *gap) return rc;
+    off[0] = row;
+    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, buf) < 0) {
+        swmrbus__h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
+        return SWMRBUS_EIO;
+    }
+    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n != want) {
+        H5Eclear2(H5E_DEFAULT);
+        swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes, %zu when its "
+                      "size was read (rewritten meanwhile); read again",
+                      (unsigned long long)row, (unsigned long long)n, want);
+        return SWMRBUS_EIO;
+    }
+    if (mask != 0) {
+        swmrbus__errf(err, errlen, "row %llu: chunk stored with its filter skipped "
+                         "(mask 0x%x)", (unsigned long long)row, mask);
+        return SWMRBUS_EINVAL;
+    }
+    *size = want;
+    return SWMRBUS_OK;
+}
+
 swmrbus_err swmrbus__sfile_ts(swmrbus__sfile *f, uint64_t row, uint64_t limit, uint64_t *ts,
                               char *err, size_t errlen)
 {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "bufpool.h"
 #include "h5util.h"
 #include "swmrbus/pack.h"
 #include "source_internal.h"
@@ -71,6 +72,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         goto out;
     }
     if ((rc = swmrbus__src_dirs_init(s, err, errlen)) != SWMRBUS_OK) goto out; /* dirs.c */
+    if ((rc = swmrbus__bufpool_create(SWMRBUS__POOL_IDLE, &s->pool)) != SWMRBUS_OK) goto out;
     if ((rc = swmrbus_loop_create(cfg->name, "source", &s->loop)) != SWMRBUS_OK) {
         snprintf(err, errlen, "loop: %s", swmrbus_strerror(rc));
         goto out;
@@ -164,6 +166,9 @@ static void source_destroy(void **self)
     free(s->slots);
     swmrbus__src_dirs_free(s);
     swmrbus_buf_free(&s->hbuf);
+    /* Messages still in ZeroMQ give their buffers back later: the pool
+     * goes with the last of them. */
+    swmrbus__bufpool_destroy(&s->pool);
     free(s);
     *self = NULL;
 }

@@ -7,7 +7,8 @@
  * stop. Memory: one open file per followed series, at most
  * limits.max_open_series of them, and a bounded queue of relays waiting for
  * their frames; no frame is held (rows are read from the file when they can
- * go out). */
+ * go out) beyond those ZeroMQ holds until written (bounded by out.hwm) and
+ * the idle buffers of the pool they are read into (SWMRBUS__POOL_IDLE). */
 #ifndef SWMRBUS_SOURCE_INTERNAL_H
 #define SWMRBUS_SOURCE_INTERNAL_H
 
@@ -29,6 +30,7 @@
 #define SWMRBUS__RELAYS_MAX 256   /* relays waiting, per series */
 #define SWMRBUS__RELAY_BYTES (4u << 20) /* relays waiting, all series */
 #define SWMRBUS__FINISHED_KEPT 64 /* closed/failed series kept for status */
+#define SWMRBUS__POOL_IDLE (16u << 20) /* frame buffers kept for reuse, bytes */
 
 typedef enum swmrbus__sstate {
     SWMRBUS__S_OPENING = 0, /* waiting for the file to open (retrying) */
@@ -114,6 +116,8 @@ typedef struct swmrbus__source {
     swmrbus__publisher pubs[SWMRBUS__PUBLISHERS];
 
     swmrbus_buf hbuf;         /* header encoding */
+    /* Frame buffers sent zero-copy (bufpool.h), rows of direct series */
+    struct swmrbus__bufpool *pool;
 
     /* counters for status (this thread only) */
     uint64_t notices, relayed, relays_dropped, relays_unsent, missed;
