@@ -20,14 +20,16 @@ _Static_assert(sizeof(buf_hdr) <= HDR, "buffer header fits");
 struct swmrbus__bufpool {
     pthread_mutex_t mu;
     buf_hdr *idle;        /* most recently given back first (warmest) */
-    size_t idle_bytes, max_idle;
+    size_t idle_bytes;    /* bytes of the idle buffers */
+    size_t out_bytes;     /* bytes of the buffers taken and not back */
+    size_t max_bytes;
     size_t out;           /* buffers taken and not back */
     bool closed;          /* the owner let go */
 };
 
 static buf_hdr *hdr_of(void *buf) { return (buf_hdr *)(void *)((char *)buf - HDR); }
 
-swmrbus_err swmrbus__bufpool_create(size_t max_idle, swmrbus__bufpool **out)
+swmrbus_err swmrbus__bufpool_create(size_t max_bytes, swmrbus__bufpool **out)
 {
     swmrbus__bufpool *p = calloc(1, sizeof *p);
     *out = NULL;
@@ -36,7 +38,7 @@ swmrbus_err swmrbus__bufpool_create(size_t max_idle, swmrbus__bufpool **out)
         free(p);
         return SWMRBUS_ENOMEM;
     }
-    p->max_idle = max_idle;
+    p->max_bytes = max_bytes;
     *out = p;
     return SWMRBUS_OK;
 }
@@ -67,10 +69,14 @@ void swmrbus__bufpool_destroy(swmrbus__bufpool **pp)
     }
 }
 
-void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap)
+void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap, bool *full)
 {
-    buf_hdr *h = NULL;
+    buf_hdr *h = NULL, *drop = NULL;
+    *full = false;
     if (cap == 0) cap = 1;
+    if (cap > (SIZE_MAX - 2 * HDR) / SWMRBUS__BUFPOOL_MIN_BUFS) return NULL;
+    size_t max = p->max_bytes;
+    if (max / SWMRBUS__BUFPOOL_MIN_BUFS < cap) max = cap * SWMRBUS__BUFPOOL_MIN_BUFS;
     pthread_mutex_lock(&p->mu);
     for (buf_hdr **pp = &p->idle; *pp; pp = &(*pp)->next) {
         if ((*pp)->cap >= cap && (*pp)->cap / 2 <= cap) {
@@ -80,16 +86,44 @@ void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap)
             break;
         }
     }
-    if (h) p->out++;
-    pthread_mutex_unlock(&p->mu);
     if (!h) {
-        if (cap > SIZE_MAX - 2 * HDR || !(h = aligned_alloc(HDR, (cap + HDR + HDR - 1) / HDR * HDR)))
+        /* A new buffer: room made by freeing idle ones (the coldest
+         * first), none when those in flight fill the bound. */
+        if (p->out_bytes + cap > max && p->out > 0) {
+            *full = true;
+            pthread_mutex_unlock(&p->mu);
             return NULL;
+        }
+        while (p->idle && p->out_bytes + p->idle_bytes + cap > max) {
+            buf_hdr **pp = &p->idle;
+            while ((*pp)->next) pp = &(*pp)->next;
+            buf_hdr *last = *pp;
+            *pp = NULL;
+            p->idle_bytes -= last->cap;
+            last->next = drop;
+            drop = last;
+        }
+        p->out_bytes += cap; /* reserved before the lock goes */
+    } else {
+        p->out_bytes += h->cap;
+    }
+    p->out++;
+    pthread_mutex_unlock(&p->mu);
+    while (drop) {
+        buf_hdr *d = drop;
+        drop = d->next;
+        free(d);
+    }
+    if (!h) {
+        if (!(h = aligned_alloc(HDR, (cap + HDR + HDR - 1) / HDR * HDR))) {
+            pthread_mutex_lock(&p->mu);
+            p->out_bytes -= cap;
+            p->out--;
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
         h->pool = p;
         h->cap = cap;
-        pthread_mutex_lock(&p->mu);
-        p->out++;
-        pthread_mutex_unlock(&p->mu);
     }
     h->next = NULL;
     return (char *)h + HDR;
@@ -103,7 +137,8 @@ void swmrbus__bufpool_put(void *buf)
     bool keep, last;
     pthread_mutex_lock(&p->mu);
     p->out--;
-    keep = !p->closed && h->cap <= p->max_idle - p->idle_bytes; /* idle_bytes <= max_idle */
+    p->out_bytes -= h->cap;
+    keep = !p->closed; /* it was counted in the bound already */
     if (keep) {
         h->next = p->idle;
         p->idle = h;

@@ -8,9 +8,14 @@
  * pages are already mapped (a fresh malloc of a large frame page-faults on
  * every page as it is first written).
  *
- * Memory: buffers in flight are bounded as messages are (out.hwm); the
- * buffers kept idle for reuse are bounded by max_idle bytes (a buffer given
- * back beyond that is freed).
+ * Memory: the buffers taken and not back (in flight) and those kept idle
+ * for reuse together stay within max_bytes, or a few frames' worth when that
+ * is more (SWMRBUS__BUFPOOL_MIN_BUFS buffers of the size asked): when a
+ * frame does not fit, idle buffers are freed to make room, and when the
+ * buffers in flight alone fill the bound, the caller waits (get says
+ * full) until ZeroMQ gives some back. Without the bound, a consumer slower
+ * than the source would keep up to out.hwm frames in flight, every buffer
+ * a fresh one whose pages fault in as the read fills them.
  *
  * Thread-safe (one mutex): buffers are taken by the source's thread and
  * given back from ZeroMQ's threads. The pool outlives its destroy until the
@@ -18,6 +23,7 @@
 #ifndef SWMRBUS_SOURCE_BUFPOOL_H
 #define SWMRBUS_SOURCE_BUFPOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <zmq.h>
 
@@ -25,16 +31,20 @@
 
 typedef struct swmrbus__bufpool swmrbus__bufpool;
 
+#define SWMRBUS__BUFPOOL_MIN_BUFS 8
+
 /* ENOMEM. */
-swmrbus_err swmrbus__bufpool_create(size_t max_idle, swmrbus__bufpool **out);
+swmrbus_err swmrbus__bufpool_create(size_t max_bytes, swmrbus__bufpool **out);
 
 /* The owner lets go: idle buffers are freed, the pool itself when the last
  * buffer in flight comes back. Sets *p NULL; safe with NULL. */
 void swmrbus__bufpool_destroy(swmrbus__bufpool **p);
 
 /* A buffer of at least cap bytes (an idle one of cap to 2 cap bytes when
- * there is one), 64-byte aligned; NULL when out of memory. */
-void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap);
+ * there is one), 64-byte aligned. NULL with *full set when the buffers in
+ * flight fill the bound (try again once some came back); NULL otherwise
+ * when out of memory. */
+void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap, bool *full);
 
 /* Gives back a buffer of swmrbus__bufpool_get that was not sent. */
 void swmrbus__bufpool_put(void *buf);

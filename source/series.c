@@ -571,8 +571,10 @@ static swmrbus_err read_direct(swmrbus__source *s, swmrbus__series *se, uint64_t
                                size_t *size, bool *gap)
 {
     size_t cap = (size_t)swmrbus__sfile_get_info(se->f)->max_chunk;
-    void *buf = swmrbus__bufpool_get(s->pool, cap);
+    bool full = false;
+    void *buf = swmrbus__bufpool_get(s->pool, cap, &full);
     swmrbus_err rc = SWMRBUS_ENOMEM;
+    if (!buf && full) return SWMRBUS_ETIMEDOUT; /* frames in flight fill the pool: wait */
     if (!buf) {
         snprintf(s->err, sizeof s->err, "out of memory for %zu bytes", cap);
         return rc;
@@ -580,7 +582,7 @@ static swmrbus_err read_direct(swmrbus__source *s, swmrbus__series *se, uint64_t
     rc = swmrbus__sfile_read_direct(se->f, row, buf, cap, size, gap, s->err, sizeof s->err);
     if (rc != SWMRBUS_OK || *gap) goto out;
     if (*size < cap / 2) {
-        void *small = swmrbus__bufpool_get(s->pool, *size);
+        void *small = swmrbus__bufpool_get(s->pool, *size, &full);
         if (small) {
             memcpy(small, buf, *size);
             swmrbus__bufpool_put(buf);
@@ -598,7 +600,9 @@ out:
 }
 
 /* Reads row into *o (payload, size, ts). No series state changes. *gap is
- * set when the row has no stored chunk. On error s->err says why. */
+ * set when the row has no stored chunk. ETIMEDOUT: the frame buffers in
+ * flight fill the pool, nothing read (try again shortly). On error s->err
+ * says why. */
 static swmrbus_err read_row(swmrbus__source *s, swmrbus__series *se, uint64_t row, out_row *o,
                             bool *gap)
 {
@@ -792,6 +796,12 @@ static step send_rows(swmrbus__source *s, swmrbus__series *se, uint64_t target, 
     for (int k = 0; k < FRAME_BUDGET && row < target; k++) {
         bool gap = false;
         swmrbus_err rc = read_row(s, se, row, &b[n], &gap);
+        if (rc == SWMRBUS_ETIMEDOUT) {
+            /* ZeroMQ holds the pool's bytes: send what was read, then
+             * wait for buffers to come back (work() wakes the loop). */
+            s->pool_wait_until = now + SWMRBUS__POOL_WAIT_NS;
+            break;
+        }
         if (rc == SWMRBUS_OK && !gap) {
             bytes += b[n].size;
             n++;
@@ -856,7 +866,7 @@ static step series_step(swmrbus__source *s, swmrbus__series *se, uint64_t now)
     /* No ZMQ_EVENTS check per row: it costs ZeroMQ a getpid and a poll
      * syscall each time. A full PUSH shows as EAGAIN on a row's first
      * part, which sends nothing (the row is read again next time). */
-    if (se->next < target && !se->row_wait) {
+    if (se->next < target && !se->row_wait && now >= s->pool_wait_until) {
         step st = send_rows(s, se, target, now);
         if (!active(se)) return STEP_PROGRESS;
         if (st != STEP_IDLE) result = st;
@@ -958,6 +968,9 @@ bool swmrbus__src_work(swmrbus__source *s, uint64_t now, bool *blocked, uint64_t
         if (st == STEP_BLOCKED) *blocked = true;
         if (!active(se)) continue;
         if (se->retry_at && se->retry_at < *due) *due = se->retry_at;
+        if (s->pool_wait_until > now && se->next < target_of(se) &&
+            s->pool_wait_until < *due)
+            *due = s->pool_wait_until;
         bool work = se->state == SWMRBUS__S_OPENING || se->state == SWMRBUS__S_CLOSING ||
                     !se->start_sent || se->next < target_of(se) || se->rq_head ||
                     se->need_refresh;

@@ -72,7 +72,7 @@ static swmrbus_err source_create(const swmrbus_component_args *args, void **self
         goto out;
     }
     if ((rc = swmrbus__src_dirs_init(s, err, errlen)) != SWMRBUS_OK) goto out; /* dirs.c */
-    if ((rc = swmrbus__bufpool_create(SWMRBUS__POOL_IDLE, &s->pool)) != SWMRBUS_OK) goto out;
+    if ((rc = swmrbus__bufpool_create(SWMRBUS__POOL_BYTES, &s->pool)) != SWMRBUS_OK) goto out;
     if ((rc = swmrbus_loop_create(cfg->name, "source", &s->loop)) != SWMRBUS_OK) {
         snprintf(err, errlen, "loop: %s", swmrbus_strerror(rc));
         goto out;
