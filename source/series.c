@@ -410,6 +410,7 @@ static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
 
 static void finish(swmrbus__source *s, swmrbus__series *se, swmrbus__sstate state)
 {
+    swmrbus__src_held_free(se);
     swmrbus__sfile_close(&se->f);
     se->state = state;
     se->retry_at = 0;
@@ -547,18 +548,30 @@ typedef enum step { STEP_IDLE, STEP_PROGRESS, STEP_BLOCKED } step;
 #define BATCH_ROWS 32
 #define BATCH_BYTES ((size_t)2 << 20)
 
-typedef struct out_row {
-    zmq_msg_t payload;
-    uint64_t row, ts;
-    size_t size;
-    size_t *parts;        /* named datasets: each one's bytes in payload (malloc'd) */
-} out_row;
+typedef swmrbus__out_row out_row;
 
 static void out_row_close(out_row *o)
 {
     zmq_msg_close(&o->payload);
     free(o->parts);
     o->parts = NULL;
+}
+
+/* Moves a read row (zmq_msg_move: a message is never copied bitwise). */
+static void out_row_move(out_row *dst, out_row *src)
+{
+    *dst = *src;
+    zmq_msg_init(&dst->payload);
+    zmq_msg_move(&dst->payload, &src->payload);
+    src->parts = NULL;
+}
+
+void swmrbus__src_held_free(swmrbus__series *se)
+{
+    for (int i = 0; i < se->n_held; i++) out_row_close(&se->held[i]);
+    free(se->held);
+    se->held = NULL;
+    se->n_held = 0;
 }
 
 /* Reads a row of a series sent as stored chunks into a pool buffer and makes
@@ -661,9 +674,12 @@ check:;
     return SWMRBUS_OK;
 }
 
-/* Sends one read row. Its payload is consumed (closed) in every case. */
-static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
+/* Sends one read row. Its payload is consumed (closed) in every case but
+ * one: the output had no room (STEP_BLOCKED) and the row is kept (*kept,
+ * the native protocol: nothing of it went out). */
+static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o, bool *kept)
 {
+    *kept = false;
     swmrbus_header h;
     base_header(se, &h, SWMRBUS_MSG_FRAME);
     h.frame = o->row;
@@ -704,6 +720,10 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
         rc = s->enc ? send_encoded(s, se, &h, &o->payload, 1) /* out.protocol */
                     : send_msg(s, se, &s->hbuf, &o->payload, 1);
     }
+    if (rc == SWMRBUS_ETIMEDOUT && !s->enc) { /* send_msg sent nothing: keep it */
+        *kept = true;
+        return STEP_BLOCKED;
+    }
     out_row_close(o);
     if (s->enc && rc == SWMRBUS_EINVAL) { /* the encoder cannot send this series */
         fail_series(s, se, se->why);
@@ -727,14 +747,27 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
     return STEP_PROGRESS;
 }
 
-/* Sends the batch in order; what is not sent is dropped (read again later).
- * STEP_BLOCKED when the output was full, STEP_PROGRESS otherwise (the series
- * may have failed: check active()). */
+/* Sends the batch in order. When the output is full, the rows not sent are
+ * held by the series for the next round (native protocol; with an encoder
+ * they are dropped and read again later). STEP_BLOCKED when the output was
+ * full, STEP_PROGRESS otherwise (the series may have failed: check
+ * active()). */
 static step send_batch(swmrbus__source *s, swmrbus__series *se, out_row *b, int *n)
 {
     step st = STEP_PROGRESS;
+    bool kept = false;
     int i = 0;
-    for (; i < *n && st == STEP_PROGRESS && active(se); i++) st = send_out_row(s, se, &b[i]);
+    while (i < *n && st == STEP_PROGRESS && active(se)) {
+        st = send_out_row(s, se, &b[i], &kept);
+        if (!kept) i++;
+    }
+    if (kept && i < *n && active(se) && !se->held &&
+        (se->held = malloc(BATCH_ROWS * sizeof *se->held))) {
+        for (; i < *n; i++) {
+            out_row_move(&se->held[se->n_held++], &b[i]);
+            zmq_msg_close(&b[i].payload); /* empty now */
+        }
+    }
     for (; i < *n; i++) out_row_close(&b[i]);
     *n = 0;
     return st;
@@ -793,6 +826,24 @@ static step send_rows(swmrbus__source *s, swmrbus__series *se, uint64_t target, 
     size_t bytes = 0;
     step result = STEP_IDLE;
     uint64_t row = se->next;
+    /* Rows held from a round that found the output full go first. */
+    for (int i = 0; i < se->n_held; i++) {
+        out_row_move(&b[n], &se->held[i]);
+        zmq_msg_close(&se->held[i].payload); /* empty now */
+        bytes += b[n].size;
+        n++;
+        row++;
+    }
+    se->n_held = 0;
+    free(se->held);
+    se->held = NULL;
+    if (n) { /* sent before any row is read: the batch may be full */
+        step st = send_batch(s, se, b, &n);
+        bytes = 0;
+        if (!active(se)) return STEP_PROGRESS;
+        if (st == STEP_BLOCKED) return STEP_BLOCKED;
+        result = STEP_PROGRESS;
+    }
     for (int k = 0; k < FRAME_BUDGET && row < target; k++) {
         bool gap = false;
         swmrbus_err rc = read_row(s, se, row, &b[n], &gap);

@@ -155,6 +155,7 @@ static void source_destroy(void **self)
     if (s->slots) {
         for (size_t i = 0; i < s->n_slots; i++) {
             swmrbus__series *se = &s->slots[i];
+            swmrbus__src_held_free(se);
             swmrbus__sfile_close(&se->f);
             while (se->rq_head) {
                 swmrbus__relay *r = se->rq_head;

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "sfile.h"
 #include "swmrbus/codec.h"
@@ -52,6 +53,15 @@ typedef struct swmrbus__relay {
     uint8_t map[];          /* the notification's map as received */
 } swmrbus__relay;
 
+/* A row read and not sent yet (series.c): its payload, and for named
+ * datasets each one's bytes in it (malloc'd). */
+typedef struct swmrbus__out_row {
+    zmq_msg_t payload;
+    uint64_t row, ts;
+    size_t size;
+    size_t *parts;
+} swmrbus__out_row;
+
 typedef struct swmrbus__series {
     bool used;
     swmrbus__sstate state;
@@ -76,6 +86,11 @@ typedef struct swmrbus__series {
     bool stale_logged;
     uint64_t notices, flushes, last_flush_t;
     uint64_t sent, gaps, bytes, errors, dropped;
+    /* Rows read and not sent when the output had no room (PUSH at its
+     * high-water mark): rows next, next+1, ..., sent first next time rather
+     * than read again (at most a batch, malloc'd). */
+    swmrbus__out_row *held;
+    int n_held;
     swmrbus__relay *rq_head, *rq_tail;
     size_t rq_n;
     uint64_t finished_order;
@@ -172,6 +187,9 @@ void swmrbus__src_tick(swmrbus__source *s, uint64_t now);
 /* At the end of run(): relays what waits, closes every file. Series not
  * closed upstream get no `end` (a source started again resumes them). */
 void swmrbus__src_close_all(swmrbus__source *s);
+
+/* Frees the rows a series holds (safe with none). */
+void swmrbus__src_held_free(swmrbus__series *se);
 
 /* Status name of a series' state ("open", "lingering", "closed", "failed",
  * "stale"). */
