@@ -85,7 +85,8 @@ def sender(ctx, ep, size, frames, rate=0, log=None):
     out = _perf.pop("next", None)
     if out:
         time.sleep(0.5)
-        _perf["proc"] = subprocess.Popen(["perf", "record", "-q", "-F", "999", "-g", "-p",
+        _perf["proc"] = subprocess.Popen(["perf", "record", "-q", "-F", os.environ.get("PERF_FREQ", "999"), "--call-graph",
+                                          os.environ.get("PERF_CG", "fp"), "-p",
                                           str(_perf["pid"]), "-o", out],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)

@@ -31,7 +31,7 @@
 
 typedef struct swmrbus__bufpool swmrbus__bufpool;
 
-#define SWMRBUS__BUFPOOL_MIN_BUFS 8
+#define SWMRBUS__BUFPOOL_MIN_BUFS 16
 
 /* ENOMEM. */
 swmrbus_err swmrbus__bufpool_create(size_t max_bytes, swmrbus__bufpool **out);

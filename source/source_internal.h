@@ -32,7 +32,7 @@
 #define SWMRBUS__RELAYS_MAX 256   /* relays waiting, per series */
 #define SWMRBUS__RELAY_BYTES (4u << 20) /* relays waiting, all series */
 #define SWMRBUS__FINISHED_KEPT 64 /* closed/failed series kept for status */
-#define SWMRBUS__POOL_BYTES (64u << 20) /* frame buffers in flight and idle (bufpool.h) */
+#define SWMRBUS__POOL_BYTES (8u << 20) /* frame buffers in flight and idle (bufpool.h) */
 #define SWMRBUS__POOL_WAIT_NS 1000000u  /* the pool was full: look again after 1 ms */
 
 typedef enum swmrbus__sstate {

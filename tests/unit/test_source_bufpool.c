@@ -49,35 +49,36 @@ static void test_reuse(void **state)
     swmrbus__bufpool_destroy(&p); /* NULL: nothing */
 }
 
+#define NB (SWMRBUS__BUFPOOL_MIN_BUFS + 4) /* buffers of 1000 bytes the bound holds */
+
 static void test_bound(void **state)
 {
     (void)state;
     swmrbus__bufpool *p = NULL;
-    char *b[11];
-    assert_int_equal(swmrbus__bufpool_create(10000, &p), SWMRBUS_OK);
-    for (int i = 0; i < 10; i++) {
+    char *b[NB + 1];
+    assert_int_equal(swmrbus__bufpool_create(NB * 1000, &p), SWMRBUS_OK);
+    for (int i = 0; i < NB; i++) {
         b[i] = get(p, 1000);
         assert_non_null(b[i]);
         assert_false(g_full);
     }
-    /* 10000 bytes in flight: full until one comes back */
+    /* the bound in flight: full until one comes back */
     assert_null(get(p, 1000));
     assert_true(g_full);
     swmrbus__bufpool_put(b[3]);
-    b[10] = get(p, 1000);
-    assert_ptr_equal(b[10], b[3]);
+    b[NB] = get(p, 1000);
+    assert_ptr_equal(b[NB], b[3]);
     assert_false(g_full);
-    b[3] = b[10];
-    for (int i = 0; i < 10; i++) swmrbus__bufpool_put(b[i]);
-    /* 10000 idle: a size none fits makes room by freeing the coldest
+    for (int i = 0; i < NB; i++) swmrbus__bufpool_put(b[i]);
+    /* the bound idle: a size none fits makes room by freeing the coldest
      * (the first given back); the warm ones stay */
     char *big = get(p, 2000);
     assert_non_null(big);
-    assert_ptr_equal(get(p, 1000), b[9]); /* the last given back */
-    swmrbus__bufpool_put(b[9]);
+    assert_ptr_equal(get(p, 1000), b[NB - 1]); /* the last given back */
+    swmrbus__bufpool_put(b[NB - 1]);
     swmrbus__bufpool_put(big);
-    /* a frame over the bound still goes when nothing is in flight: the
-     * bound is at least SWMRBUS__BUFPOOL_MIN_BUFS frames */
+    /* a frame over the bound still goes: the bound is at least
+     * SWMRBUS__BUFPOOL_MIN_BUFS frames */
     char *huge[SWMRBUS__BUFPOOL_MIN_BUFS];
     for (int i = 0; i < SWMRBUS__BUFPOOL_MIN_BUFS; i++) {
         huge[i] = get(p, 50000);
