@@ -18,7 +18,10 @@ source's own thread shows as "src:NAME" (builds that name it), ZeroMQ's I/O
 thread as "ZMQbg/IO/0" (shared by the sink's input and the source's output).
 "source - sink" is the process's CPU s/GB of the source row minus that of
 the sink row, per repetition (the source's whole share, its part of the I/O
-thread included).
+thread included). "cores busy" is the CPU of every process of the run
+(swmrbus, the sender, the consumer) per second of the run; "helpers s/GB"
+the sender's and consumer's, "all processes s/GB" the sum: on a machine
+whose cores are all busy, the rows' rates go as the inverse of that sum.
 
 --perf DIR records `perf record -F 999 -g -p PID` of the swmrbus process of
 the last repetition of every source variant into DIR/<n>.data."""
@@ -139,6 +142,8 @@ for rep in range(a.reps):
             # seconds per second of the run, of the machine's cores
             hcpu = sum(d.get("cpu_s", 0.0) for d in _helpers)
             r["load"] = (r["cpu_per_gb"] * r["bytes"] / GB + hcpu) / r["seconds"]
+            r["helpers_per_gb"] = hcpu / (r["bytes"] / GB)  # sender (+ consumer)
+            r["all_per_gb"] = r["cpu_per_gb"] + r["helpers_per_gb"]
             res[v].append(r)
             th = " ".join("%s=%.2f" % (k, c / (r["bytes"] / GB))
                           for k, c in sorted(r["threads"].items()) if c > 0)
@@ -183,6 +188,8 @@ for v in a.variants:
             th.append("%s %.2f" % (k, med(c)))
     print("%-40s median %8.0f fps  x %-30s %.2f (per rep: %s)" % (
         v, med([r["fps"] for r in ok]), b, med(rat), " ".join("%.2f" % x for x in rat)))
-    print("    cpu/GB %.2f; source - sink %.2f; cores busy %.2f; threads s/GB: %s" % (
-        med([r["cpu_per_gb"] for r in ok]), med(diff) if parse(v)[0] == "source" else 0.0,
-        med([r["load"] for r in ok]), ", ".join(th)))
+    print("    cpu/GB %.2f; source - sink %.2f; cores busy %.2f; helpers s/GB %.2f; "
+          "all processes s/GB %.2f; threads s/GB: %s" % (
+              med([r["cpu_per_gb"] for r in ok]), med(diff) if parse(v)[0] == "source" else 0.0,
+              med([r["load"] for r in ok]), med([r["helpers_per_gb"] for r in ok]),
+              med([r["all_per_gb"] for r in ok]), ", ".join(th)))
