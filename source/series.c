@@ -15,6 +15,7 @@
 
 #include <msgpack.h>
 
+#include "bufpool.h"
 #include "source_internal.h"
 #include "swmrbus/codec.h"
 #include "swmrbus/log.h"
@@ -434,6 +435,7 @@ static swmrbus_err send_end(swmrbus__source *s, swmrbus__series *se)
 
 static void finish(swmrbus__source *s, swmrbus__series *se, swmrbus__sstate state)
 {
+    swmrbus__src_held_free(se);
     swmrbus__sfile_close(&se->f);
     se->state = state;
     se->retry_at = 0;
@@ -571,12 +573,7 @@ typedef enum step { STEP_IDLE, STEP_PROGRESS, STEP_BLOCKED } step;
 #define BATCH_ROWS 32
 #define BATCH_BYTES ((size_t)2 << 20)
 
-typedef struct out_row {
-    zmq_msg_t payload;
-    uint64_t row, ts;
-    size_t size;
-    size_t *parts;        /* named datasets: each one's bytes in payload (malloc'd) */
-} out_row;
+typedef swmrbus__out_row out_row;
 
 static void out_row_close(out_row *o)
 {
@@ -585,21 +582,85 @@ static void out_row_close(out_row *o)
     o->parts = NULL;
 }
 
+/* Moves a read row (zmq_msg_move: a message is never copied bitwise). */
+static void out_row_move(out_row *dst, out_row *src)
+{
+    *dst = *src;
+    zmq_msg_init(&dst->payload);
+    zmq_msg_move(&dst->payload, &src->payload);
+    src->parts = NULL;
+}
+
+void swmrbus__src_held_free(swmrbus__series *se)
+{
+    for (int i = 0; i < se->n_held; i++) out_row_close(&se->held[i]);
+    free(se->held);
+    se->held = NULL;
+    se->n_held = 0;
+}
+
+/* Reads a row of a series sent as stored chunks into a pool buffer and makes
+ * o->payload a message over it (no copy; the buffer goes back to the pool
+ * when ZeroMQ is done with it). The buffer takes the largest chunk a frame
+ * may store (max_chunk, the bound H5Dread_chunk is held to); a compressed
+ * chunk under half of that is copied into a buffer of its size instead, so
+ * that messages in flight hold at most about twice their bytes. */
+static swmrbus_err read_direct(swmrbus__source *s, swmrbus__series *se, uint64_t row, out_row *o,
+                               size_t *size, bool *gap)
+{
+    size_t cap = (size_t)swmrbus__sfile_get_info(se->f)->max_chunk;
+    bool full = false;
+    void *buf = swmrbus__bufpool_get(s->pool, cap, &full);
+    swmrbus_err rc = SWMRBUS_ENOMEM;
+    if (!buf && full) return SWMRBUS_ETIMEDOUT; /* frames in flight fill the pool: wait */
+    if (!buf) {
+        snprintf(s->err, sizeof s->err, "out of memory for %zu bytes", cap);
+        return rc;
+    }
+    rc = swmrbus__sfile_read_direct(se->f, row, buf, cap, size, gap, s->err, sizeof s->err);
+    if (rc != SWMRBUS_OK || *gap) goto out;
+    if (*size < cap / 2) {
+        void *small = swmrbus__bufpool_get(s->pool, *size, &full);
+        if (small) {
+            memcpy(small, buf, *size);
+            swmrbus__bufpool_put(buf);
+            buf = small;
+        }
+    }
+    if ((rc = swmrbus__bufpool_msg(&o->payload, buf, *size)) != SWMRBUS_OK) {
+        snprintf(s->err, sizeof s->err, "out of memory for a message");
+        goto out;
+    }
+    buf = NULL; /* the message's now */
+out:
+    swmrbus__bufpool_put(buf);
+    return rc;
+}
+
 /* Reads row into *o (payload, size, ts). No series state changes. *gap is
- * set when the row has no stored chunk. On error s->err says why. */
+ * set when the row has no stored chunk. ETIMEDOUT: the frame buffers in
+ * flight fill the pool, nothing read (try again shortly). On error s->err
+ * says why. */
 static swmrbus_err read_row(swmrbus__source *s, swmrbus__series *se, uint64_t row, out_row *o,
                             bool *gap)
 {
     size_t size = 0;
-    swmrbus_err rc = swmrbus__sfile_row_size(se->f, row, &size, gap, s->err, sizeof s->err);
+    swmrbus_err rc;
+    o->parts = NULL;
+    if (s->pool && swmrbus__sfile_can_read_direct(se->f)) {
+        rc = read_direct(s, se, row, o, &size, gap);
+        if (rc != SWMRBUS_OK || *gap) return rc;
+        goto check;
+    }
+    rc = swmrbus__sfile_row_size(se->f, row, &size, gap, s->err, sizeof s->err);
     if (rc != SWMRBUS_OK || *gap) return rc;
     if (zmq_msg_init_size(&o->payload, size) != 0) {
         snprintf(s->err, sizeof s->err, "out of memory for %zu bytes", size);
         return SWMRBUS_ENOMEM;
     }
-    o->parts = NULL;
     rc = swmrbus__sfile_read_row(se->f, row, zmq_msg_data(&o->payload), size, s->err,
                                  sizeof s->err);
+check:;
     size_t n_parts = swmrbus__sfile_get_info(se->f)->n_datasets;
     const size_t *ps = swmrbus__sfile_part_sizes(se->f);
     if (rc == SWMRBUS_OK && n_parts && ps) {
@@ -638,9 +699,12 @@ static swmrbus_err read_row(swmrbus__source *s, swmrbus__series *se, uint64_t ro
     return SWMRBUS_OK;
 }
 
-/* Sends one read row. Its payload is consumed (closed) in every case. */
-static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
+/* Sends one read row. Its payload is consumed (closed) in every case but
+ * one: the output had no room (STEP_BLOCKED) and the row is kept (*kept,
+ * the native protocol: nothing of it went out). */
+static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o, bool *kept)
 {
+    *kept = false;
     swmrbus_header h;
     base_header(se, &h, SWMRBUS_MSG_FRAME);
     h.frame = o->row;
@@ -687,6 +751,10 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
         rc = s->enc ? send_encoded(s, se, &h, &o->payload, 1) /* out.protocol */
                     : send_msg(s, se, &s->hbuf, &o->payload, 1);
     }
+    if (rc == SWMRBUS_ETIMEDOUT && !s->enc) { /* send_msg sent nothing: keep it */
+        *kept = true;
+        return STEP_BLOCKED;
+    }
     out_row_close(o);
     if (s->enc && rc == SWMRBUS_EINVAL) { /* the encoder cannot send this series */
         fail_series(s, se, se->why);
@@ -710,14 +778,27 @@ static step send_out_row(swmrbus__source *s, swmrbus__series *se, out_row *o)
     return STEP_PROGRESS;
 }
 
-/* Sends the batch in order; what is not sent is dropped (read again later).
- * STEP_BLOCKED when the output was full, STEP_PROGRESS otherwise (the series
- * may have failed: check active()). */
+/* Sends the batch in order. When the output is full, the rows not sent are
+ * held by the series for the next round (native protocol; with an encoder
+ * they are dropped and read again later). STEP_BLOCKED when the output was
+ * full, STEP_PROGRESS otherwise (the series may have failed: check
+ * active()). */
 static step send_batch(swmrbus__source *s, swmrbus__series *se, out_row *b, int *n)
 {
     step st = STEP_PROGRESS;
+    bool kept = false;
     int i = 0;
-    for (; i < *n && st == STEP_PROGRESS && active(se); i++) st = send_out_row(s, se, &b[i]);
+    while (i < *n && st == STEP_PROGRESS && active(se)) {
+        st = send_out_row(s, se, &b[i], &kept);
+        if (!kept) i++;
+    }
+    if (kept && i < *n && active(se) && !se->held &&
+        (se->held = malloc(BATCH_ROWS * sizeof *se->held))) {
+        for (; i < *n; i++) {
+            out_row_move(&se->held[se->n_held++], &b[i]);
+            zmq_msg_close(&b[i].payload); /* empty now */
+        }
+    }
     for (; i < *n; i++) out_row_close(&b[i]);
     *n = 0;
     return st;
@@ -776,9 +857,33 @@ static step send_rows(swmrbus__source *s, swmrbus__series *se, uint64_t target, 
     size_t bytes = 0;
     step result = STEP_IDLE;
     uint64_t row = se->next;
+    /* Rows held from a round that found the output full go first. */
+    for (int i = 0; i < se->n_held; i++) {
+        out_row_move(&b[n], &se->held[i]);
+        zmq_msg_close(&se->held[i].payload); /* empty now */
+        bytes += b[n].size;
+        n++;
+        row++;
+    }
+    se->n_held = 0;
+    free(se->held);
+    se->held = NULL;
+    if (n) { /* sent before any row is read: the batch may be full */
+        step st = send_batch(s, se, b, &n);
+        bytes = 0;
+        if (!active(se)) return STEP_PROGRESS;
+        if (st == STEP_BLOCKED) return STEP_BLOCKED;
+        result = STEP_PROGRESS;
+    }
     for (int k = 0; k < FRAME_BUDGET && row < target; k++) {
         bool gap = false;
         swmrbus_err rc = read_row(s, se, row, &b[n], &gap);
+        if (rc == SWMRBUS_ETIMEDOUT) {
+            /* ZeroMQ holds the pool's bytes: send what was read, then
+             * wait for buffers to come back (work() wakes the loop). */
+            s->pool_wait_until = now + SWMRBUS__POOL_WAIT_NS;
+            break;
+        }
         if (rc == SWMRBUS_OK && !gap) {
             bytes += b[n].size;
             n++;
@@ -843,7 +948,7 @@ static step series_step(swmrbus__source *s, swmrbus__series *se, uint64_t now)
     /* No ZMQ_EVENTS check per row: it costs ZeroMQ a getpid and a poll
      * syscall each time. A full PUSH shows as EAGAIN on a row's first
      * part, which sends nothing (the row is read again next time). */
-    if (se->next < target && !se->row_wait) {
+    if (se->next < target && !se->row_wait && now >= s->pool_wait_until) {
         step st = send_rows(s, se, target, now);
         if (!active(se)) return STEP_PROGRESS;
         if (st != STEP_IDLE) result = st;
@@ -945,6 +1050,9 @@ bool swmrbus__src_work(swmrbus__source *s, uint64_t now, bool *blocked, uint64_t
         if (st == STEP_BLOCKED) *blocked = true;
         if (!active(se)) continue;
         if (se->retry_at && se->retry_at < *due) *due = se->retry_at;
+        if (s->pool_wait_until > now && se->next < target_of(se) &&
+            s->pool_wait_until < *due)
+            *due = s->pool_wait_until;
         bool work = se->state == SWMRBUS__S_OPENING || se->state == SWMRBUS__S_CLOSING ||
                     !se->start_sent || se->next < target_of(se) || se->rq_head ||
                     se->need_refresh;

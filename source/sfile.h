@@ -96,6 +96,22 @@ swmrbus_err swmrbus__sfile_row_size(swmrbus__sfile *f, uint64_t row, size_t *siz
 swmrbus_err swmrbus__sfile_read_row(swmrbus__sfile *f, uint64_t row, void *buf, size_t size,
                                     char *err, size_t errlen);
 
+/* Whether swmrbus__sfile_read_direct serves f's rows: one dataset (no named
+ * datasets, no channels) whose chunks go out as stored (info.direct). */
+bool swmrbus__sfile_can_read_direct(const swmrbus__sfile *f);
+
+/* Reads row's stored chunk straight into buf, a buffer of cap >= max_chunk
+ * bytes (so a chunk the index shows bigger than the size asked cannot
+ * overflow it): what row_size then read_row do, without the copy through
+ * the sfile's own buffer, and the stored size asked twice rather than three
+ * times. Before the read, the stored size: no chunk is a gap (*gap, OK), 0
+ * or over max_chunk (or a raw chunk not a frame's size) EINVAL, as
+ * row_size. After it, the size again: changed (rewritten meanwhile) EIO, to
+ * be read again. *size receives the chunk's bytes. EINVAL for a chunk
+ * stored with its filter skipped, or for an sfile it does not serve. */
+swmrbus_err swmrbus__sfile_read_direct(swmrbus__sfile *f, uint64_t row, void *buf, size_t cap,
+                                       size_t *size, bool *gap, char *err, size_t errlen);
+
 /* Reads count decoded rows from first into buf (count * raw_bytes bytes,
  * little-endian), through HDF5's filters; a row with no stored chunk reads
  * as the fill value. Rows must be below the extent. On HDF5 1.10.8, reading

@@ -7,7 +7,9 @@
  * stop. Memory: one open file per followed series, at most
  * limits.max_open_series of them, and a bounded queue of relays waiting for
  * their frames; no frame is held (rows are read from the file when they can
- * go out). */
+ * go out) beyond those ZeroMQ holds until written (bounded by out.hwm) and
+ * the buffers of the pool they are read into (SWMRBUS__POOL_BYTES, in flight
+ * and idle: a source ahead of its consumer by that much waits). */
 #ifndef SWMRBUS_SOURCE_INTERNAL_H
 #define SWMRBUS_SOURCE_INTERNAL_H
 
@@ -15,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <zmq.h>
 
 #include "sfile.h"
 #include "swmrbus/codec.h"
@@ -29,6 +32,8 @@
 #define SWMRBUS__RELAYS_MAX 256   /* relays waiting, per series */
 #define SWMRBUS__RELAY_BYTES (4u << 20) /* relays waiting, all series */
 #define SWMRBUS__FINISHED_KEPT 64 /* closed/failed series kept for status */
+#define SWMRBUS__POOL_BYTES (8u << 20) /* frame buffers in flight and idle (bufpool.h) */
+#define SWMRBUS__POOL_WAIT_NS 1000000u  /* the pool was full: look again after 1 ms */
 
 typedef enum swmrbus__sstate {
     SWMRBUS__S_OPENING = 0, /* waiting for the file to open (retrying) */
@@ -47,6 +52,15 @@ typedef struct swmrbus__relay {
     size_t len;
     uint8_t map[];          /* the notification's map as received */
 } swmrbus__relay;
+
+/* A row read and not sent yet (series.c): its payload, and for named
+ * datasets each one's bytes in it (malloc'd). */
+typedef struct swmrbus__out_row {
+    zmq_msg_t payload;
+    uint64_t row, ts;
+    size_t size;
+    size_t *parts;
+} swmrbus__out_row;
 
 typedef struct swmrbus__series {
     bool used;
@@ -72,6 +86,11 @@ typedef struct swmrbus__series {
     bool stale_logged;
     uint64_t notices, flushes, last_flush_t;
     uint64_t sent, gaps, bytes, errors, dropped;
+    /* Rows read and not sent when the output had no room (PUSH at its
+     * high-water mark): rows next, next+1, ..., sent first next time rather
+     * than read again (at most a batch, malloc'd). */
+    swmrbus__out_row *held;
+    int n_held;
     swmrbus__relay *rq_head, *rq_tail;
     size_t rq_n;
     uint64_t finished_order;
@@ -114,6 +133,9 @@ typedef struct swmrbus__source {
     swmrbus__publisher pubs[SWMRBUS__PUBLISHERS];
 
     swmrbus_buf hbuf;         /* header encoding */
+    /* Frame buffers sent zero-copy (bufpool.h), rows of direct series */
+    struct swmrbus__bufpool *pool;
+    uint64_t pool_wait_until; /* mono ns: the pool was full, look again then */
 
     /* counters for status (this thread only) */
     uint64_t notices, relayed, relays_dropped, relays_unsent, missed;
@@ -165,6 +187,9 @@ void swmrbus__src_tick(swmrbus__source *s, uint64_t now);
 /* At the end of run(): relays what waits, closes every file. Series not
  * closed upstream get no `end` (a source started again resumes them). */
 void swmrbus__src_close_all(swmrbus__source *s);
+
+/* Frees the rows a series holds (safe with none). */
+void swmrbus__src_held_free(swmrbus__series *se);
 
 /* Status name of a series' state ("open", "lingering", "closed", "failed",
  * "stale"). */
