@@ -884,6 +884,7 @@ void *swmrbus__core_main(void *arg)
     while (zmq_recv(sk->pair_wx, &b, sizeof b, ZMQ_DONTWAIT) == (int)sizeof b && b) {
         for (size_t i = 0; i < b->n_parts; i++) zmq_msg_close(&b->parts[i]);
         atomic_fetch_sub(&sk->queue_bytes, b->queued);
+        swmrbus_metrics_sub(sk->stats.m.queue, b->queued);
         swmrbus__batch_release(sk, b);
     }
     free(c.run);

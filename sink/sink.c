@@ -238,12 +238,15 @@ static void sink_stop(void *self) { swmrbus_loop_stop(((swmrbus__sink *)self)->l
 /* Most batches kept for reuse: more would only hold memory. */
 #define FREE_BATCHES 8
 
+static size_t batch_size(size_t cap_parts)
+{
+    return sizeof(swmrbus__batch) + cap_parts * sizeof(zmq_msg_t);
+}
+
 void swmrbus__batch_release(swmrbus__sink *sk, swmrbus__batch *b)
 {
     if (!b) return;
-    b->n = b->n_parts = 0;
-    b->queued = b->bytes = 0;
-    if (sk->free_mu_ok) {
+    if (sk->free_mu_ok && b->cap_parts == SWMRBUS__BATCH_PARTS) {
         pthread_mutex_lock(&sk->free_mu);
         if (sk->n_free < FREE_BATCHES) {
             b->next = sk->free_list;
@@ -256,10 +259,13 @@ void swmrbus__batch_release(swmrbus__sink *sk, swmrbus__batch *b)
     free(b);
 }
 
-static swmrbus__batch *batch_get(swmrbus__sink *sk)
+/* An empty batch with room for n_parts parts at least (counted in
+ * queue_bytes from now on), or NULL. */
+static swmrbus__batch *batch_get(swmrbus__sink *sk, size_t n_parts)
 {
     swmrbus__batch *b = NULL;
-    if (sk->free_mu_ok) {
+    size_t cap = n_parts > SWMRBUS__BATCH_PARTS ? n_parts : SWMRBUS__BATCH_PARTS;
+    if (cap == SWMRBUS__BATCH_PARTS && sk->free_mu_ok) {
         pthread_mutex_lock(&sk->free_mu);
         if ((b = sk->free_list)) {
             sk->free_list = b->next;
@@ -267,10 +273,12 @@ static swmrbus__batch *batch_get(swmrbus__sink *sk)
         }
         pthread_mutex_unlock(&sk->free_mu);
     }
-    if (!b && (b = malloc(sizeof *b))) {
-        b->n = b->n_parts = 0;
-        b->queued = b->bytes = 0;
-    }
+    if (!b && !(b = malloc(batch_size(cap)))) return NULL;
+    b->next = NULL;
+    b->n = b->n_parts = 0;
+    b->cap_parts = cap;
+    b->queued = batch_size(cap) + MSG_OVERHEAD;
+    atomic_fetch_add(&sk->queue_bytes, b->queued);
     return b;
 }
 
@@ -309,26 +317,26 @@ static void hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *head
 {
     size_t n = (head != NULL) + n_rest;
     if (sk->cur && (sk->cur->n == SWMRBUS__BATCH_ITEMS ||
-                    sk->cur->n_parts + n > SWMRBUS__BATCH_PARTS))
+                    sk->cur->n_parts + n > sk->cur->cap_parts))
         batch_send(sk);
-    if (!sk->cur && !(sk->cur = batch_get(sk))) {
+    if (!sk->cur && !(sk->cur = batch_get(sk, n))) {
         swmrbus_log(SWMRBUS_LOG_ERROR, sk->name, "out of memory: a message is lost");
         return;
     }
     swmrbus__batch *b = sk->cur;
     it->recv_ns = swmrbus_mono_ns();
-    it->queued = sizeof(swmrbus__entry) + MSG_OVERHEAD;
+    uint64_t q = 0;
     swmrbus__entry *e = &b->e[b->n++];
     e->first = (uint32_t)b->n_parts;
     e->n = (uint32_t)n;
-    if (head) it->queued += batch_take(b, head);
-    for (size_t i = 0; i < n_rest; i++) it->queued += batch_take(b, &rest[i]);
+    if (head) q += batch_take(b, head);
+    for (size_t i = 0; i < n_rest; i++) q += batch_take(b, &rest[i]);
+    it->queued = q;
     e->it = *it;
-    sk->last_item_bytes = it->queued;
-    b->queued += it->queued;
-    b->bytes += it->queued;
-    atomic_fetch_add(&sk->queue_bytes, it->queued);
-    if (b->n == SWMRBUS__BATCH_ITEMS || b->bytes >= SWMRBUS__BATCH_BYTES) batch_send(sk);
+    sk->last_item_bytes = q + sizeof *e + MSG_OVERHEAD;
+    b->queued += q;
+    atomic_fetch_add(&sk->queue_bytes, q);
+    if (b->n == SWMRBUS__BATCH_ITEMS || b->queued >= SWMRBUS__BATCH_BYTES) batch_send(sk);
 }
 
 /* An item without parts (CMD, STOP): sent at once, with the batch. */

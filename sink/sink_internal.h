@@ -56,8 +56,8 @@ typedef struct swmrbus__item {
  * most one wake-up per batch instead of three messages per frame. The
  * writer takes every item of a batch in order, closes their parts and
  * gives the batch back (swmrbus__batch_release) for reuse. */
-#define SWMRBUS__BATCH_ITEMS 256
-#define SWMRBUS__BATCH_PARTS (2 * SWMRBUS__BATCH_ITEMS + SWMRBUS__ITEM_PARTS)
+#define SWMRBUS__BATCH_ITEMS 128
+#define SWMRBUS__BATCH_PARTS (2 * SWMRBUS__BATCH_ITEMS + 8) /* a batch's usual parts */
 #define SWMRBUS__BATCH_BYTES (2ull << 20) /* sent once it holds this much */
 
 typedef struct swmrbus__entry {
@@ -69,10 +69,12 @@ typedef struct swmrbus__entry {
 typedef struct swmrbus__batch {
     struct swmrbus__batch *next; /* the free list's */
     size_t n, n_parts;
-    uint64_t queued;             /* the items' queued bytes, summed */
-    uint64_t bytes;              /* message bytes held */
+    size_t cap_parts;            /* SWMRBUS__BATCH_PARTS, or more for one item of
+                                  * many parts (a batch of its own, not reused) */
+    uint64_t queued;             /* bytes counted in queue_bytes: the batch itself,
+                                  * its parts and ZeroMQ's overhead per part */
     swmrbus__entry e[SWMRBUS__BATCH_ITEMS];
-    zmq_msg_t parts[SWMRBUS__BATCH_PARTS];
+    zmq_msg_t parts[];
 } swmrbus__batch;
 
 /* The writer's answer to a CMD item. */
