@@ -81,6 +81,8 @@ typedef struct core {
     uint64_t files_opened, files_closed;
     uint64_t latest_n;            /* N of the last flushed notification */
     uint64_t m_published;         /* notifications already counted in metrics */
+    uint64_t now;                 /* monotonic ns: at the batch's start, and after each
+                                   * run written (writes are the slow part) */
     /* Tests only (README "Memory"): env SWMRBUS_FAULT_WRITE_DELAY_US, read
      * once when the writer thread starts, sleeps that long before each frame
      * is written: a slow disk for the memory-bound test. 0 = off. */
@@ -551,6 +553,7 @@ static void run_flush(core *c, uint64_t now)
         c->bytes_since += bytes;
         if (!s->first_unflushed_ns) s->first_unflushed_ns = now;
     }
+    c->now = swmrbus_mono_ns();
     if (rc != SWMRBUS_OK) {
         fail_series(c, s, rc, c->err);
         for (size_t i = done + 1; i < n; i++)
@@ -561,6 +564,7 @@ static void run_flush(core *c, uint64_t now)
     }
     if (swmrbus__writer_unflushed(s->w) >= c->cfg->flush_frames) flush_series(c, s);
     close_if_complete(c, s);
+    c->now = swmrbus_mono_ns();
 }
 
 static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_t n_payloads,
@@ -760,14 +764,14 @@ static uint64_t timers(swmrbus_loop *loop, uint64_t now, void *user)
 }
 
 /* Takes one item of a batch (its parts are closed with the batch). */
-static void handle_entry(core *c, swmrbus_loop *loop, swmrbus__entry *e, zmq_msg_t *parts,
-                         uint64_t now)
+static void handle_entry(core *c, swmrbus_loop *loop, swmrbus__entry *e, zmq_msg_t *parts)
 {
     swmrbus__sink *sk = c->sk;
     swmrbus__item *it = &e->it;
     size_t n = e->n;
     if (it->kind != SWMRBUS__ITEM_MSG || it->h.type != SWMRBUS_MSG_FRAME)
-        run_flush(c, now); /* everything else happens after the frames before it */
+        run_flush(c, c->now); /* everything else happens after the frames before it */
+    uint64_t now = c->now;
     switch (it->kind) {
     case SWMRBUS__ITEM_MSG: {
         if (n < 1) break;
@@ -816,10 +820,9 @@ static bool handle_batch(core *c, swmrbus_loop *loop)
     swmrbus__sink *sk = c->sk;
     swmrbus__batch *b = NULL;
     if (zmq_recv(sk->pair_wx, &b, sizeof b, ZMQ_DONTWAIT) != (int)sizeof b || !b) return false;
-    uint64_t now = swmrbus_mono_ns();
-    for (size_t k = 0; k < b->n; k++)
-        handle_entry(c, loop, &b->e[k], &b->parts[b->e[k].first], now);
-    run_flush(c, now);
+    c->now = swmrbus_mono_ns();
+    for (size_t k = 0; k < b->n; k++) handle_entry(c, loop, &b->e[k], &b->parts[b->e[k].first]);
+    run_flush(c, c->now);
     for (size_t i = 0; i < b->n_parts; i++) zmq_msg_close(&b->parts[i]);
     atomic_fetch_sub(&sk->queue_bytes, b->queued);
     swmrbus_metrics_sub(sk->stats.m.queue, b->queued);

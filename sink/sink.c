@@ -334,7 +334,7 @@ static uint64_t batch_take(swmrbus__batch *b, zmq_msg_t *part)
  * rest; moved in, zero-copy) to the batch being filled, sending that first
  * when it has no room, and after when it is full or holds
  * SWMRBUS__BATCH_BYTES. Counts the item in queue_bytes. */
-static void hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *head,
+static bool hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *head,
                            zmq_msg_t *rest, size_t n_rest)
 {
     size_t n = (head != NULL) + n_rest;
@@ -343,7 +343,7 @@ static void hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *head
         batch_send(sk);
     if (!sk->cur && !(sk->cur = batch_get(sk, n))) {
         swmrbus_log(SWMRBUS_LOG_ERROR, sk->name, "out of memory: a message is lost");
-        return;
+        return false;
     }
     swmrbus__batch *b = sk->cur;
     it->recv_ns = swmrbus_mono_ns();
@@ -359,12 +359,19 @@ static void hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *head
     b->queued += q;
     atomic_fetch_add(&sk->queue_bytes, q);
     if (b->n == SWMRBUS__BATCH_ITEMS || b->queued >= SWMRBUS__BATCH_BYTES) batch_send(sk);
+    return true;
 }
 
-/* An item without parts (CMD, STOP): sent at once, with the batch. */
+/* An item without parts (CMD, STOP): sent at once, with the batch. The
+ * writer answers or ends on it, so it must get there: out of memory, wait
+ * for the writer to give batches back. */
 static void hand_off_now(swmrbus__sink *sk, swmrbus__item *it)
 {
-    hand_off_parts(sk, it, NULL, NULL, 0);
+    while (!hand_off_parts(sk, it, NULL, NULL, 0)) {
+        batch_send(sk);
+        struct timespec ms = {0, 1000000L};
+        nanosleep(&ms, NULL);
+    }
     batch_send(sk);
 }
 
