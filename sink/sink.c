@@ -48,6 +48,12 @@
  * under the read-ahead. */
 #define AHEAD_BYTES (16ull << 20)
 #define AHEAD_STALL_NS 20000000ull
+/* ... but of small messages no more than AHEAD_MSGS: 16 MiB of 1 KiB frames
+ * is 15k frames, which the writer then copies into the page cache long
+ * after they left the CPU's caches (1 KiB frames: 10 % less CPU per GB, 0.88x
+ * -> 0.98x the C ceiling with 2 MiB; 16 KiB frames, where the pipe's worth is
+ * the larger, unchanged). */
+#define AHEAD_MSGS 2048ull
 /* The heap the frames pass through (malloc's, process-wide): ZeroMQ's I/O
  * thread allocates every received message in its arena and the writer
  * frees it a batch later, a few MiB at a time. With glibc's defaults the
@@ -500,7 +506,10 @@ static bool ahead_full(swmrbus__sink *sk)
 {
     uint64_t q = atomic_load(&sk->queue_bytes);
     uint64_t ahead = (uint64_t)sk->stats.mem.rcvhwm * sk->last_item_bytes;
-    if (ahead < AHEAD_BYTES) ahead = AHEAD_BYTES;
+    uint64_t floor = AHEAD_BYTES;
+    if (sk->last_item_bytes && AHEAD_MSGS * sk->last_item_bytes < floor)
+        floor = AHEAD_MSGS * sk->last_item_bytes;
+    if (ahead < floor) ahead = floor;
     if (q < ahead) {
         sk->burst = false;
         return false;
