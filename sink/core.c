@@ -47,6 +47,24 @@ typedef struct series {
     swmrbus__lat_pending lat;     /* receipts of frames awaiting a flush (metrics) */
 } series;
 
+/* Frames of one series accepted from a batch and written together
+ * (swmrbus__writer_write_rows: one room check, one extension): a run ends
+ * before anything else happens (another series' frame, a start, an end, a
+ * command, a rejection from the receive thread), at the batch's end, and
+ * when the flush policy's count would be reached, so that flushes and
+ * notifications come exactly where frame by frame writing put them. */
+#define RUN_ROWS 256
+#define RUN_PARTS SWMRBUS_MAX_DATASETS
+typedef struct run {
+    series *s;                    /* NULL: empty */
+    size_t n, n_parts;
+    swmrbus__row rows[RUN_ROWS];
+    const swmrbus_header *h[RUN_ROWS]; /* each frame's header (alive until the batch ends) */
+    uint64_t recv_ns[RUN_ROWS];
+    uint64_t len[RUN_ROWS];       /* payload bytes */
+    swmrbus__part parts[RUN_PARTS];
+} run;
+
 typedef struct core {
     swmrbus__sink *sk;
     const swmrbus_component_cfg *cfg;
@@ -62,14 +80,14 @@ typedef struct core {
     uint64_t last_status_ns, frames_since, bytes_since, total_frames;
     uint64_t files_opened, files_closed;
     uint64_t latest_n;            /* N of the last flushed notification */
-    uint64_t item_recv_ns;        /* receipt of the item in hand (metrics) */
     uint64_t m_published;         /* notifications already counted in metrics */
+    uint64_t now;                 /* monotonic ns: at the batch's start, and after each
+                                   * run written (writes are the slow part) */
     /* Tests only (README "Memory"): env SWMRBUS_FAULT_WRITE_DELAY_US, read
      * once when the writer thread starts, sleeps that long before each frame
      * is written: a slow disk for the memory-bound test. 0 = off. */
     uint64_t fault_write_delay_us;
-    zmq_msg_t *parts;             /* SWMRBUS__ITEM_PARTS: one hand-off item */
-    swmrbus__part *row;           /* SWMRBUS_MAX_DATASETS: one row's payloads */
+    run *run;                     /* accepted frames not yet written */
     zmq_msg_t *start_parts;       /* the start in hand: its array parts (README
                                    * "Start arrays"), else NULL */
     size_t n_start_parts;
@@ -484,11 +502,78 @@ static void on_start(core *c, const swmrbus_header *h, uint64_t now)
     swmrbus__stats_unlock(&c->sk->stats);
 }
 
+/* Writes the run: the rows, then per row what writing it frame by frame
+ * did (counters, latency, the flush policy), with one stats lock. A failed
+ * write fails the series at that frame; the run's later frames are then
+ * dropped as frames for a failed series are. */
+static void run_flush(core *c, uint64_t now)
+{
+    run *r = c->run;
+    series *s = r->s;
+    if (!s) return;
+    size_t n = r->n, done = 0;
+    r->s = NULL;
+    r->n = r->n_parts = 0;
+    if (c->fault_write_delay_us) {
+        uint64_t us = c->fault_write_delay_us * n;
+        struct timespec d = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000L};
+        nanosleep(&d, NULL);
+    }
+    swmrbus_err rc = swmrbus__writer_write_rows(s->w, r->rows, n, &done, c->err, sizeof c->err);
+    for (size_t i = 0; i < done && rc == SWMRBUS_OK; i++) {
+        if (r->rows[i].dup || !r->h[i]->has_frame_times) continue;
+        rc = swmrbus__writer_times(s->w, r->rows[i].index, r->h[i]->frame_times, c->err,
+                                   sizeof c->err);
+        if (rc != SWMRBUS_OK) done = i; /* counted as received, not written */
+    }
+    uint64_t written = 0, dups = 0, bytes = 0;
+    for (size_t i = 0; i < done; i++) {
+        if (r->rows[i].dup) {
+            dups++;
+            continue;
+        }
+        written++;
+        bytes += r->len[i];
+        swmrbus__lat_add(&s->lat, r->recv_ns[i] ? r->recv_ns[i] : now);
+    }
+    uint64_t received = done + (rc != SWMRBUS_OK);
+    swmrbus__stats_lock(&c->sk->stats);
+    s->st->received += received;
+    s->st->duplicates += dups;
+    s->st->written += written;
+    s->st->bytes += bytes;
+    swmrbus__stats_unlock(&c->sk->stats);
+    swmrbus_metrics_add(c->sk->stats.m.received, received);
+    if (dups) swmrbus_metrics_add(c->sk->stats.m.duplicates, dups);
+    if (written) {
+        swmrbus_metrics_add(c->sk->stats.m.written, written);
+        swmrbus_metrics_add(c->sk->stats.m.bytes, bytes);
+        c->frames_since += written;
+        c->total_frames += written;
+        c->bytes_since += bytes;
+        if (!s->first_unflushed_ns) s->first_unflushed_ns = now;
+    }
+    c->now = swmrbus_mono_ns();
+    if (rc != SWMRBUS_OK) {
+        fail_series(c, s, rc, c->err);
+        for (size_t i = done + 1; i < n; i++)
+            reject(c, s, SWMRBUS_R_IO, true, s->id,
+                   "frame %" PRIu64 " dropped: series %" PRIu64 " has failed", r->h[i]->frame,
+                   s->id);
+        return;
+    }
+    if (swmrbus__writer_unflushed(s->w) >= c->cfg->flush_frames) flush_series(c, s);
+    close_if_complete(c, s);
+    c->now = swmrbus_mono_ns();
+}
+
 static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_t n_payloads,
-                     uint64_t now)
+                     uint64_t recv_ns, uint64_t now)
 {
     series *s = find_series(c, h->series);
     uint64_t row = h->frame; /* scale-out (issue 12): frame f at row f / count */
+    run *r = c->run;
+    if (r->s && r->s != s) run_flush(c, now); /* frames of another series: in order */
     if (c->cfg->shard_count) {
         if (h->frame % c->cfg->shard_count != c->cfg->shard_index) {
             reject(c, s, SWMRBUS_R_MISMATCH, true, h->series,
@@ -534,57 +619,33 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_
                n_payloads, h->series, s->n_ds);
         return;
     }
-    size_t len = 0;
     for (size_t k = 0; k < n_payloads; k++) {
-        size_t pl = zmq_msg_size(&payload[k]);
-        if (swmrbus_payload_check(&s->fmts[k], zmq_msg_data(&payload[k]), pl, why,
-                                  sizeof why) != SWMRBUS_OK) {
+        if (swmrbus_payload_check(&s->fmts[k], zmq_msg_data(&payload[k]),
+                                  zmq_msg_size(&payload[k]), why, sizeof why) != SWMRBUS_OK) {
             reject(c, s, SWMRBUS_R_BAD_PAYLOAD, true, h->series,
                    "frame %" PRIu64 ", dataset %zu: %s", h->frame, k, why);
             return;
         }
-        c->row[k] = (swmrbus__part){zmq_msg_data(&payload[k]), pl};
-        len += pl;
     }
-    if (c->fault_write_delay_us) {
-        struct timespec d = {(time_t)(c->fault_write_delay_us / 1000000u),
-                             (long)(c->fault_write_delay_us % 1000000u) * 1000L};
-        nanosleep(&d, NULL);
+    /* Accepted: into the run (which ends first when it has no room). */
+    if (r->n == RUN_ROWS || r->n_parts + n_payloads > RUN_PARTS) run_flush(c, now);
+    size_t i = r->n++;
+    r->s = s;
+    r->h[i] = h;
+    r->recv_ns[i] = recv_ns;
+    r->len[i] = 0;
+    r->rows[i] = (swmrbus__row){.index = row, .parts = &r->parts[r->n_parts],
+                                .ts = h->has_ts ? h->ts : 0};
+    for (size_t k = 0; k < n_payloads; k++) {
+        size_t pl = zmq_msg_size(&payload[k]);
+        r->parts[r->n_parts++] = (swmrbus__part){zmq_msg_data(&payload[k]), pl};
+        r->len[i] += pl;
     }
-    bool dup = false;
-    swmrbus_err rc = swmrbus__writer_write_row(s->w, row, c->row, n_payloads,
-                                               h->has_ts ? h->ts : 0, &dup, c->err,
-                                               sizeof c->err);
-    if (rc == SWMRBUS_OK && !dup && h->has_frame_times)
-        rc = swmrbus__writer_times(s->w, row, h->frame_times, c->err, sizeof c->err);
-    if (rc != SWMRBUS_OK) {
-        swmrbus__stats_lock(&c->sk->stats);
-        s->st->received++;
-        swmrbus__stats_unlock(&c->sk->stats);
-        swmrbus_metrics_add(c->sk->stats.m.received, 1);
-        fail_series(c, s, rc, c->err);
-        return;
-    }
-    swmrbus__stats_lock(&c->sk->stats);
-    s->st->received++;
-    if (dup) {
-        s->st->duplicates++;
-    } else {
-        s->st->written++;
-        s->st->bytes += len;
-    }
-    swmrbus__stats_unlock(&c->sk->stats);
-    swmrbus_metrics_add(c->sk->stats.m.received, 1);
-    swmrbus_metrics_add(dup ? c->sk->stats.m.duplicates : c->sk->stats.m.written, 1);
-    if (dup) return;
-    swmrbus_metrics_add(c->sk->stats.m.bytes, len);
-    swmrbus__lat_add(&s->lat, c->item_recv_ns ? c->item_recv_ns : now);
-    c->frames_since++;
-    c->total_frames++;
-    c->bytes_since += len;
-    if (!s->first_unflushed_ns) s->first_unflushed_ns = now;
-    if (swmrbus__writer_unflushed(s->w) >= c->cfg->flush_frames) flush_series(c, s);
-    close_if_complete(c, s);
+    /* Written now when the flush policy's count is reached, and after an
+     * end (each straggler may complete the series). */
+    if (s->state != SWMRBUS__OPEN ||
+        swmrbus__writer_unflushed(s->w) + r->n >= c->cfg->flush_frames)
+        run_flush(c, now);
 }
 
 static void on_end(core *c, const swmrbus_header *h, uint64_t now)
@@ -702,61 +763,47 @@ static uint64_t timers(swmrbus_loop *loop, uint64_t now, void *user)
     return now + next;
 }
 
-/* Takes one item from the hand-off; false when none is waiting. */
-static bool handle_item(core *c, swmrbus_loop *loop)
+/* Takes one item of a batch (its parts are closed with the batch). */
+static void handle_entry(core *c, swmrbus_loop *loop, swmrbus__entry *e, zmq_msg_t *parts)
 {
     swmrbus__sink *sk = c->sk;
-    zmq_msg_t *parts = c->parts;
-    int n = 0;
-    int more = 1;
-    while (more && n < SWMRBUS__ITEM_PARTS) {
-        zmq_msg_init(&parts[n]);
-        /* An item's parts arrive together: only the first may be missing. */
-        if (zmq_msg_recv(&parts[n], sk->pair_wx, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-            zmq_msg_close(&parts[n]);
-            if (n == 0) return false;
-            break;
-        }
-        more = zmq_msg_more(&parts[n]);
-        n++;
-    }
-    if (n < 1 || zmq_msg_size(&parts[0]) != sizeof(swmrbus__item)) goto out;
-    swmrbus__item it;
-    memcpy(&it, zmq_msg_data(&parts[0]), sizeof it);
-    uint64_t now = swmrbus_mono_ns();
-    c->item_recv_ns = it.recv_ns;
-    switch (it.kind) {
+    swmrbus__item *it = &e->it;
+    size_t n = e->n;
+    if (it->kind != SWMRBUS__ITEM_MSG || it->h.type != SWMRBUS_MSG_FRAME)
+        run_flush(c, c->now); /* everything else happens after the frames before it */
+    uint64_t now = c->now;
+    switch (it->kind) {
     case SWMRBUS__ITEM_MSG: {
-        if (n < 2) break;
+        if (n < 1) break;
         /* Re-point the header's slices at where the bytes are now. */
-        const char *base = zmq_msg_data(&parts[1]);
-        swmrbus_str *sl[] = {&it.h.name, &it.h.meta, &it.h.origin_sink, &it.h.origin_file,
-                             &it.h.arrays, &it.h.channels};
+        const char *base = zmq_msg_data(&parts[0]);
+        swmrbus_str *sl[] = {&it->h.name, &it->h.meta, &it->h.origin_sink, &it->h.origin_file,
+                             &it->h.arrays, &it->h.channels, &it->h.datasets, &it->h.statics};
         for (size_t i = 0; i < sizeof sl / sizeof sl[0]; i++)
-            if (sl[i]->ptr) sl[i]->ptr = base + (sl[i]->ptr - it.hdr_base);
-        if (it.h.type == SWMRBUS_MSG_START) {
-            c->start_parts = n > 2 ? &parts[2] : NULL;
-            c->n_start_parts = n > 2 ? (size_t)n - 2 : 0;
-            on_start(c, &it.h, now);
+            if (sl[i]->ptr) sl[i]->ptr = base + (sl[i]->ptr - it->hdr_base);
+        if (it->h.type == SWMRBUS_MSG_START) {
+            c->start_parts = n > 1 ? &parts[1] : NULL;
+            c->n_start_parts = n > 1 ? n - 1 : 0;
+            on_start(c, &it->h, now);
             c->start_parts = NULL;
             c->n_start_parts = 0;
+        } else if (it->h.type == SWMRBUS_MSG_END) {
+            on_end(c, &it->h, now);
+        } else if (n >= 2) {
+            on_frame(c, &it->h, &parts[1], n - 1, it->recv_ns, now);
         }
-        else if (it.h.type == SWMRBUS_MSG_END)
-            on_end(c, &it.h, now);
-        else if (n >= 3)
-            on_frame(c, &it.h, &parts[2], (size_t)n - 2, now);
         break;
     }
     case SWMRBUS__ITEM_REJECT: {
-        const char *why = n > 1 ? zmq_msg_data(&parts[1]) : "";
-        if (n > 1 && (zmq_msg_size(&parts[1]) == 0 || why[zmq_msg_size(&parts[1]) - 1]))
+        const char *why = n >= 1 ? zmq_msg_data(&parts[0]) : "";
+        if (n >= 1 && (zmq_msg_size(&parts[0]) == 0 || why[zmq_msg_size(&parts[0]) - 1]))
             why = "";
-        reject(c, it.has_series ? find_series(c, it.series) : NULL, it.reason, it.has_series,
-               it.series, "%s", why);
+        reject(c, it->has_series ? find_series(c, it->series) : NULL, it->reason,
+               it->has_series, it->series, "%s", why);
         break;
     }
     case SWMRBUS__ITEM_CMD: {
-        swmrbus__ack ack = on_cmd(c, &it.req);
+        swmrbus__ack ack = on_cmd(c, &it->req);
         zmq_send(sk->pair_wx, &ack, sizeof ack, 0);
         break;
     }
@@ -764,20 +811,31 @@ static bool handle_item(core *c, swmrbus_loop *loop)
         swmrbus_loop_end(loop);
         break;
     }
-    atomic_fetch_sub(&sk->queue_bytes, it.queued);
-    swmrbus_metrics_sub(sk->stats.m.queue, it.queued);
-out:
-    for (int i = 0; i < n; i++) zmq_msg_close(&parts[i]);
+}
+
+/* Takes one batch from the hand-off; false when none is waiting. Every
+ * item in order; frames of a series are written together (run_flush). */
+static bool handle_batch(core *c, swmrbus_loop *loop)
+{
+    swmrbus__sink *sk = c->sk;
+    swmrbus__batch *b = NULL;
+    if (zmq_recv(sk->pair_wx, &b, sizeof b, ZMQ_DONTWAIT) != (int)sizeof b || !b) return false;
+    c->now = swmrbus_mono_ns();
+    for (size_t k = 0; k < b->n; k++) handle_entry(c, loop, &b->e[k], &b->parts[b->e[k].first]);
+    run_flush(c, c->now);
+    for (size_t i = 0; i < b->n_parts; i++) zmq_msg_close(&b->parts[i]);
+    atomic_fetch_sub(&sk->queue_bytes, b->queued);
+    swmrbus_metrics_sub(sk->stats.m.queue, b->queued);
+    swmrbus__batch_release(sk, b);
     return true;
 }
 
-
-/* The hand-off has items: take a batch before the timers run again. */
+/* The hand-off has batches: take a few before the timers run again. */
 static int on_items(swmrbus_loop *loop, void *socket, short revents, void *user)
 {
     (void)socket;
     (void)revents;
-    for (int k = 0; k < 256 && handle_item(user, loop); k++) {}
+    for (int k = 0; k < 16 && handle_batch(user, loop); k++) {}
     return 0;
 }
 
@@ -791,8 +849,7 @@ void *swmrbus__core_main(void *arg)
     c.nt = sk->nt;
     c.n_slots = (size_t)sk->cfg->limits.max_open_series;
     c.slots = calloc(c.n_slots, sizeof *c.slots);
-    c.parts = calloc(SWMRBUS__ITEM_PARTS, sizeof *c.parts);
-    c.row = calloc(SWMRBUS_MAX_DATASETS, sizeof *c.row);
+    c.run = calloc(1, sizeof *c.run);
     c.last_status_ns = swmrbus_mono_ns();
     const char *delay = getenv("SWMRBUS_FAULT_WRITE_DELAY_US");
     if (delay && *delay) {
@@ -805,14 +862,14 @@ void *swmrbus__core_main(void *arg)
                         "(SWMRBUS_FAULT_WRITE_DELAY_US; tests only)", v);
         }
     }
-    if (!c.slots || !c.parts || !c.row) {
+    if (!c.slots || !c.run) {
         swmrbus_log(SWMRBUS_LOG_ERROR, c.name, "out of memory for the series table");
         c.n_slots = 0;
     }
     /* The writer's loop ends at the STOP item the receive thread sends
      * last (it has no stop handler of its own: stop() reaches the receive
      * thread's loop). */
-    if (c.parts && c.row &&
+    if (c.run &&
         swmrbus_loop_add(sk->writer_loop, sk->pair_wx, ZMQ_POLLIN, on_items, &c) ==
             SWMRBUS_OK) {
         swmrbus_loop_set_work(sk->writer_loop, timers, &c);
@@ -825,7 +882,14 @@ void *swmrbus__core_main(void *arg)
                 " notifications",
                 c.total_frames, c.files_opened, swmrbus_notifier_published(c.nt));
     free(c.slots);
-    free(c.parts);
-    free(c.row);
+    /* Batches after STOP (none, unless the loop could not run): freed. */
+    swmrbus__batch *b = NULL;
+    while (zmq_recv(sk->pair_wx, &b, sizeof b, ZMQ_DONTWAIT) == (int)sizeof b && b) {
+        for (size_t i = 0; i < b->n_parts; i++) zmq_msg_close(&b->parts[i]);
+        atomic_fetch_sub(&sk->queue_bytes, b->queued);
+        swmrbus_metrics_sub(sk->stats.m.queue, b->queued);
+        swmrbus__batch_release(sk, b);
+    }
+    free(c.run);
     return NULL;
 }

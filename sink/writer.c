@@ -122,12 +122,15 @@ nomem:
     return SWMRBUS_ENOMEM;
 }
 
-/* Room for one more pending timestamp. */
-static swmrbus_err pending_reserve(swmrbus__writer *w, char *err, size_t errlen)
+/* Room for n more pending timestamps. */
+static swmrbus_err pending_reserve(swmrbus__writer *w, size_t n, char *err, size_t errlen)
 {
-    if (w->p_n < w->p_cap) return SWMRBUS_OK;
-    size_t cap = w->p_cap ? w->p_cap * 2 : 256;
-    if (cap > SIZE_MAX / sizeof(uint64_t)) goto nomem;
+    if (n <= w->p_cap - w->p_n) return SWMRBUS_OK;
+    size_t cap = w->p_cap ? w->p_cap : 256;
+    while (cap - w->p_n < n) {
+        if (cap > SIZE_MAX / 2 / sizeof(uint64_t)) goto nomem;
+        cap *= 2;
+    }
     hsize_t *pi = realloc(w->p_idx, cap * sizeof *pi);
     if (!pi) goto nomem;
     w->p_idx = pi;
@@ -698,6 +701,93 @@ swmrbus_err swmrbus__writer_write(swmrbus__writer *w, uint64_t index, const void
     return swmrbus__writer_write_row(w, index, &part, 1, ts, duplicate, err, errlen);
 }
 
+/* The checks of one row that need no HDF5: each payload fits its dataset,
+ * the index is in range. Sums what the room check needs and the bytes. */
+static swmrbus_err row_check(const swmrbus__writer *w, uint64_t index,
+                             const swmrbus__part *parts, uint64_t *need, uint64_t *len,
+                             char *err, size_t errlen)
+{
+    for (size_t k = 0; k < w->n_ds; k++) {
+        const wds *d = &w->ds[k];
+        size_t pl = parts[k].len;
+        if ((!parts[k].p && pl > 0) ||
+            (d->fmt.encoding == SWMRBUS_ENC_RAW ? pl != d->raw_bytes
+                                                : pl == 0 || pl > UINT32_MAX)) {
+            swmrbus__errf(err, errlen,
+                          "frame %llu: payload %zu of %zu bytes does not fit the format",
+                          (unsigned long long)index, k, pl);
+            return SWMRBUS_EINVAL;
+        }
+        *need += chunk_need(d, pl);
+        *len += pl;
+    }
+    if (index >= (uint64_t)H5S_UNLIMITED - 1) {
+        swmrbus__errf(err, errlen, "frame index %llu out of range", (unsigned long long)index);
+        return SWMRBUS_EINVAL;
+    }
+    return SWMRBUS_OK;
+}
+
+/* Every dataset has the same extent: a row in all, or in none. Extends
+ * them to rows when that is more; on failure the writer is broken. */
+static swmrbus_err extend_to(swmrbus__writer *w, uint64_t rows, char *err, size_t errlen)
+{
+    if (rows <= w->extent) return SWMRBUS_OK;
+    for (size_t k = 0; k < w->n_ds; k++) {
+        if (set_extent(&w->ds[k], rows)) {
+            swmrbus__h5_err(err, errlen, "extend dataset %zu to %llu rows", k,
+                            (unsigned long long)rows);
+            w->failed = true;
+            w->broken = true;
+            return SWMRBUS_EIO;
+        }
+    }
+    w->extent = rows;
+    return SWMRBUS_OK;
+}
+
+/* Writes row index (below the extent) of every dataset and notes it; on
+ * failure the writer is broken. */
+static swmrbus_err put_row(swmrbus__writer *w, uint64_t index, const swmrbus__part *parts,
+                           uint64_t len, uint64_t ts, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    for (size_t k = 0; k < w->n_ds; k++) {
+        wds *d = &w->ds[k];
+        if (d->direct) {
+            hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 2] = {0};
+            off[0] = index;
+            if (d->n_chan) off[1] = d->chan; /* (row, channel, 0, 0) */
+            if (H5Dwrite_chunk(d->d, H5P_DEFAULT, 0, off, parts[k].len, parts[k].p) < 0) {
+                swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
+                rc = SWMRBUS_EIO;
+                goto fail;
+            }
+        } else if ((rc = write_filtered(d, index, parts[k].p, err, errlen))) {
+            goto fail;
+        }
+    }
+    w->rows[index >> 3] = (uint8_t)(w->rows[index >> 3] | (1u << (index & 7)));
+    w->written++;
+    w->unflushed++;
+    w->bytes += len;
+    if (ts != 0) {
+        w->p_idx[w->p_n] = index;
+        w->p_ts[w->p_n] = ts;
+        w->p_n++;
+    }
+    return SWMRBUS_OK;
+fail:
+    w->failed = true;
+    w->broken = true;
+    return rc;
+}
+
+static void advance_complete(swmrbus__writer *w)
+{
+    while (w->complete < w->extent && row_is_set(w, w->complete)) w->complete++;
+}
+
 swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
                                       const swmrbus__part *parts, size_t n_parts, uint64_t ts,
                                       bool *duplicate, char *err, size_t errlen)
@@ -721,76 +811,76 @@ swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
         return SWMRBUS_OK;
     }
     uint64_t need = 0, len = 0;
-    for (size_t k = 0; k < n_parts; k++) {
-        const wds *d = &w->ds[k];
-        size_t pl = parts[k].len;
-        if ((!parts[k].p && pl > 0) ||
-            (d->fmt.encoding == SWMRBUS_ENC_RAW ? pl != d->raw_bytes
-                                                : pl == 0 || pl > UINT32_MAX)) {
-            swmrbus__errf(err, errlen,
-                          "frame %llu: payload %zu of %zu bytes does not fit the format",
-                          (unsigned long long)index, k, pl);
-            return SWMRBUS_EINVAL;
-        }
-        need += chunk_need(d, pl);
-        len += pl;
-    }
-    if (index >= (uint64_t)H5S_UNLIMITED - 1) {
-        swmrbus__errf(err, errlen, "frame index %llu out of range", (unsigned long long)index);
-        return SWMRBUS_EINVAL;
-    }
+    if ((rc = row_check(w, index, parts, &need, &len, err, errlen))) return rc;
     /* Memory first: ENOMEM leaves the file and the writer as they were. */
     if ((rc = rows_reserve(w, index, err, errlen))) return rc;
-    if (ts != 0 && (rc = pending_reserve(w, err, errlen))) return rc;
+    if (ts != 0 && (rc = pending_reserve(w, 1, err, errlen))) return rc;
 
     if ((rc = room_check(w, need, err, errlen))) {
         w->failed = true;
         if (rc == SWMRBUS_EIO) w->broken = true;
         return rc;
     }
-    /* Every dataset has the same extent: a row in all, or in none. */
-    if (index >= w->extent) {
-        for (size_t k = 0; k < w->n_ds; k++) {
-            wds *d = &w->ds[k];
-            if (set_extent(d, index + 1)) {
-                swmrbus__h5_err(err, errlen, "extend dataset %zu to %llu rows", k,
-                                (unsigned long long)index + 1);
-                rc = SWMRBUS_EIO;
-                goto fail;
-            }
-        }
-        w->extent = index + 1;
-    }
-    for (size_t k = 0; k < w->n_ds; k++) {
-        wds *d = &w->ds[k];
-        if (d->direct) {
-            hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 2] = {0};
-            off[0] = index;
-            if (d->n_chan) off[1] = d->chan; /* (row, channel, 0, 0) */
-            if (H5Dwrite_chunk(d->d, H5P_DEFAULT, 0, off, parts[k].len, parts[k].p) < 0) {
-                swmrbus__h5_err(err, errlen, "write frame %llu", (unsigned long long)index);
-                rc = SWMRBUS_EIO;
-                goto fail;
-            }
-        } else if ((rc = write_filtered(d, index, parts[k].p, err, errlen))) {
-            goto fail;
-        }
-    }
-
-    w->rows[index >> 3] = (uint8_t)(w->rows[index >> 3] | (1u << (index & 7)));
-    w->written++;
-    w->unflushed++;
-    w->bytes += len;
-    while (w->complete < w->extent && row_is_set(w, w->complete)) w->complete++;
-    if (ts != 0) {
-        w->p_idx[w->p_n] = index;
-        w->p_ts[w->p_n] = ts;
-        w->p_n++;
-    }
+    if ((rc = extend_to(w, index + 1, err, errlen))) return rc;
+    if ((rc = put_row(w, index, parts, len, ts, err, errlen))) return rc;
+    advance_complete(w);
     return SWMRBUS_OK;
-fail:
-    w->failed = true;
-    w->broken = true;
+}
+
+swmrbus_err swmrbus__writer_write_rows(swmrbus__writer *w, swmrbus__row *rows, size_t n,
+                                       size_t *done, char *err, size_t errlen)
+{
+    swmrbus_err rc = SWMRBUS_OK;
+    uint64_t need = 0, top = 0;
+    size_t i = 0, n_ts = 0;
+    *done = 0;
+    if (!w || (n && !rows)) {
+        swmrbus__errf(err, errlen, "writer: missing argument");
+        return SWMRBUS_EINVAL;
+    }
+    if (w->failed || n <= 1) goto one_by_one;
+    swmrbus__h5_init();
+    for (i = 0; i < n; i++) {
+        uint64_t len = 0;
+        rows[i].dup = false;
+        if (!rows[i].parts ||
+            row_check(w, rows[i].index, rows[i].parts, &need, &len, err, errlen) != SWMRBUS_OK)
+            goto one_by_one; /* reports the bad row at its place */
+        if (rows[i].index + 1 > top) top = rows[i].index + 1;
+        n_ts += rows[i].ts != 0;
+    }
+    /* Memory first, then room for the lot (duplicates counted too: a
+     * refusal only sends the lot the exact way). */
+    if ((rc = rows_reserve(w, top - 1, err, errlen))) return rc;
+    if ((rc = pending_reserve(w, n_ts, err, errlen))) return rc;
+    rc = room_check(w, need, err, errlen);
+    if (rc == SWMRBUS_ELIMIT) goto one_by_one;
+    if (rc != SWMRBUS_OK) {
+        w->failed = true;
+        w->broken = true;
+        return rc;
+    }
+    if ((rc = extend_to(w, top, err, errlen))) return rc;
+    for (i = 0; i < n; i++) {
+        swmrbus__row *r = &rows[i];
+        if (row_is_set(w, r->index)) {
+            r->dup = true;
+        } else {
+            uint64_t len = 0;
+            for (size_t k = 0; k < w->n_ds; k++) len += r->parts[k].len;
+            if ((rc = put_row(w, r->index, r->parts, len, r->ts, err, errlen))) break;
+        }
+        (*done)++;
+    }
+    advance_complete(w);
+    return rc;
+one_by_one:
+    for (i = 0; i < n; i++) {
+        rc = swmrbus__writer_write_row(w, rows[i].index, rows[i].parts, w->n_ds, rows[i].ts,
+                                       &rows[i].dup, err, errlen);
+        if (rc != SWMRBUS_OK) break;
+        (*done)++;
+    }
     return rc;
 }
 

@@ -80,6 +80,25 @@ swmrbus_err swmrbus__writer_write_row(swmrbus__writer *w, uint64_t index,
                                       const swmrbus__part *parts, size_t n_parts, uint64_t ts,
                                       bool *duplicate, char *err, size_t errlen);
 
+/* One row of a batch for swmrbus__writer_write_rows: its index, its parts
+ * (one per dataset) and ts (0 = none); dup is set on return. */
+typedef struct swmrbus__row {
+    uint64_t index;
+    const swmrbus__part *parts;
+    uint64_t ts;
+    bool dup;
+} swmrbus__row;
+
+/* Writes n rows as n calls of swmrbus__writer_write_row in order would,
+ * with one room check and at most one extension of every dataset (to the
+ * highest new row) for the lot: the rows have all arrived, so the extent
+ * still never runs ahead of the frames. Falls back to row by row when a
+ * row is malformed or the room check refuses the lot (so a limit stops at
+ * the exact row). *done = rows handled (written or duplicate) before the
+ * first error; on OK, n. Errors as for swmrbus__writer_write_row. */
+swmrbus_err swmrbus__writer_write_rows(swmrbus__writer *w, swmrbus__row *rows, size_t n,
+                                       size_t *done, char *err, size_t errlen);
+
 /* Keeps the per-frame times of row index (written with the row: call after
  * swmrbus__writer_write_row) for the next flush. A no-op when the series'
  * start did not ask for times. ENOMEM (the writer is then failed). */

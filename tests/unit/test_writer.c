@@ -363,6 +363,78 @@ static void test_gaps_and_duplicates(void **state)
     unlink(path);
 }
 
+/* swmrbus__writer_write_rows: a batch lands as frame by frame writes would
+ * (out of order, a duplicate inside the batch and one of an earlier row,
+ * one extension to the highest row); a malformed row stops the batch at
+ * itself, the rows before it written. */
+static void test_write_rows(void **state)
+{
+    (void)state;
+    char path[PATH_MAX], err[512] = "";
+    path_for(path, sizeof path, "rows");
+    swmrbus__writer_opts o = opts_u16(path, SWMRBUS_ENC_RAW);
+    swmrbus__writer *w = must_create(&o);
+    static uint16_t buf[8][NPIX];
+    swmrbus__part parts[8];
+    for (int k = 0; k < 8; k++) {
+        fill(buf[k], (uint64_t)k);
+        parts[k] = (swmrbus__part){buf[k], FRAME_BYTES};
+    }
+    write_frame(w, 1, 1, 1001, false);
+    swmrbus__row rows[5] = {
+        {.index = 2, .parts = &parts[2], .ts = 1002},
+        {.index = 0, .parts = &parts[0], .ts = 1000},
+        {.index = 1, .parts = &parts[7], .ts = 9}, /* written before: duplicate */
+        {.index = 5, .parts = &parts[5], .ts = 0},
+        {.index = 2, .parts = &parts[6], .ts = 8}, /* twice in the batch */
+    };
+    size_t done = 99;
+    swmrbus_err rc = swmrbus__writer_write_rows(w, rows, 5, &done, err, sizeof err);
+    if (rc != SWMRBUS_OK) fail_msg("write_rows: %s (%s)", swmrbus_strerror(rc), err);
+    assert_int_equal(done, 5);
+    const bool dup[5] = {false, false, true, false, true};
+    for (int i = 0; i < 5; i++) assert_int_equal(rows[i].dup, dup[i]);
+    assert_int_equal(swmrbus__writer_unflushed(w), 4);
+    assert_info(must_flush(w), 6, 4, 3);
+    /* a malformed row (short payload): the rows before it are written */
+    swmrbus__part bad = {buf[4], FRAME_BYTES - 2};
+    swmrbus__row more[3] = {
+        {.index = 3, .parts = &parts[3], .ts = 1003},
+        {.index = 4, .parts = &bad, .ts = 1004},
+        {.index = 7, .parts = &parts[7], .ts = 1007},
+    };
+    rc = swmrbus__writer_write_rows(w, more, 3, &done, err, sizeof err);
+    assert_int_equal(rc, SWMRBUS_EINVAL);
+    assert_int_equal(done, 1);
+    assert_false(swmrbus__writer_failed(w));
+    assert_info(must_flush(w), 6, 5, 4);
+    assert_info(must_close(&w), 6, 5, 4);
+
+    hid_t f = open_normal(path);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "/entry/data/data", H5P_DEFAULT);
+    assert_int_equal(rows_of(d), 6);
+    static uint16_t got[NPIX];
+    const bool filled[6] = {1, 1, 1, 1, 0, 1};
+    for (uint64_t i = 0; i < 6; i++) {
+        assert_int_equal(read_row(d, i, got), 0);
+        if (filled[i]) {
+            assert_true(check_frame(got, i));
+        } else {
+            for (size_t j = 0; j < NPIX; j++) assert_int_equal(got[j], 0);
+        }
+    }
+    uint64_t ts[16];
+    hsize_t nts = 0;
+    assert_int_equal(read_ts(f, ts, 16, &nts), 0);
+    assert_int_equal(nts, 6);
+    const uint64_t want[6] = {1000, 1001, 1002, 1003, 0, 0};
+    for (int i = 0; i < 6; i++) assert_int_equal(ts[i], want[i]);
+    H5Dclose(d);
+    H5Fclose(f);
+    unlink(path);
+}
+
 static void test_existing_path_refused(void **state)
 {
     (void)state;
@@ -679,11 +751,12 @@ static void test_bad_arguments(void **state)
     assert_null(w);
 }
 
-static void test_room_check(void **state)
+/* batched: rows go through swmrbus__writer_write_rows, 10 at a time (one
+ * room check for the lot; a refusal falls back to the exact row). */
+static void room_check_case(bool batched)
 {
-    (void)state;
     char path[PATH_MAX];
-    path_for(path, sizeof path, "room");
+    path_for(path, sizeof path, batched ? "room_rows" : "room");
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);
@@ -702,13 +775,28 @@ static void test_room_check(void **state)
         swmrbus_err rc = SWMRBUS_OK;
         uint64_t i;
         swmrbus__flush_info fi;
-        for (i = 0; i < 1000 && rc == SWMRBUS_OK; i++) {
+        for (i = 0; i < 1000 && rc == SWMRBUS_OK && !batched; i++) {
             fill(buf, i);
             bool dup;
             rc = swmrbus__writer_write(w, i, buf, FRAME_BYTES, 1000 + i, &dup, err, sizeof err);
             if (rc == SWMRBUS_OK && i % 10 == 9) {
                 if (swmrbus__writer_flush(w, &fi, err, sizeof err)) _exit(4);
             }
+        }
+        static uint16_t bufs[10][NPIX];
+        swmrbus__part parts[10];
+        swmrbus__row rows[10];
+        for (i = batched ? 0 : i; i < 1000 && rc == SWMRBUS_OK && batched;) {
+            for (int k = 0; k < 10; k++) {
+                fill(bufs[k], i + (uint64_t)k);
+                parts[k] = (swmrbus__part){bufs[k], FRAME_BYTES};
+                rows[k] = (swmrbus__row){.index = i + (uint64_t)k, .parts = &parts[k],
+                                         .ts = 1000 + i + (uint64_t)k};
+            }
+            size_t done = 0;
+            rc = swmrbus__writer_write_rows(w, rows, 10, &done, err, sizeof err);
+            i += done + (rc != SWMRBUS_OK); /* as the loop above: one past the refused */
+            if (rc == SWMRBUS_OK && swmrbus__writer_flush(w, &fi, err, sizeof err)) _exit(4);
         }
         if (rc != SWMRBUS_ELIMIT) _exit(5);
         if (!swmrbus__writer_failed(w)) _exit(6);
@@ -755,6 +843,18 @@ static void test_room_check(void **state)
     assert_int_equal(stat(path, &sb), 0);
     assert_true(sb.st_size <= (2 << 20));
     unlink(path);
+}
+
+static void test_room_check(void **state)
+{
+    (void)state;
+    room_check_case(false);
+}
+
+static void test_room_check_rows(void **state)
+{
+    (void)state;
+    room_check_case(true);
 }
 
 /* The fd this process has open on path (-1 if none). */
@@ -1100,6 +1200,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_in_order_and_swmr_reader),
         cmocka_unit_test(test_gaps_and_duplicates),
+        cmocka_unit_test(test_write_rows),
         cmocka_unit_test(test_existing_path_refused),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_bslz4_direct),
@@ -1107,6 +1208,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_raw_with_compression),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_room_check),
+        cmocka_unit_test(test_room_check_rows),
         cmocka_unit_test(test_failed_write_is_final),
         cmocka_unit_test(test_recover_killed_writer),
         cmocka_unit_test(test_meta_names),
