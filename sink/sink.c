@@ -1,7 +1,6 @@
 /* sink.c — the sink component: sockets, the receive loop (decode and
  * validate, no HDF5), control requests; hands messages to core.c. */
 #include <errno.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,19 +53,6 @@
  * -> 0.98x the C ceiling with 2 MiB; 16 KiB frames, where the pipe's worth is
  * the larger, unchanged). */
 #define AHEAD_MSGS 2048ull
-/* The heap the frames pass through (malloc's, process-wide): ZeroMQ's I/O
- * thread allocates every received message in its arena and the writer
- * frees it a batch later, a few MiB at a time. With glibc's defaults the
- * arena's top is given back to the kernel whenever 128 KiB of it are free
- * (and messages from 128 KiB up are mmap-ed each) until a freed mmap raises
- * both thresholds, so the I/O thread took a fresh zeroed page, a page fault,
- * for every 4 KiB received: 8 % of the sink's CPU at 16 KiB frames (perf).
- * Keeping TRIM_KEEP free at the top and taking messages up to MMAP_BELOW
- * from the heap ends that; what stays mapped is bounded by the queue the
- * memory bound already counts (the peak is the same: only the giving back
- * after a burst goes). Set once, when the first sink is created. */
-#define TRIM_KEEP (64 << 20)
-#define MMAP_BELOW (32 << 20) /* glibc's largest: HEAP_MAX_SIZE / 2 on 64-bit */
 
 /* mkdir -p */
 static int make_dirs(const char *path)
@@ -80,12 +66,6 @@ static int make_dirs(const char *path)
         *p = '/';
     }
     return mkdir(tmp, 0775) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static void tune_heap(void)
-{
-    mallopt(M_MMAP_THRESHOLD, MMAP_BELOW);
-    mallopt(M_TRIM_THRESHOLD, TRIM_KEEP);
 }
 
 static void sink_destroy(void **self);
@@ -118,8 +98,6 @@ static swmrbus_err sink_create(const swmrbus_component_args *args, void **self, 
         rc = SWMRBUS_EIO;
         goto out;
     }
-    static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
-    pthread_once(&heap_once, tune_heap);
     if (!swmrbus__stats_init(&sk->stats, (size_t)cfg->limits.max_open_series + 1024)) {
         rc = SWMRBUS_ENOMEM;
         goto out;

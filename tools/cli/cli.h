@@ -42,6 +42,12 @@ bool swmrbus_cli_builtin_kind(const char *kind);
  * any thread starts. */
 void swmrbus_cli_signals(void);
 
+/* Keeps freed frame memory in malloc's arenas (mallopt: trim threshold 64
+ * MiB, mmap threshold 32 MiB) so that ZeroMQ's I/O thread does not fault in
+ * a fresh page per 4 KiB received. Process-wide: the command calls it before
+ * it starts a host; the library never does. */
+void swmrbus_cli_tune_heap(void);
+
 /* Runs the host until every component returned or SIGINT/SIGTERM came, then
  * stops it. Calls tick(user) about every 200 ms when given; tick returning
  * non-zero stops the host too. Returns the host's result. */

@@ -201,6 +201,7 @@ int swmrbus_cli_demo(int argc, char **argv)
     }
     if (frames == 0) frames = 1;
     swmrbus_cli_signals();
+    swmrbus_cli_tune_heap();
     int status = 1;
     swmrbus_config cfg = {0};
     swmrbus_component_cfg comps[2];

@@ -1,6 +1,7 @@
 /* host_setup.c — the host with the built-in kinds, signals and the wait loop
  * shared by `run` and `demo`. */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,27 @@ bool swmrbus_cli_builtin_kind(const char *kind)
     for (size_t i = 0; i < sizeof vt / sizeof vt[0]; i++)
         if (vt[i] && vt[i]->kind && strcmp(vt[i]->kind, kind) == 0) return true;
     return false;
+}
+
+/* The heap the frames pass through (malloc's, process-wide): ZeroMQ's I/O
+ * thread allocates every received message in its arena and the writer
+ * frees it a batch later, a few MiB at a time. With glibc's defaults the
+ * arena's top is given back to the kernel whenever 128 KiB of it are free
+ * (and messages from 128 KiB up are mmap-ed each) until a freed mmap raises
+ * both thresholds, so the I/O thread took a fresh zeroed page, a page fault,
+ * for every 4 KiB received: 8 % of the sink's CPU at 16 KiB frames (perf).
+ * Keeping TRIM_KEEP free at the top and taking messages up to MMAP_BELOW
+ * from the heap ends that; what stays mapped is bounded by the queue the
+ * memory bound already counts (the peak is the same: only the giving back
+ * after a burst goes). Set by the swmrbus command, not by the library: a process that embeds
+ * libswmrbus keeps its own malloc settings (README "Performance"). */
+#define TRIM_KEEP (64 << 20)
+#define MMAP_BELOW (32 << 20) /* glibc's largest: HEAP_MAX_SIZE / 2 on 64-bit */
+
+void swmrbus_cli_tune_heap(void)
+{
+    mallopt(M_MMAP_THRESHOLD, MMAP_BELOW);
+    mallopt(M_TRIM_THRESHOLD, TRIM_KEEP);
 }
 
 void swmrbus_cli_signals(void)

@@ -36,6 +36,7 @@ int swmrbus_cli_run(int argc, char **argv)
         return 2;
     }
     swmrbus_cli_signals();
+    swmrbus_cli_tune_heap();
     int status = 1;
     swmrbus_metrics_server *metrics = NULL;
     swmrbus_host *h = NULL;
