@@ -313,6 +313,50 @@ static void emit_start(swmrbus__dx *d, const swmrbus_decode_sink *out, swmrbus__
     out->emit(out->user, &h, n ? parts : NULL, n);
 }
 
+/* The name array a takes in the start (README "Start arrays"). */
+static void array_name(const swmrbus__dx_series *se, const swmrbus__dx_array *a, char *name,
+                       size_t cap)
+{
+    if (se->n_channels > 1 && a->channel[0]) /* NXmx 2024.02: per channel */
+        snprintf(name, cap, "%s_channel/%s", a->channel, a->what);
+    else
+        snprintf(name, cap, "%s", a->what);
+}
+
+/* True when dataset paths a and b are the same or one lies inside the other. */
+static bool paths_clash(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b), n = na < nb ? na : nb;
+    return strncmp(a, b, n) == 0 && (na == nb || (na < nb ? b[n] : a[n]) == '/');
+}
+
+/* Drops the arrays whose name clashes with an earlier one's (a key given
+ * twice in a map, a channel's array in a one-channel series beside
+ * another's, a detector path inside another): the first is kept, as the
+ * sink would refuse the whole start. */
+static void prune_arrays(swmrbus__dx_series *se)
+{
+    char ni[SWMRBUS__DX_CHANNEL_MAX + 64], nj[SWMRBUS__DX_CHANNEL_MAX + 64];
+    size_t kept = 0;
+    for (size_t i = 0; i < se->n_arrays; i++) {
+        bool clash = false;
+        array_name(se, &se->arrays[i], ni, sizeof ni);
+        for (size_t j = 0; j < kept && !clash; j++) {
+            array_name(se, &se->arrays[j], nj, sizeof nj);
+            clash = paths_clash(ni, nj);
+        }
+        if (clash) {
+            zmq_msg_close(se->arrays[i].msg);
+            free(se->arrays[i].msg);
+            se->arrays[i].msg = NULL;
+            continue;
+        }
+        if (kept != i) se->arrays[kept] = se->arrays[i];
+        kept++;
+    }
+    se->n_arrays = kept;
+}
+
 static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
 {
     msgpack_packer pk;
@@ -347,10 +391,7 @@ static bool pack_start(swmrbus__dx *d, const swmrbus__dx_series *se)
         for (size_t k = 0; k < se->n_arrays; k++) {
             const swmrbus__dx_array *a = &se->arrays[k];
             char name[SWMRBUS__DX_CHANNEL_MAX + 64]; /* "<channel>_channel/<what>" */
-            if (se->n_channels > 1 && a->channel[0]) /* NXmx 2024.02: per channel */
-                snprintf(name, sizeof name, "%s_channel/%s", a->channel, a->what);
-            else
-                snprintf(name, sizeof name, "%s", a->what);
+            array_name(se, a, name, sizeof name);
             e |= msgpack_pack_map(&pk, 4);
             e |= swmrbus_pack_kv_str(&pk, "name", name);
             e |= swmrbus_pack_kv_str(&pk, "dtype", swmrbus_dtype_name(a->f.dtype));
@@ -400,6 +441,7 @@ void swmrbus__dx_image_ts(swmrbus__dx *d, swmrbus__dx_series *se, swmrbus_format
     if (!se->started) {
         se->format = f;
         se->first_id = image_id;
+        prune_arrays(se);
         if (!pack_start(d, se)) {
             reject(d, out, SWMRBUS_R_LIMIT, se->id, "out of memory");
             goto out;

@@ -41,6 +41,9 @@ static void on_emit(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n
     swmrbus_reason reason;
     char why[160];
     swmrbus_limits_default(&lim);
+    if (swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &lim, &h, &reason,
+                              why, sizeof why) != SWMRBUS_OK)
+        fprintf(stderr, "emitted header refused: %s\n", why);
     CHECK(swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &lim, &h, &reason,
                                 why, sizeof why) == SWMRBUS_OK);
     if (h.type == SWMRBUS_MSG_FRAME) /* a part a channel (at most 16) */
