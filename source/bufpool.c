@@ -13,6 +13,7 @@ typedef struct buf_hdr {
     struct swmrbus__bufpool *pool;
     struct buf_hdr *next; /* idle list */
     size_t cap;
+    bool spill;           /* taken past the bound: freed when it comes back */
 } buf_hdr;
 
 _Static_assert(sizeof(buf_hdr) <= HDR, "buffer header fits");
@@ -69,10 +70,10 @@ void swmrbus__bufpool_destroy(swmrbus__bufpool **pp)
     }
 }
 
-void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap, bool *full)
+void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap)
 {
     buf_hdr *h = NULL, *drop = NULL;
-    *full = false;
+    bool spill = false;
     if (cap == 0) cap = 1;
     if (cap > (SIZE_MAX - 2 * HDR) / SWMRBUS__BUFPOOL_MIN_BUFS) return NULL;
     size_t max = p->max_bytes;
@@ -89,12 +90,8 @@ void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap, bool *full)
     if (!h) {
         /* A new buffer: room made by freeing idle ones (the coldest
          * first), none when those in flight fill the bound. */
-        if (p->out_bytes + cap > max && p->out > 0) {
-            *full = true;
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-        while (p->idle && p->out_bytes + p->idle_bytes + cap > max) {
+        spill = p->out_bytes + cap > max && p->out > 0;
+        while (!spill && p->idle && p->out_bytes + p->idle_bytes + cap > max) {
             buf_hdr **pp = &p->idle;
             while ((*pp)->next) pp = &(*pp)->next;
             buf_hdr *last = *pp;
@@ -124,6 +121,7 @@ void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap, bool *full)
         }
         h->pool = p;
         h->cap = cap;
+        h->spill = spill;
     }
     h->next = NULL;
     return (char *)h + HDR;
@@ -138,7 +136,7 @@ void swmrbus__bufpool_put(void *buf)
     pthread_mutex_lock(&p->mu);
     p->out--;
     p->out_bytes -= h->cap;
-    keep = !p->closed; /* it was counted in the bound already */
+    keep = !p->closed && !h->spill; /* it was counted in the bound already */
     if (keep) {
         h->next = p->idle;
         p->idle = h;

@@ -8,14 +8,15 @@
  * pages are already mapped (a fresh malloc of a large frame page-faults on
  * every page as it is first written).
  *
- * Memory: the buffers taken and not back (in flight) and those kept idle
- * for reuse together stay within max_bytes, or a few frames' worth when that
- * is more (SWMRBUS__BUFPOOL_MIN_BUFS buffers of the size asked): when a
- * frame does not fit, idle buffers are freed to make room, and when the
- * buffers in flight alone fill the bound, the caller waits (get says
- * full) until ZeroMQ gives some back. Without the bound, a consumer slower
- * than the source would keep up to out.hwm frames in flight, every buffer
- * a fresh one whose pages fault in as the read fills them.
+ * Memory: the pool keeps for reuse at most max_bytes (or a few frames'
+ * worth when that is more: SWMRBUS__BUFPOOL_MIN_BUFS buffers of the size
+ * asked), counting the buffers in flight: when a frame does not fit, idle
+ * buffers are freed to make room, and when the buffers in flight alone
+ * fill the bound a fresh buffer is taken anyway and freed, not kept, when
+ * it comes back. The pool never holds the caller back: what is in flight
+ * is bounded by out.hwm, as for any message (a pool that made the source
+ * wait would let one stuck PUB subscriber or PUSH peer, holding the pool's
+ * buffers in its pipe, stop every other consumer).
  *
  * Thread-safe (one mutex): buffers are taken by the source's thread and
  * given back from ZeroMQ's threads. The pool outlives its destroy until the
@@ -41,10 +42,8 @@ swmrbus_err swmrbus__bufpool_create(size_t max_bytes, swmrbus__bufpool **out);
 void swmrbus__bufpool_destroy(swmrbus__bufpool **p);
 
 /* A buffer of at least cap bytes (an idle one of cap to 2 cap bytes when
- * there is one), 64-byte aligned. NULL with *full set when the buffers in
- * flight fill the bound (try again once some came back); NULL otherwise
- * when out of memory. */
-void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap, bool *full);
+ * there is one), 64-byte aligned; NULL when out of memory. */
+void *swmrbus__bufpool_get(swmrbus__bufpool *p, size_t cap);
 
 /* Gives back a buffer of swmrbus__bufpool_get that was not sent. */
 void swmrbus__bufpool_put(void *buf);

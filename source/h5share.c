@@ -58,13 +58,17 @@ void swmrbus__h5share_close(hid_t d)
     entry **p = &list;
     while (*p && (*p)->id != d) p = &(*p)->next;
     entry *e = *p;
-    if (e && --e->uses == 0) *p = e->next;
-    pthread_mutex_unlock(&lock);
-    if (!e) { /* not one of ours (an object that was not a dataset) */
+    bool ours = e != NULL, last = false;
+    if (e && --e->uses == 0) {
+        *p = e->next;
+        last = true;
+    }
+    pthread_mutex_unlock(&lock); /* e is only this thread's when last */
+    if (!ours) { /* not one of ours (an object that was not a dataset) */
         if (H5Iis_valid(d) > 0) H5Dclose(d);
         return;
     }
-    if (e->uses) return;
+    if (!last) return;
     if (H5Iis_valid(d) > 0) H5Dclose(d);
     free(e);
 }
@@ -72,7 +76,10 @@ void swmrbus__h5share_close(hid_t d)
 herr_t swmrbus__h5share_refresh(hid_t d)
 {
     herr_t rc = H5Drefresh(d);
-    if (rc < 0) {
+    /* Retired only when HDF5 let go of the id: while it is valid, another
+     * id of the same dataset beside it would bring the bug back; the
+     * refresh is tried again next time. */
+    if (rc < 0 && H5Iis_valid(d) <= 0) {
         pthread_mutex_lock(&lock);
         for (entry *e = list; e; e = e->next)
             if (e->id == d) e->retired = true;

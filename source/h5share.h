@@ -25,8 +25,10 @@ hid_t swmrbus__h5share_open(hid_t loc, const char *path);
 /* Gives back one use of d; the dataset closes with its last use. */
 void swmrbus__h5share_close(hid_t d);
 
-/* H5Drefresh(d), for every user of d. On failure (< 0) d is retired: no new
- * open gets it, and each user should close it and open the dataset again. */
+/* H5Drefresh(d), for every user of d. On failure (< 0) with d no longer a
+ * valid id (HDF5 released it), d is retired: no new open gets it, and each
+ * user should close it and open the dataset again; with d still valid
+ * nothing changes (try again later: a second id would bring the bug back). */
 herr_t swmrbus__h5share_refresh(hid_t d);
 
 #endif

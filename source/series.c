@@ -609,10 +609,8 @@ static swmrbus_err read_direct(swmrbus__source *s, swmrbus__series *se, uint64_t
                                size_t *size, bool *gap)
 {
     size_t cap = (size_t)swmrbus__sfile_get_info(se->f)->max_chunk;
-    bool full = false;
-    void *buf = swmrbus__bufpool_get(s->pool, cap, &full);
+    void *buf = swmrbus__bufpool_get(s->pool, cap);
     swmrbus_err rc = SWMRBUS_ENOMEM;
-    if (!buf && full) return SWMRBUS_ETIMEDOUT; /* frames in flight fill the pool: wait */
     if (!buf) {
         snprintf(s->err, sizeof s->err, "out of memory for %zu bytes", cap);
         return rc;
@@ -620,7 +618,7 @@ static swmrbus_err read_direct(swmrbus__source *s, swmrbus__series *se, uint64_t
     rc = swmrbus__sfile_read_direct(se->f, row, buf, cap, size, gap, s->err, sizeof s->err);
     if (rc != SWMRBUS_OK || *gap) goto out;
     if (*size < cap / 2) {
-        void *small = swmrbus__bufpool_get(s->pool, *size, &full);
+        void *small = swmrbus__bufpool_get(s->pool, *size);
         if (small) {
             memcpy(small, buf, *size);
             swmrbus__bufpool_put(buf);
@@ -638,9 +636,7 @@ out:
 }
 
 /* Reads row into *o (payload, size, ts). No series state changes. *gap is
- * set when the row has no stored chunk. ETIMEDOUT: the frame buffers in
- * flight fill the pool, nothing read (try again shortly). On error s->err
- * says why. */
+ * set when the row has no stored chunk. On error s->err says why. */
 static swmrbus_err read_row(swmrbus__source *s, swmrbus__series *se, uint64_t row, out_row *o,
                             bool *gap)
 {
@@ -878,12 +874,6 @@ static step send_rows(swmrbus__source *s, swmrbus__series *se, uint64_t target, 
     for (int k = 0; k < FRAME_BUDGET && row < target; k++) {
         bool gap = false;
         swmrbus_err rc = read_row(s, se, row, &b[n], &gap);
-        if (rc == SWMRBUS_ETIMEDOUT) {
-            /* ZeroMQ holds the pool's bytes: send what was read, then
-             * wait for buffers to come back (work() wakes the loop). */
-            s->pool_wait_until = now + SWMRBUS__POOL_WAIT_NS;
-            break;
-        }
         if (rc == SWMRBUS_OK && !gap) {
             bytes += b[n].size;
             n++;
@@ -948,7 +938,7 @@ static step series_step(swmrbus__source *s, swmrbus__series *se, uint64_t now)
     /* No ZMQ_EVENTS check per row: it costs ZeroMQ a getpid and a poll
      * syscall each time. A full PUSH shows as EAGAIN on a row's first
      * part, which sends nothing (the row is read again next time). */
-    if (se->next < target && !se->row_wait && now >= s->pool_wait_until) {
+    if (se->next < target && !se->row_wait) {
         step st = send_rows(s, se, target, now);
         if (!active(se)) return STEP_PROGRESS;
         if (st != STEP_IDLE) result = st;
@@ -1050,9 +1040,6 @@ bool swmrbus__src_work(swmrbus__source *s, uint64_t now, bool *blocked, uint64_t
         if (st == STEP_BLOCKED) *blocked = true;
         if (!active(se)) continue;
         if (se->retry_at && se->retry_at < *due) *due = se->retry_at;
-        if (s->pool_wait_until > now && se->next < target_of(se) &&
-            s->pool_wait_until < *due)
-            *due = s->pool_wait_until;
         bool work = se->state == SWMRBUS__S_OPENING || se->state == SWMRBUS__S_CLOSING ||
                     !se->start_sent || se->next < target_of(se) || se->rq_head ||
                     se->need_refresh;
@@ -1232,6 +1219,7 @@ void swmrbus__src_close_all(swmrbus__source *s)
                             " (%" PRIu64 " frames sent, no end: not closed upstream)",
                             se->out_id, se->file, se->next, se->sent);
             release_relays(s, se);
+            swmrbus__src_held_free(se);
             swmrbus__sfile_close(&se->f);
             se->state = SWMRBUS__S_CLOSED;
         }

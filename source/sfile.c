@@ -462,12 +462,13 @@ const swmrbus__sfile_info *swmrbus__sfile_get_info(const swmrbus__sfile *f)
 
 uint64_t swmrbus__sfile_rows(const swmrbus__sfile *f) { return f ? f->rows : 0; }
 
-/* Drops a dataset id after a failed refresh (HDF5 may already have
- * released it) and opens the dataset again. */
+/* After a failed refresh: an id HDF5 released is dropped and the dataset
+ * opened again; a valid one is kept (h5share.h: no second id beside it). */
 static hid_t reopen(hid_t file, hid_t old, const char *path)
 {
-    swmrbus__h5share_close(old);
     H5Eclear2(H5E_DEFAULT);
+    if (old >= 0 && H5Iis_valid(old) > 0) return old;
+    swmrbus__h5share_close(old);
     return swmrbus__h5share_open(file, path);
 }
 

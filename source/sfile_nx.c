@@ -107,6 +107,14 @@ swmrbus_err swmrbus__sfile_times(swmrbus__sfile *f, uint64_t row, uint64_t limit
         for (int i = 0; i < 3; i++) {
             if (!swmrbus__sfile_own_writer(f) && swmrbus__h5share_refresh(t->d[i]) < 0) {
                 H5Eclear2(H5E_DEFAULT);
+                if (H5Iis_valid(t->d[i]) <= 0) { /* retired (h5share.h): open anew */
+                    char path[64];
+                    snprintf(path, sizeof path, DETECTOR "/%s", time_names[i]);
+                    swmrbus__h5share_close(t->d[i]);
+                    t->d[i] = swmrbus__h5share_open(swmrbus__sfile_h5file(f), path);
+                    H5Eclear2(H5E_DEFAULT);
+                    if (t->d[i] < 0) t->absent = true;
+                }
                 return SWMRBUS_OK; /* not known this time: NaN */
             }
             uint64_t r = extent0(t->d[i]);

@@ -8,8 +8,8 @@
  * limits.max_open_series of them, and a bounded queue of relays waiting for
  * their frames; no frame is held (rows are read from the file when they can
  * go out) beyond those ZeroMQ holds until written (bounded by out.hwm) and
- * the buffers of the pool they are read into (SWMRBUS__POOL_BYTES, in flight
- * and idle: a source ahead of its consumer by that much waits). */
+ * the idle buffers the pool keeps for reuse (SWMRBUS__POOL_BYTES, counting
+ * those in flight; bufpool.h). */
 #ifndef SWMRBUS_SOURCE_INTERNAL_H
 #define SWMRBUS_SOURCE_INTERNAL_H
 
@@ -33,7 +33,6 @@
 #define SWMRBUS__RELAY_BYTES (4u << 20) /* relays waiting, all series */
 #define SWMRBUS__FINISHED_KEPT 64 /* closed/failed series kept for status */
 #define SWMRBUS__POOL_BYTES (8u << 20) /* frame buffers in flight and idle (bufpool.h) */
-#define SWMRBUS__POOL_WAIT_NS 1000000u  /* the pool was full: look again after 1 ms */
 
 typedef enum swmrbus__sstate {
     SWMRBUS__S_OPENING = 0, /* waiting for the file to open (retrying) */
@@ -135,7 +134,6 @@ typedef struct swmrbus__source {
     swmrbus_buf hbuf;         /* header encoding */
     /* Frame buffers sent zero-copy (bufpool.h), rows of direct series */
     struct swmrbus__bufpool *pool;
-    uint64_t pool_wait_until; /* mono ns: the pool was full, look again then */
 
     /* counters for status (this thread only) */
     uint64_t notices, relayed, relays_dropped, relays_unsent, missed;
