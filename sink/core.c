@@ -519,7 +519,14 @@ static void run_flush(core *c, uint64_t now)
         struct timespec d = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000L};
         nanosleep(&d, NULL);
     }
-    swmrbus_err rc = swmrbus__writer_write_rows(s->w, r->rows, n, &done, c->err, sizeof c->err);
+    /* Room for the run's per-frame times first: once a row is written,
+     * keeping its times must not fail (it would be in the file, counted
+     * rejected). */
+    size_t timed = 0;
+    for (size_t i = 0; i < n; i++) timed += r->h[i]->has_frame_times;
+    swmrbus_err rc = swmrbus__writer_times_reserve(s->w, timed, c->err, sizeof c->err);
+    if (rc == SWMRBUS_OK)
+        rc = swmrbus__writer_write_rows(s->w, r->rows, n, &done, c->err, sizeof c->err);
     for (size_t i = 0; i < done && rc == SWMRBUS_OK; i++) {
         if (r->rows[i].dup || !r->h[i]->has_frame_times) continue;
         rc = swmrbus__writer_times(s->w, r->rows[i].index, r->h[i]->frame_times, c->err,
@@ -627,8 +634,18 @@ static void on_frame(core *c, const swmrbus_header *h, zmq_msg_t *payload, size_
             return;
         }
     }
-    /* Accepted: into the run (which ends first when it has no room). */
-    if (r->n == RUN_ROWS || r->n_parts + n_payloads > RUN_PARTS) run_flush(c, now);
+    /* Accepted: into the run (which ends first when it has no room; a
+     * failed write there fails the series: the frame goes as any frame of
+     * a failed series). */
+    if (r->n == RUN_ROWS || r->n_parts + n_payloads > RUN_PARTS) {
+        run_flush(c, now);
+        if (!s->used || s->state == SWMRBUS__FAILED || !s->w) {
+            reject(c, s->used ? s : NULL, SWMRBUS_R_IO, true, h->series,
+                   "frame %" PRIu64 " dropped: series %" PRIu64 " has failed", h->frame,
+                   h->series);
+            return;
+        }
+    }
     size_t i = r->n++;
     r->s = s;
     r->h[i] = h;
@@ -769,8 +786,13 @@ static void handle_entry(core *c, swmrbus_loop *loop, swmrbus__entry *e, zmq_msg
     swmrbus__sink *sk = c->sk;
     swmrbus__item *it = &e->it;
     size_t n = e->n;
-    if (it->kind != SWMRBUS__ITEM_MSG || it->h.type != SWMRBUS_MSG_FRAME)
+    bool frame = it->kind == SWMRBUS__ITEM_MSG && it->h.type == SWMRBUS_MSG_FRAME;
+    if (!frame) {
         run_flush(c, c->now); /* everything else happens after the frames before it */
+        /* a fresh clock: a file created or closed before may have taken
+         * long (an end's linger starts now, not at the batch's start) */
+        c->now = swmrbus_mono_ns();
+    }
     uint64_t now = c->now;
     switch (it->kind) {
     case SWMRBUS__ITEM_MSG: {
@@ -815,11 +837,12 @@ static void handle_entry(core *c, swmrbus_loop *loop, swmrbus__entry *e, zmq_msg
 
 /* Takes one batch from the hand-off; false when none is waiting. Every
  * item in order; frames of a series are written together (run_flush). */
-static bool handle_batch(core *c, swmrbus_loop *loop)
+static size_t handle_batch(core *c, swmrbus_loop *loop)
 {
     swmrbus__sink *sk = c->sk;
     swmrbus__batch *b = NULL;
-    if (zmq_recv(sk->pair_wx, &b, sizeof b, ZMQ_DONTWAIT) != (int)sizeof b || !b) return false;
+    if (zmq_recv(sk->pair_wx, &b, sizeof b, ZMQ_DONTWAIT) != (int)sizeof b || !b) return 0;
+    size_t items = b->n ? b->n : 1;
     c->now = swmrbus_mono_ns();
     for (size_t k = 0; k < b->n; k++) handle_entry(c, loop, &b->e[k], &b->parts[b->e[k].first]);
     run_flush(c, c->now);
@@ -827,15 +850,24 @@ static bool handle_batch(core *c, swmrbus_loop *loop)
     atomic_fetch_sub(&sk->queue_bytes, b->queued);
     swmrbus_metrics_sub(sk->stats.m.queue, b->queued);
     swmrbus__batch_release(sk, b);
-    return true;
+    return items;
 }
 
-/* The hand-off has batches: take a few before the timers run again. */
+/* The hand-off has batches: take them until ITEMS_PER_WAKE items or
+ * WAKE_NS have gone, then let the timers run (flush.ms, linger): a slow
+ * disk must not hold a due flush back behind many batches. */
+#define ITEMS_PER_WAKE 256
+#define WAKE_NS (5 * MS_NS)
 static int on_items(swmrbus_loop *loop, void *socket, short revents, void *user)
 {
     (void)socket;
     (void)revents;
-    for (int k = 0; k < 16 && handle_batch(user, loop); k++) {}
+    uint64_t t0 = swmrbus_mono_ns();
+    size_t items = 0, k;
+    while ((k = handle_batch(user, loop)) > 0) {
+        items += k;
+        if (items >= ITEMS_PER_WAKE || swmrbus_mono_ns() - t0 >= WAKE_NS) break;
+    }
     return 0;
 }
 

@@ -884,6 +884,15 @@ one_by_one:
     return rc;
 }
 
+swmrbus_err swmrbus__writer_times_reserve(swmrbus__writer *w, size_t n, char *err,
+                                          size_t errlen)
+{
+    if (!w->times || n == 0) return SWMRBUS_OK;
+    swmrbus_err rc = swmrbus__times_reserve(w->times, n, err, errlen);
+    if (rc != SWMRBUS_OK) w->failed = true;
+    return rc;
+}
+
 swmrbus_err swmrbus__writer_times(swmrbus__writer *w, uint64_t index, const double t[3],
                                   char *err, size_t errlen)
 {

@@ -99,6 +99,14 @@ typedef struct swmrbus__row {
 swmrbus_err swmrbus__writer_write_rows(swmrbus__writer *w, swmrbus__row *rows, size_t n,
                                        size_t *done, char *err, size_t errlen);
 
+/* Makes room for the per-frame times of n rows, so that n calls of
+ * swmrbus__writer_times cannot fail: call before the rows are written (a
+ * row written and then failed for its times would be in the file but
+ * counted rejected). A no-op without times. ENOMEM (the writer is then
+ * failed). */
+swmrbus_err swmrbus__writer_times_reserve(swmrbus__writer *w, size_t n, char *err,
+                                          size_t errlen);
+
 /* Keeps the per-frame times of row index (written with the row: call after
  * swmrbus__writer_write_row) for the next flush. A no-op when the series'
  * start did not ask for times. ENOMEM (the writer is then failed). */

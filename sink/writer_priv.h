@@ -86,6 +86,8 @@ typedef struct swmrbus__times swmrbus__times;
 /* The three float64 datasets (shape (0,), unlimited, NaN fill, @units "s")
  * in det, before SWMR starts. */
 swmrbus_err swmrbus__times_create(hid_t det, swmrbus__times **out, char *err, size_t errlen);
+/* Makes room for more values to be kept without allocating. ENOMEM. */
+swmrbus_err swmrbus__times_reserve(swmrbus__times *t, size_t more, char *err, size_t errlen);
 /* Keeps row's values until the next flush. ENOMEM. */
 swmrbus_err swmrbus__times_add(swmrbus__times *t, uint64_t row, const double v[3], char *err,
                                size_t errlen);

@@ -60,6 +60,29 @@ out:
     return rc;
 }
 
+swmrbus_err swmrbus__times_reserve(swmrbus__times *t, size_t more, char *err, size_t errlen)
+{
+    if (more <= t->cap - t->n) return SWMRBUS_OK;
+    size_t cap = t->cap ? t->cap : 256;
+    while (cap - t->n < more) {
+        if (cap > SIZE_MAX / 2 / sizeof(double)) goto nomem;
+        cap *= 2;
+    }
+    hsize_t *idx = realloc(t->idx, cap * sizeof *idx);
+    if (!idx) goto nomem;
+    t->idx = idx;
+    for (int k = 0; k < SWMRBUS__TIMES_N; k++) {
+        double *p = realloc(t->v[k], cap * sizeof *p);
+        if (!p) goto nomem; /* the ones grown stay grown: cap is the least */
+        t->v[k] = p;
+    }
+    t->cap = cap;
+    return SWMRBUS_OK;
+nomem:
+    swmrbus__errf(err, errlen, "pending per-frame times: out of memory");
+    return SWMRBUS_ENOMEM;
+}
+
 swmrbus_err swmrbus__times_add(swmrbus__times *t, uint64_t row, const double v[3], char *err,
                                size_t errlen)
 {
