@@ -326,7 +326,10 @@ static bool hand_off_parts(swmrbus__sink *sk, swmrbus__item *it, zmq_msg_t *head
                     sk->cur->n_parts + n > sk->cur->cap_parts))
         batch_send(sk);
     if (!sk->cur && !(sk->cur = batch_get(sk, n))) {
-        swmrbus_log(SWMRBUS_LOG_ERROR, sk->name, "out of memory: a message is lost");
+        if (head) { /* a message: dropped and counted (a CMD or STOP waits: hand_off_now) */
+            swmrbus__stats_reject(&sk->stats, NULL, SWMRBUS_R_LIMIT);
+            swmrbus_log(SWMRBUS_LOG_ERROR, sk->name, "out of memory: a message is dropped");
+        }
         return false;
     }
     swmrbus__batch *b = sk->cur;
