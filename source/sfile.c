@@ -59,8 +59,7 @@ struct swmrbus__sfile {
 
 /* ---- the layout ---------------------------------------------------------- */
 
-/* The dtype of an HDF5 type, and the little-endian type rows decode to. */
-static swmrbus_dtype dtype_of(hid_t t, hid_t *le)
+swmrbus_dtype swmrbus__sfile_dtype_of(hid_t t, hid_t *le)
 {
     H5T_class_t cls = H5Tget_class(t);
     size_t size = H5Tget_size(t);
@@ -159,7 +158,7 @@ static swmrbus_err read_layout(swmrbus__sfile *f, const swmrbus_limits *lim, cha
         }
         fmt->shape[i - ax] = dims[i];
     }
-    fmt->dtype = dtype_of(type, &f->memtype);
+    fmt->dtype = swmrbus__sfile_dtype_of(type, &f->memtype);
     if (fmt->dtype == SWMRBUS_DTYPE_NONE) {
         swmrbus__errf(err, errlen, SWMRBUS_DATASET_PATH " has an element type frames "
                          "cannot carry");

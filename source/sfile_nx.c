@@ -151,34 +151,6 @@ out:
 
 /* ---- start arrays -------------------------------------------------------- */
 
-static swmrbus_dtype array_dtype(hid_t t, hid_t *le)
-{
-    size_t size = H5Tget_size(t);
-    *le = H5I_INVALID_HID;
-    switch (H5Tget_class(t)) {
-    case H5T_INTEGER: {
-        bool sgn = H5Tget_sign(t) == H5T_SGN_2;
-        switch (size) {
-        case 1: *le = sgn ? H5T_STD_I8LE : H5T_STD_U8LE;
-            return sgn ? SWMRBUS_DTYPE_INT8 : SWMRBUS_DTYPE_UINT8;
-        case 2: *le = sgn ? H5T_STD_I16LE : H5T_STD_U16LE;
-            return sgn ? SWMRBUS_DTYPE_INT16 : SWMRBUS_DTYPE_UINT16;
-        case 4: *le = sgn ? H5T_STD_I32LE : H5T_STD_U32LE;
-            return sgn ? SWMRBUS_DTYPE_INT32 : SWMRBUS_DTYPE_UINT32;
-        case 8: *le = sgn ? H5T_STD_I64LE : H5T_STD_U64LE;
-            return sgn ? SWMRBUS_DTYPE_INT64 : SWMRBUS_DTYPE_UINT64;
-        default: return SWMRBUS_DTYPE_NONE;
-        }
-    }
-    case H5T_FLOAT:
-        if (size == 4) *le = H5T_IEEE_F32LE;
-        if (size == 8) *le = H5T_IEEE_F64LE;
-        return size == 4 ? SWMRBUS_DTYPE_FLOAT32 : size == 8 ? SWMRBUS_DTYPE_FLOAT64
-                                                             : SWMRBUS_DTYPE_NONE;
-    default: return SWMRBUS_DTYPE_NONE;
-    }
-}
-
 typedef struct arr_out {
     msgpack_packer pk;
     swmrbus_buf items;       /* the packed maps, without the array header */
@@ -200,7 +172,7 @@ static swmrbus_err add_array(arr_out *a, hid_t det, const char *name, char *err,
     if ((d = swmrbus__h5share_open(det, name)) < 0 || (t = H5Dget_type(d)) < 0 ||
         (sp = H5Dget_space(d)) < 0)
         goto skip;
-    swmrbus_dtype dt = array_dtype(t, &le);
+    swmrbus_dtype dt = swmrbus__sfile_dtype_of(t, &le);
     int rank = H5Sget_simple_extent_ndims(sp);
     if (dt == SWMRBUS_DTYPE_NONE || rank < 0 || rank > 2 || a->n >= SWMRBUS_MAX_START_ARRAYS ||
         H5Sget_simple_extent_dims(sp, dims, NULL) < 0)

@@ -35,4 +35,9 @@ bool swmrbus__sfile_own_writer(const swmrbus__sfile *f);
 swmrbus_err swmrbus__sfile_meta_read(hid_t file, size_t max_bytes, swmrbus__meta_list *ml,
                                      char *err, size_t errlen);
 
+/* The dtype of an HDF5 type (integers of 1-8 bytes, IEEE floats of 4 or 8,
+ * either byte order), and in *le the little-endian type its values decode
+ * to; SWMRBUS_DTYPE_NONE (and *le invalid) for any other type. */
+swmrbus_dtype swmrbus__sfile_dtype_of(hid_t t, hid_t *le);
+
 #endif
