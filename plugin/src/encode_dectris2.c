@@ -449,11 +449,9 @@ static void image_head(e2_state *st, const swmrbus_format *f, size_t len)
     head(st, cbor_encode_bytestring_start, len);
 }
 
-/* A frame of n_ch channels (README "Channels"): the whole message in st->b,
- * each channel's bytes copied after its head. */
-static void encode_channels(e2_state *st, const swmrbus_header *h, const swmrbus_format *f,
-                            const char (*chs)[SWMRBUS_CHANNEL_NAME_MAX + 1], size_t n_ch,
-                            zmq_msg_t *payloads)
+/* An image message up to its data map's head (n_data entries follow):
+ * type, series_id, image_id (the series' first id + frame), the times. */
+static void image_msg_head(e2_state *st, const swmrbus_header *h, size_t n_data)
 {
     e2_series *se = series_of(st, h->series, false);
     uint64_t first = se ? se->first : 0;
@@ -467,7 +465,16 @@ static void encode_channels(e2_state *st, const swmrbus_header *h, const swmrbus
     uint_(st, first + h->frame);
     image_times(st, h);
     ctext(st, "data");
-    head(st, cbor_encode_map_start, n_ch);
+    head(st, cbor_encode_map_start, n_data);
+}
+
+/* A frame of n_ch channels (README "Channels"): the whole message in st->b,
+ * each channel's bytes copied after its head. */
+static void encode_channels(e2_state *st, const swmrbus_header *h, const swmrbus_format *f,
+                            const char (*chs)[SWMRBUS_CHANNEL_NAME_MAX + 1], size_t n_ch,
+                            zmq_msg_t *payloads)
+{
+    image_msg_head(st, h, n_ch);
     for (size_t c = 0; c < n_ch; c++) {
         size_t len = zmq_msg_size(&payloads[c]);
         ctext(st, chs[c]);
@@ -481,19 +488,7 @@ static void encode_channels(e2_state *st, const swmrbus_header *h, const swmrbus
 static void encode_image(e2_state *st, const swmrbus_header *h, const swmrbus_format *f,
                          size_t len)
 {
-    e2_series *se = series_of(st, h->series, false);
-    uint64_t first = se ? se->first : 0;
-    if (se) se->last_use = ++st->clock;
-    head(st, cbor_encode_map_start, 4 + n_times(h));
-    ctext(st, "type");
-    ctext(st, "image");
-    ctext(st, "series_id");
-    uint_(st, h->series);
-    ctext(st, "image_id");
-    uint_(st, first + h->frame);
-    image_times(st, h);
-    ctext(st, "data");
-    head(st, cbor_encode_map_start, 1);
+    image_msg_head(st, h, 1);
     ctext(st, E2_CHANNEL);
     image_head(st, f, len);
 }
