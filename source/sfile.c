@@ -629,6 +629,34 @@ out:
     return rc;
 }
 
+/* Reads the chunk at off (row's) into buf, whose room was checked against
+ * the chunk's size asked right before: then asks the size again (a chunk
+ * rewritten meanwhile is read again, EIO) and refuses a chunk stored with
+ * its filter skipped (EINVAL). */
+static swmrbus_err read_chunk_checked(swmrbus__sfile *f, const hsize_t *off, uint64_t row,
+                                      void *buf, size_t size, char *err, size_t errlen)
+{
+    uint32_t mask = 0;
+    hsize_t n = 0;
+    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, buf) < 0) {
+        swmrbus__h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
+        return SWMRBUS_EIO;
+    }
+    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n != size) {
+        H5Eclear2(H5E_DEFAULT);
+        swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes, %zu when its "
+                      "size was read (rewritten meanwhile); read again",
+                      (unsigned long long)row, (unsigned long long)n, size);
+        return SWMRBUS_EIO;
+    }
+    if (mask != 0) {
+        swmrbus__errf(err, errlen, "row %llu: chunk stored with its filter skipped "
+                         "(mask 0x%x)", (unsigned long long)row, mask);
+        return SWMRBUS_EINVAL;
+    }
+    return SWMRBUS_OK;
+}
+
 static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, uint32_t chan, void *buf,
                                 size_t size, char *err, size_t errlen);
 
@@ -662,7 +690,6 @@ static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, uint32_t chan, 
 {
     if (!f->info.direct) return read_rows_chan(f, row, 1, chan, buf, size, err, errlen);
     hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
-    uint32_t mask = 0;
     hsize_t n = 0;
     off[0] = row;
     if (f->n_chan) off[1] = chan;
@@ -693,24 +720,9 @@ static swmrbus_err one_read_row(swmrbus__sfile *f, uint64_t row, uint32_t chan, 
                       (unsigned long long)f->info.max_chunk);
         return SWMRBUS_EIO;
     }
-    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, f->scratch) < 0) {
-        swmrbus__h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
-        return SWMRBUS_EIO;
-    }
-    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n != size) {
-        H5Eclear2(H5E_DEFAULT);
-        swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes, %zu when its "
-                      "size was read (rewritten meanwhile); read again",
-                      (unsigned long long)row, (unsigned long long)n, size);
-        return SWMRBUS_EIO;
-    }
-    if (mask != 0) {
-        swmrbus__errf(err, errlen, "row %llu: chunk stored with its filter skipped "
-                         "(mask 0x%x)", (unsigned long long)row, mask);
-        return SWMRBUS_EINVAL;
-    }
-    memcpy(buf, f->scratch, size);
-    return SWMRBUS_OK;
+    swmrbus_err rc = read_chunk_checked(f, off, row, f->scratch, size, err, errlen);
+    if (rc == SWMRBUS_OK) memcpy(buf, f->scratch, size);
+    return rc;
 }
 
 bool swmrbus__sfile_can_read_direct(const swmrbus__sfile *f)
@@ -722,8 +734,6 @@ swmrbus_err swmrbus__sfile_read_direct(swmrbus__sfile *f, uint64_t row, void *bu
                                        size_t *size, bool *gap, char *err, size_t errlen)
 {
     hsize_t off[SWMRBUS_MAX_DATASET_DIMS + 1] = {0};
-    uint32_t mask = 0;
-    hsize_t n = 0;
     *size = 0;
     *gap = false;
     if (!swmrbus__sfile_can_read_direct(f) || cap < f->info.max_chunk) {
@@ -738,24 +748,9 @@ swmrbus_err swmrbus__sfile_read_direct(swmrbus__sfile *f, uint64_t row, void *bu
     swmrbus_err rc = one_row_size(f, row, 0, &want, gap, err, errlen);
     if (rc != SWMRBUS_OK || *gap) return rc;
     off[0] = row;
-    if (H5Dread_chunk(f->data, H5P_DEFAULT, off, &mask, buf) < 0) {
-        swmrbus__h5_err(err, errlen, "read chunk of row %llu", (unsigned long long)row);
-        return SWMRBUS_EIO;
-    }
-    if (H5Dget_chunk_storage_size(f->data, off, &n) < 0 || n != want) {
-        H5Eclear2(H5E_DEFAULT);
-        swmrbus__errf(err, errlen, "row %llu: stored chunk is now %llu bytes, %zu when its "
-                      "size was read (rewritten meanwhile); read again",
-                      (unsigned long long)row, (unsigned long long)n, want);
-        return SWMRBUS_EIO;
-    }
-    if (mask != 0) {
-        swmrbus__errf(err, errlen, "row %llu: chunk stored with its filter skipped "
-                         "(mask 0x%x)", (unsigned long long)row, mask);
-        return SWMRBUS_EINVAL;
-    }
-    *size = want;
-    return SWMRBUS_OK;
+    if ((rc = read_chunk_checked(f, off, row, buf, want, err, errlen)) == SWMRBUS_OK)
+        *size = want;
+    return rc;
 }
 
 swmrbus_err swmrbus__sfile_ts(swmrbus__sfile *f, uint64_t row, uint64_t limit, uint64_t *ts,
