@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fuzz_check.h"
+#include "fuzz_dectris_check.h"
 #include "swmrbus/codec.h"
 #include "swmrbus/config.h"
 
@@ -25,57 +26,19 @@ typedef struct ctx {
     size_t len;
 } ctx;
 
-static int array_fits(const swmrbus_dataset *d, size_t k, void *user)
-{
-    struct { zmq_msg_t *p; size_t n; } *a = user;
-    CHECK(k < a->n && d->format.encoding == SWMRBUS_ENC_RAW &&
-          swmrbus_format_raw_bytes(&d->format) == zmq_msg_size(&a->p[k]));
-    return 0;
-}
-
 static void on_emit(void *user, zmq_msg_t *header, zmq_msg_t *payloads, size_t n)
 {
     ctx *c = user;
-    swmrbus_limits lim;
     swmrbus_header h;
-    swmrbus_reason reason;
-    char why[160];
-    swmrbus_limits_default(&lim);
-    if (swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &lim, &h, &reason,
-                              why, sizeof why) != SWMRBUS_OK)
-        fprintf(stderr, "emitted header refused: %s\n", why);
-    CHECK(swmrbus_header_decode(zmq_msg_data(header), zmq_msg_size(header), &lim, &h, &reason,
-                                why, sizeof why) == SWMRBUS_OK);
-    if (h.type == SWMRBUS_MSG_FRAME) /* a part a channel (at most 16) */
-        CHECK(n >= 1 && n <= 16);
-    else
-        CHECK(n == (h.type == SWMRBUS_MSG_START ? h.n_arrays : 0u));
-    if (h.type == SWMRBUS_MSG_START && h.n_arrays) { /* start arrays: raw, exactly their size */
-        struct { zmq_msg_t *p; size_t n; } a = {payloads, n};
-        CHECK(swmrbus_datasets_foreach(h.arrays, array_fits, &a) == SWMRBUS_OK);
-    }
-    if (h.type == SWMRBUS_MSG_START) CHECK(h.has_format && h.format.ndim == 2);
+    dx_check_emitted(header, payloads, n, &h);
     if (h.type == SWMRBUS_MSG_FRAME) {
         const uint8_t *p = zmq_msg_data(&payloads[0]);
         size_t len = zmq_msg_size(&payloads[0]);
         /* a slice of the message (ZeroMQ copies a very small one) */
         if (len > 64) CHECK(p >= c->msg && p + len <= c->msg + c->len);
-        volatile uint8_t sum = 0;
-        for (size_t i = 0; i < len; i++) sum = (uint8_t)(sum + p[i]);
-        (void)sum;
     }
     zmq_msg_close(header);
     for (size_t i = 0; i < n; i++) zmq_msg_close(&payloads[i]);
-}
-
-static void on_reject(void *user, swmrbus_reason reason, bool has_series, uint64_t series,
-                      const char *why)
-{
-    (void)user;
-    (void)has_series;
-    (void)series;
-    CHECK(reason < SWMRBUS_R_COUNT);
-    CHECK(why && why[0] && one_line(why, strlen(why) + 1));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -106,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(zmq_msg_init_size(&m, n) == 0);
         if (n) memcpy(zmq_msg_data(&m), data + at, n);
         ctx c = {zmq_msg_data(&m), n};
-        const swmrbus_decode_sink out = {on_emit, on_reject, &c, NULL};
+        const swmrbus_decode_sink out = {on_emit, dx_on_reject, &c, NULL};
         vt->feed(st, &m, 1, &out);
         zmq_msg_close(&m);
         pos = at + n;
